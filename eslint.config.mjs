@@ -1,0 +1,45 @@
+import nx from '@nx/eslint-plugin';
+
+// Drivers each belong to exactly one lib: only libs/queue talks to Redis, only libs/db to Postgres,
+// and libs/schemas stays pure so apps, workers and tools can share it without pulling in I/O.
+const redis = ['bullmq', 'ioredis'];
+const postgres = ['pg', 'drizzle-orm', 'drizzle-orm/*'];
+const http = ['express'];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/dist', '**/node_modules', '**/coverage', 'tmp', '.nx'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            {
+              sourceTag: 'scope:schemas',
+              onlyDependOnLibsWithTags: ['scope:schemas'],
+              bannedExternalImports: [...redis, ...postgres, ...http, 'pino', 'node:net', 'node:http', 'node:fs'],
+            },
+            { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:schemas'], bannedExternalImports: [...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:schemas'], bannedExternalImports: [...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:logging', onlyDependOnLibsWithTags: [], bannedExternalImports: [...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:queue', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:logging'], bannedExternalImports: [...postgres, ...http] },
+            { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:logging'], bannedExternalImports: [...redis, ...http] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:db', 'scope:queue', 'scope:config', 'scope:schemas', 'scope:logging'], bannedExternalImports: [...redis, ...postgres] },
+            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing'], bannedExternalImports: [...redis, ...postgres] },
+            { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing'], bannedExternalImports: [...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing'], bannedExternalImports: [...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:testing'], bannedExternalImports: [...redis, ...postgres] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+];

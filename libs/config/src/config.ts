@@ -1,0 +1,132 @@
+/** Raised at start-up when an environment variable has a value we cannot use. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type TrustProxy = boolean | number | string;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly redisUrl: string;
+  readonly databaseUrl: string;
+  /** BullMQ key prefix; wrap it in braces (`{evt}`) to keep every key in one Redis Cluster slot. */
+  readonly queuePrefix: string;
+  readonly logLevel: string;
+  readonly maxRequestSize: number;
+  readonly maxEventSize: number;
+  readonly trustProxy: TrustProxy;
+  readonly enqueueTimeoutMs: number;
+  readonly enqueueMaxEvents: number;
+  readonly enqueueMaxBytes: number;
+  readonly enqueueMaxPendingBytes: number;
+  readonly sourceConfigRefreshMs: number;
+  readonly gatewayProcesses: number;
+  readonly shutdownTimeoutMs: number;
+  readonly workerConcurrency: number;
+  readonly migrateOnStart: boolean;
+  readonly internalApiEnabled: boolean;
+  readonly internalApiToken: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** Sizes accept plain bytes or a unit: `4000KB`, `1MB`, `512kb` (1 KB = 1024 bytes). */
+function size(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw);
+  if (!match) throw new ConfigError(name, `expected a size such as 4000KB or 1048576, got "${raw}"`);
+  const factor = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
+  const value = Number(match[1]) * factor;
+  if (value < 1) throw new ConfigError(name, 'must be at least 1 byte');
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const raw = read(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+/** `TRUST_PROXY` as Express understands it: true/false, a hop count, or a list of addresses/subnets. */
+function trustProxy(env: Env): TrustProxy {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+function logLevel(env: Env): string {
+  const raw = read(env, 'LOG_LEVEL') ?? 'info';
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(raw)) throw new ConfigError('LOG_LEVEL', `must be one of ${levels.join(', ')}`);
+  return raw;
+}
+
+/**
+ * Reads and validates every setting once. The only reader of `process.env` in the product:
+ * a bad value stops the process with a message that names the variable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const maxRequestSize = size(env, 'MAX_REQUEST_SIZE', 4000 * 1024);
+  return Object.freeze({
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/evt', ['postgres:', 'postgresql:']),
+    queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'evt',
+    logLevel: logLevel(env),
+    maxRequestSize,
+    maxEventSize: size(env, 'MAX_EVENT_SIZE', 1024 * 1024),
+    trustProxy: trustProxy(env),
+    enqueueTimeoutMs: int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
+    enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
+    enqueueMaxBytes: size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),
+    enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 256 * 1024 * 1024),
+    sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
+    gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 4, 1, 1000),
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
+    internalApiEnabled: bool(env, 'INTERNAL_API_ENABLED', true),
+    internalApiToken: read(env, 'INTERNAL_API_TOKEN'),
+  });
+}
