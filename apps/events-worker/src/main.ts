@@ -1,0 +1,49 @@
+import { loadConfig } from '@evt/config';
+import { createDbClient, EventStore, migrate } from '@evt/db';
+import { createLogger } from '@evt/logging';
+import { createConsumer } from '@evt/queue';
+import { QUEUE_NAMES } from '@evt/schemas';
+import { processEventsJob } from './processors/events.processor';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('events-worker', config.logLevel);
+  if (config.migrateOnStart) {
+    const applied = await migrate(config.databaseUrl);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency + 1, applicationName: 'evt-events-worker' });
+  const store = new EventStore(db.db);
+
+  const consumer = createConsumer({
+    queueName: QUEUE_NAMES.events,
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    concurrency: config.workerConcurrency,
+    process: async (data, job) => {
+      const outcome = await processEventsJob(data, job.id, { store, logger });
+      logger.debug({ jobId: job.id, ...outcome }, 'events job stored');
+    },
+    onFailedAttempt: (error, job) => logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'events job failed; it will be retried'),
+  });
+  await consumer.ready();
+  logger.info({ queue: QUEUE_NAMES.events, concurrency: config.workerConcurrency }, 'events worker started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing jobs in flight');
+    await consumer.close();
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  console.error(`events worker failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+import type { Request } from 'express';
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import { InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
+
+export interface RawBody {
+  /** The body after inflation. */
+  bytes: Buffer;
+}
+
+/**
+ * Reads the whole body, inflating gzip or deflate, and stops as soon as more than `limit`
+ * bytes have come out: a 50 MB gzip bomb costs `limit` bytes of memory, not 50 GB.
+ */
+export function readBody(req: Request, limit: number): Promise<Buffer> {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const declared = Number(req.headers['content-length']);
+  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new PayloadTooLargeError());
+  }
+  let inflater: Gunzip | Inflate | undefined;
+  if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
+  else if (encoding === 'deflate') inflater = createInflate();
+  else if (encoding !== 'identity' && encoding !== '') {
+    return Promise.reject(new InvalidJsonError());
+  }
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (error?: Error) => {
+      if (done) return;
+      done = true;
+      if (error) {
+        if (inflater) inflater.destroy();
+        req.unpipe();
+        req.resume(); // drain what is left so the connection can answer
+        reject(error);
+      } else {
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      }
+    };
+    const source = inflater ?? req;
+    source.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return finish(new PayloadTooLargeError());
+      chunks.push(chunk);
+    });
+    source.on('end', () => finish());
+    source.on('error', (error) => finish(inflater ? new InvalidJsonError({ cause: error }) : error));
+    req.on('aborted', () => finish(new InvalidJsonError()));
+    if (inflater) {
+      req.on('error', (error) => finish(error));
+      req.pipe(inflater);
+    }
+  });
+}
+
+/** Parses a body as JSON whatever its Content-Type says (SDKs label JSON as form or text). */
+export function parseJson(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw new InvalidJsonError();
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new InvalidJsonError({ cause: error });
+  }
+}

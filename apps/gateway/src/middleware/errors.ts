@@ -1,0 +1,35 @@
+import type { NextFunction, Request, Response } from 'express';
+import { AppError, InvalidJsonError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
+import type { Logger } from '@evt/logging';
+
+/** Writes a plain-text answer, the shape every RudderStack client expects. */
+export function sendText(res: Response, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(body);
+}
+
+/** Maps an error to its answer. The client reads a short reason, never a stack trace. */
+export function answerError(res: Response, error: unknown, logger: Logger): void {
+  if (res.headersSent) return;
+  let appError: AppError;
+  if (error instanceof AppError) appError = error;
+  else if ((error as { type?: string }).type === 'entity.too.large') appError = new PayloadTooLargeError();
+  else if ((error as { type?: string }).type === 'entity.parse.failed') appError = new InvalidJsonError();
+  else {
+    logger.error({ err: error }, 'unexpected error while handling a request');
+    appError = new ServiceUnavailableError('internal error');
+  }
+  if (appError instanceof ServiceUnavailableError) {
+    res.setHeader('Retry-After', String(appError.retryAfterSeconds));
+    logger.warn({ reason: appError.reason }, 'answered 503');
+  }
+  if (appError instanceof RateLimitedError) res.setHeader('Retry-After', String(appError.retryAfterSeconds));
+  if (appError instanceof PayloadTooLargeError) res.setHeader('Connection', 'close');
+  sendText(res, appError.status, appError.publicMessage);
+}
+
+/** Express's error handler: the one place errors become answers. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => answerError(res, error, logger);
+}

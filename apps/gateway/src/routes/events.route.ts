@@ -1,0 +1,88 @@
+import { Router, type Request, type Response } from 'express';
+import { AppError, InvalidRequestError, PayloadTooLargeError, InvalidJsonError } from '@evt/errors';
+import type { SourceConfig } from '@evt/db';
+import { isPlainObject } from '@evt/ingest';
+import type { GatewayDeps } from '../app';
+import { parseJson, readBody } from '../middleware/body';
+import { sendText } from '../middleware/errors';
+import { sourceForWriteKey, writeKeyFromBody, writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
+import { requestContext } from '../services/request-context';
+
+const SINGLE_EVENT_ROUTES = [
+  { type: 'identify', short: 'i' },
+  { type: 'track', short: 't' },
+  { type: 'page', short: 'p' },
+  { type: 'screen', short: 's' },
+  { type: 'group', short: 'g' },
+  { type: 'alias', short: 'a' },
+] as const;
+
+interface Parsed {
+  source: SourceConfig;
+  body: unknown;
+  bytes: number;
+}
+
+/**
+ * Authenticates and parses one request. The header's write key is checked before the body is
+ * read; without a header, Segment's `writeKey` in the body is used. Bodies of known sources that
+ * cannot be parsed leave a rejected-event trace.
+ */
+export async function authenticateAndParse(deps: GatewayDeps, req: Request, writeKey: string | undefined): Promise<Parsed> {
+  let source = writeKey !== undefined ? sourceForWriteKey(deps.sources, writeKey) : undefined;
+  let bytes: Buffer;
+  let body: unknown;
+  try {
+    bytes = await readBody(req, deps.config.maxRequestSize);
+    body = parseJson(bytes);
+  } catch (error) {
+    if (source && (error instanceof InvalidJsonError || error instanceof PayloadTooLargeError)) {
+      const size = Number(req.headers['content-length']) || 0;
+      await deps.ingest.recordRejections([deps.ingest.rejection(source, error.publicMessage, undefined, size, new Date().toISOString())], 0);
+    }
+    throw error;
+  }
+  source ??= sourceForWriteKey(deps.sources, writeKeyFromBody(body));
+  return { source, body, bytes: bytes.length };
+}
+
+/** `{"batch":[…]}` → its events, or the 400 a malformed batch gets. */
+function batchEvents(body: unknown): unknown[] {
+  if (!isPlainObject(body)) throw new InvalidRequestError('body must be a JSON object with a batch array');
+  if (!Array.isArray(body.batch)) throw new InvalidRequestError('batch must be an array');
+  return body.batch;
+}
+
+/** The public event routes: single events, batches, imports, Segment's short paths and beacons. */
+export function eventRoutes(deps: GatewayDeps): Router {
+  const router = Router();
+
+  for (const route of SINGLE_EVENT_ROUTES) {
+    router.post([`/v1/${route.type}`, `/v1/${route.short}`], async (req: Request, res: Response) => {
+      const receivedAtMs = Date.now();
+      const { source, body, bytes } = await authenticateAndParse(deps, req, writeKeyFromHeader(req));
+      await deps.ingest.submit({ source, events: [body], type: route.type, request: requestContext(req, receivedAtMs), bytes });
+      sendText(res, 200, 'OK');
+    });
+  }
+
+  const batch = (writeKeyOf: (req: Request) => string | undefined) => async (req: Request, res: Response) => {
+    const receivedAtMs = Date.now();
+    const { source, body, bytes } = await authenticateAndParse(deps, req, writeKeyOf(req));
+    let events: unknown[];
+    try {
+      events = batchEvents(body);
+    } catch (error) {
+      await deps.ingest.recordRejections([deps.ingest.rejection(source, (error as AppError).publicMessage.replace(/^Invalid request: /, ''), body, bytes, new Date(receivedAtMs).toISOString())], bytes);
+      throw error;
+    }
+    const batchBody = body as { sentAt?: unknown; context?: unknown; integrations?: unknown };
+    await deps.ingest.submit({ source, events, request: requestContext(req, receivedAtMs, batchBody), bytes });
+    sendText(res, 200, 'OK');
+  };
+  router.post(['/v1/batch', '/v1/import', '/v1/b'], batch(writeKeyFromHeader));
+  // sendBeacon cannot set headers: the write key comes in the query (a header still wins if present).
+  router.post('/beacon/v1/batch', batch((req) => writeKeyFromHeader(req) ?? writeKeyFromQuery(req)));
+
+  return router;
+}

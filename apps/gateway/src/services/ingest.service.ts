@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidRequestError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
+import type { SourceConfig } from '@evt/db';
+import { enrichEvent, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
+import type { Logger } from '@evt/logging';
+import type { EnqueueRequest } from '@evt/queue';
+import { eventRejectionReason, isEventType, EVENT_TYPES, type QueuedEvent, type RejectedEvent } from '@evt/schemas';
+
+export interface Producer {
+  enqueue(request: EnqueueRequest): Promise<void>;
+}
+
+export interface Limiter {
+  take(sourceId: string, events: number, limit: { events: number; windowSeconds: number }): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
+}
+
+/** What a route hands over once it has authenticated the source and parsed the body. */
+export interface Submission {
+  source: SourceConfig;
+  /** The events, each as sent. */
+  events: unknown[];
+  /** The single-event routes force the type; undefined lets each batch event say its own. */
+  type?: string;
+  /** Rules for events that are not of the public API's types (webhook). */
+  validate?: (event: unknown) => string | undefined;
+  request: RequestContext;
+  /** Bytes of the (inflated) body. */
+  bytes: number;
+}
+
+/**
+ * The gateway's core: validates each event, enriches the valid ones, sets the invalid ones aside
+ * as rejected events, applies the source's rate limit and enqueues. Resolves once Redis holds
+ * the job; throws the error the client must see otherwise.
+ */
+export class IngestService {
+  constructor(
+    private readonly producer: Producer,
+    private readonly limiter: Limiter | undefined,
+    private readonly maxEventSize: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async submit(submission: Submission): Promise<void> {
+    const { source, request } = submission;
+    if (submission.events.length === 0) {
+      throw new InvalidRequestError('batch is empty');
+    }
+    // Only a body larger than the event limit can hold an event larger than it: skip the measuring otherwise.
+    const measure = submission.bytes > this.maxEventSize;
+    const accepted: QueuedEvent[] = [];
+    const rejected: RejectedEvent[] = [];
+    for (const raw of submission.events) {
+      const size = measure ? Buffer.byteLength(JSON.stringify(raw) ?? '') : 0;
+      const reason = size > this.maxEventSize ? `event is larger than ${this.maxEventSize} bytes` : this.reasonToReject(raw, submission);
+      if (reason !== undefined) {
+        rejected.push(this.rejection(source, reason, raw, size, request.receivedAt));
+        continue;
+      }
+      accepted.push({ sourceId: source.id, workspaceId: source.workspaceId, event: enrichEvent(raw as Dictionary, request) });
+    }
+
+    if (accepted.length === 0) {
+      await this.recordRejections(rejected, submission.bytes);
+      throw new InvalidRequestError(rejected[0].reason);
+    }
+    if (source.rateLimit && this.limiter) {
+      const decision = await this.limiter.take(source.id, accepted.length, source.rateLimit).catch((error: unknown) => {
+        throw new ServiceUnavailableError('rate limiter unreachable', { cause: error });
+      });
+      if (!decision.allowed) throw new RateLimitedError(decision.retryAfterSeconds);
+    }
+    await this.producer.enqueue({ events: accepted, rejected, bytes: submission.bytes });
+  }
+
+  /**
+   * Keeps a trace of a request refused as a whole (it is answered 4xx either way, so a failure
+   * here is logged, not answered).
+   */
+  async recordRejections(rejected: RejectedEvent[], bytes: number): Promise<void> {
+    if (rejected.length === 0) return;
+    await this.producer.enqueue({ events: [], rejected, bytes }).catch((error: unknown) => {
+      this.logger.warn({ err: (error as Error).message, count: rejected.length }, 'could not record rejected events');
+    });
+  }
+
+  /** A rejected-event record; the event itself is kept unless it is too large. */
+  rejection(source: SourceConfig, reason: string, raw: unknown, size: number, receivedAt: string): RejectedEvent {
+    const messageId = isPlainObject(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined;
+    const tooLarge = size > this.maxEventSize;
+    return {
+      id: randomUUID(),
+      sourceId: source.id,
+      workspaceId: source.workspaceId,
+      reason,
+      ...(messageId !== undefined ? { messageId } : {}),
+      ...(tooLarge || raw === undefined ? { eventSize: size } : { event: withoutWriteKey(raw) }),
+      receivedAt,
+    };
+  }
+
+  private reasonToReject(raw: unknown, submission: Submission): string | undefined {
+    if (submission.validate) return submission.validate(raw);
+    const type = submission.type ?? (isPlainObject(raw) ? raw.type : undefined);
+    if (!isEventType(type)) {
+      return isPlainObject(raw) ? `type must be one of ${EVENT_TYPES.join(', ')}` : 'event must be an object';
+    }
+    return eventRejectionReason(type, raw);
+  }
+}
+
+/** A copy without Segment's body `writeKey`: a secret never goes into storage. */
+function withoutWriteKey(raw: unknown): unknown {
+  if (!isPlainObject(raw) || !('writeKey' in raw)) return raw;
+  const { writeKey: _writeKey, ...rest } = raw;
+  return rest;
+}

@@ -1,0 +1,70 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { SourceConfig } from '@evt/db';
+import type { Logger } from '@evt/logging';
+
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+/**
+ * Every source's configuration, in memory, reloaded in the background: a new, disabled or
+ * rotated write key takes effect within one refresh interval, with no database query per request.
+ * Write keys are looked up by their SHA-256 and then compared in constant time.
+ */
+export class SourceRegistry {
+  private byKeyDigest = new Map<string, SourceConfig>();
+  private byId = new Map<string, SourceConfig>();
+  private loadedOnce = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly load: () => Promise<SourceConfig[]>,
+    private readonly refreshMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** False until the first load has succeeded: until then nobody can be authenticated. */
+  get loaded(): boolean {
+    return this.loadedOnce;
+  }
+
+  /** Loads once (retrying in the background if that fails), then refreshes every `refreshMs`. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const configs = await this.load();
+      const byKeyDigest = new Map<string, SourceConfig>();
+      const byId = new Map<string, SourceConfig>();
+      for (const config of configs) {
+        byKeyDigest.set(digest(config.writeKey).toString('base64'), config);
+        byId.set(config.id, config);
+      }
+      this.byKeyDigest = byKeyDigest;
+      this.byId = byId;
+      this.loadedOnce = true;
+    } catch (error) {
+      // Keep serving the last known configuration; Postgres being away must not stop ingestion.
+      this.logger.warn({ err: (error as Error).message }, 'could not refresh source configuration');
+    }
+  }
+
+  byWriteKey(writeKey: string): SourceConfig | undefined {
+    const key = digest(writeKey);
+    const source = this.byKeyDigest.get(key.toString('base64'));
+    if (!source) return undefined;
+    return timingSafeEqual(digest(source.writeKey), key) ? source : undefined;
+  }
+
+  bySourceId(sourceId: string): SourceConfig | undefined {
+    return this.byId.get(sourceId);
+  }
+}

@@ -1,0 +1,4 @@
+import * as init from './0001-init';
+
+/** Every migration, in the order it is applied. Append; never edit one that has shipped. */
+export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [init];

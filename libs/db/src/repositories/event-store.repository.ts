@@ -1,0 +1,218 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../client';
+import { translateDbError } from '../db-errors';
+import { sanitizeJsonForPostgres } from '../json';
+
+export interface EventRow {
+  workspaceId: string;
+  sourceId: string;
+  messageId: string;
+  type: string;
+  userId: string | null;
+  anonymousId: string | null;
+  rudderId: string | null;
+  event: string | null;
+  name: string | null;
+  receivedAt: string;
+  sentAt: string | null;
+  originalTimestamp: string | null;
+  timestamp: string | null;
+  requestIp: string | null;
+  payload: unknown;
+}
+
+export interface UserUpsert {
+  workspaceId: string;
+  userId: string;
+  anonymousId: string | null;
+  traits: Record<string, unknown>;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  lastMessageId: string;
+}
+
+export interface GroupUpsert {
+  workspaceId: string;
+  groupId: string;
+  traits: Record<string, unknown>;
+  lastUserId: string | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+export interface AliasRow {
+  workspaceId: string;
+  previousId: string;
+  userId: string;
+  messageId: string;
+  aliasedAt: string;
+}
+
+export interface RejectedRow {
+  id: string;
+  workspaceId: string | null;
+  sourceId: string | null;
+  reason: string;
+  messageId: string | null;
+  event: unknown;
+  eventSize: number | null;
+  receivedAt: string;
+}
+
+export interface StoredKey {
+  sourceId: string;
+  messageId: string;
+}
+
+/** The rows as one jsonb parameter: one statement writes thousands of rows. */
+function asJsonb(rows: unknown[]): SQL {
+  return sql`${sanitizeJsonForPostgres(JSON.stringify(rows))}::jsonb`;
+}
+
+// Rows are passed as JSON with the database's column names, so the SQL maps them one to one.
+const eventColumns = (row: EventRow) => ({
+  workspace_id: row.workspaceId,
+  source_id: row.sourceId,
+  message_id: row.messageId,
+  type: row.type,
+  user_id: row.userId,
+  anonymous_id: row.anonymousId,
+  rudder_id: row.rudderId,
+  event: row.event,
+  name: row.name,
+  received_at: row.receivedAt,
+  sent_at: row.sentAt,
+  original_timestamp: row.originalTimestamp,
+  timestamp: row.timestamp,
+  request_ip: row.requestIp,
+  payload: row.payload,
+});
+
+/** Writes of the events worker. Every write is idempotent: running the same job twice leaves the same rows. */
+export class EventStoreSession {
+  constructor(private readonly tx: Pick<Database, 'execute'>) {}
+
+  /** Inserts events, skipping those already stored (same source and messageId); returns the ones it inserted. */
+  async insertEvents(rows: EventRow[]): Promise<StoredKey[]> {
+    if (rows.length === 0) return [];
+    const result = await this.tx.execute<{ source_id: string; message_id: string }>(sql`
+      INSERT INTO events (workspace_id, source_id, message_id, type, user_id, anonymous_id, rudder_id, event, name,
+                          received_at, sent_at, original_timestamp, "timestamp", request_ip, payload)
+      SELECT workspace_id, source_id, message_id, type, user_id, anonymous_id, rudder_id, event, name,
+             received_at, sent_at, original_timestamp, "timestamp", request_ip, payload
+      FROM jsonb_to_recordset(${asJsonb(rows.map(eventColumns))}) AS r(
+        workspace_id text, source_id text, message_id text, type text, user_id text, anonymous_id text, rudder_id uuid,
+        event text, name text, received_at timestamptz, sent_at timestamptz, original_timestamp timestamptz,
+        "timestamp" timestamptz, request_ip text, payload jsonb)
+      ON CONFLICT (source_id, message_id) DO NOTHING
+      RETURNING source_id, message_id`);
+    return result.rows.map((row) => ({ sourceId: row.source_id, messageId: row.message_id }));
+  }
+
+  /**
+   * Merges traits into `users`. Rows must be unique per (workspace, user) and sorted, which keeps
+   * concurrent workers from deadlocking. Newer traits win whatever order jobs run in.
+   */
+  async upsertUsers(rows: UserUpsert[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.tx.execute(sql`
+      INSERT INTO users (workspace_id, user_id, anonymous_id, traits, first_seen_at, last_seen_at, last_message_id)
+      SELECT workspace_id, user_id, anonymous_id, traits, first_seen_at, last_seen_at, last_message_id
+      FROM jsonb_to_recordset(${asJsonb(
+        rows.map((r) => ({
+          workspace_id: r.workspaceId,
+          user_id: r.userId,
+          anonymous_id: r.anonymousId,
+          traits: r.traits,
+          first_seen_at: r.firstSeenAt,
+          last_seen_at: r.lastSeenAt,
+          last_message_id: r.lastMessageId,
+        })),
+      )}) AS r(workspace_id text, user_id text, anonymous_id text, traits jsonb, first_seen_at timestamptz,
+               last_seen_at timestamptz, last_message_id text)
+      ON CONFLICT (workspace_id, user_id) DO UPDATE SET
+        traits = CASE WHEN excluded.last_seen_at >= users.last_seen_at THEN users.traits || excluded.traits
+                      ELSE excluded.traits || users.traits END,
+        anonymous_id = CASE WHEN excluded.last_seen_at >= users.last_seen_at THEN coalesce(excluded.anonymous_id, users.anonymous_id)
+                            ELSE coalesce(users.anonymous_id, excluded.anonymous_id) END,
+        last_message_id = CASE WHEN excluded.last_seen_at >= users.last_seen_at THEN excluded.last_message_id
+                               ELSE users.last_message_id END,
+        first_seen_at = least(users.first_seen_at, excluded.first_seen_at),
+        last_seen_at = greatest(users.last_seen_at, excluded.last_seen_at)`);
+  }
+
+  /** Merges traits into `groups`; same rules as users. */
+  async upsertGroups(rows: GroupUpsert[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.tx.execute(sql`
+      INSERT INTO groups (workspace_id, group_id, traits, last_user_id, first_seen_at, last_seen_at)
+      SELECT workspace_id, group_id, traits, last_user_id, first_seen_at, last_seen_at
+      FROM jsonb_to_recordset(${asJsonb(
+        rows.map((r) => ({
+          workspace_id: r.workspaceId,
+          group_id: r.groupId,
+          traits: r.traits,
+          last_user_id: r.lastUserId,
+          first_seen_at: r.firstSeenAt,
+          last_seen_at: r.lastSeenAt,
+        })),
+      )}) AS r(workspace_id text, group_id text, traits jsonb, last_user_id text, first_seen_at timestamptz, last_seen_at timestamptz)
+      ON CONFLICT (workspace_id, group_id) DO UPDATE SET
+        traits = CASE WHEN excluded.last_seen_at >= groups.last_seen_at THEN groups.traits || excluded.traits
+                      ELSE excluded.traits || groups.traits END,
+        last_user_id = CASE WHEN excluded.last_seen_at >= groups.last_seen_at THEN coalesce(excluded.last_user_id, groups.last_user_id)
+                            ELSE groups.last_user_id END,
+        first_seen_at = least(groups.first_seen_at, excluded.first_seen_at),
+        last_seen_at = greatest(groups.last_seen_at, excluded.last_seen_at)`);
+  }
+
+  async insertAliases(rows: AliasRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.tx.execute(sql`
+      INSERT INTO aliases (workspace_id, previous_id, user_id, message_id, aliased_at)
+      SELECT workspace_id, previous_id, user_id, message_id, aliased_at
+      FROM jsonb_to_recordset(${asJsonb(
+        rows.map((r) => ({ workspace_id: r.workspaceId, previous_id: r.previousId, user_id: r.userId, message_id: r.messageId, aliased_at: r.aliasedAt })),
+      )}) AS r(workspace_id text, previous_id text, user_id text, message_id text, aliased_at timestamptz)
+      ON CONFLICT (workspace_id, previous_id, user_id) DO NOTHING`);
+  }
+
+  async insertRejected(rows: RejectedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.tx.execute(sql`
+      INSERT INTO rejected_events (id, workspace_id, source_id, reason, message_id, event, event_size, received_at)
+      SELECT id, workspace_id, source_id, reason, message_id, event, event_size, received_at
+      FROM jsonb_to_recordset(${asJsonb(
+        rows.map((r) => ({
+          id: r.id,
+          workspace_id: r.workspaceId,
+          source_id: r.sourceId,
+          reason: r.reason,
+          message_id: r.messageId,
+          event: r.event ?? null,
+          event_size: r.eventSize,
+          received_at: r.receivedAt,
+        })),
+      )}) AS r(id text, workspace_id text, source_id text, reason text, message_id text, event jsonb, event_size integer, received_at timestamptz)
+      ON CONFLICT (id) DO NOTHING`);
+  }
+
+  /** Runs `work` inside a savepoint: its failure undoes only its own writes. */
+  async savepoint<T>(work: (session: EventStoreSession) => Promise<T>): Promise<T> {
+    const tx = this.tx as Database;
+    return tx.transaction(async (inner) => work(new EventStoreSession(inner)));
+  }
+}
+
+export class EventStore {
+  constructor(private readonly db: Database) {}
+
+  /** Runs `work` in one transaction; driver errors come out translated (retriable or permanent). */
+  async transaction<T>(work: (session: EventStoreSession) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(async (tx) => work(new EventStoreSession(tx)));
+    } catch (error) {
+      throw translateDbError(error);
+    }
+  }
+}

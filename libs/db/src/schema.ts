@@ -1,0 +1,125 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+
+// The tables are part of the product: admins query them, so names are snake_case and stable.
+// Each table here has its DDL in a committed migration (./migrations); keep the two in step.
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+export const SOURCE_KINDS = ['event_stream', 'webhook', 'replay', 'retl', 'extract'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+export const workspaces = pgTable('workspaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  createdAt: tz('created_at').notNull().defaultNow(),
+});
+
+export const sources = pgTable(
+  'sources',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    name: text('name').notNull(),
+    writeKey: text('write_key').notNull().unique(),
+    kind: text('kind', { enum: SOURCE_KINDS }).notNull().default('event_stream'),
+    enabled: boolean('enabled').notNull().default(true),
+    originalSourceId: text('original_source_id'),
+    rateLimitEvents: integer('rate_limit_events'),
+    rateLimitWindowSeconds: integer('rate_limit_window_seconds').notNull().default(60),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [unique('sources_workspace_id_name_key').on(t.workspaceId, t.name)],
+);
+
+export const destinations = pgTable('destinations', {
+  id: text('id').primaryKey(),
+  sourceId: text('source_id')
+    .notNull()
+    .references(() => sources.id),
+  name: text('name').notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: tz('created_at').notNull().defaultNow(),
+});
+
+export const events = pgTable(
+  'events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    workspaceId: text('workspace_id').notNull(),
+    sourceId: text('source_id').notNull(),
+    messageId: text('message_id').notNull(),
+    type: text('type').notNull(),
+    userId: text('user_id'),
+    anonymousId: text('anonymous_id'),
+    rudderId: uuid('rudder_id'),
+    event: text('event'),
+    name: text('name'),
+    receivedAt: tz('received_at').notNull(),
+    sentAt: tz('sent_at'),
+    originalTimestamp: tz('original_timestamp'),
+    timestamp: tz('timestamp'),
+    requestIp: text('request_ip'),
+    payload: jsonb('payload').notNull(),
+    storedAt: tz('stored_at').notNull().defaultNow(),
+  },
+  (t) => [unique('events_source_id_message_id_key').on(t.sourceId, t.messageId), index('events_source_id_received_at_idx').on(t.sourceId, t.receivedAt)],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    userId: text('user_id').notNull(),
+    anonymousId: text('anonymous_id'),
+    traits: jsonb('traits').notNull().default(sql`'{}'::jsonb`),
+    firstSeenAt: tz('first_seen_at').notNull(),
+    lastSeenAt: tz('last_seen_at').notNull(),
+    lastMessageId: text('last_message_id'),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] })],
+);
+
+export const groups = pgTable(
+  'groups',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    groupId: text('group_id').notNull(),
+    traits: jsonb('traits').notNull().default(sql`'{}'::jsonb`),
+    lastUserId: text('last_user_id'),
+    firstSeenAt: tz('first_seen_at').notNull(),
+    lastSeenAt: tz('last_seen_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.groupId] })],
+);
+
+export const aliases = pgTable(
+  'aliases',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    previousId: text('previous_id').notNull(),
+    userId: text('user_id').notNull(),
+    messageId: text('message_id').notNull(),
+    aliasedAt: tz('aliased_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.previousId, t.userId] })],
+);
+
+export const rejectedEvents = pgTable(
+  'rejected_events',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id'),
+    sourceId: text('source_id'),
+    reason: text('reason').notNull(),
+    messageId: text('message_id'),
+    event: jsonb('event'),
+    eventSize: integer('event_size'),
+    receivedAt: tz('received_at').notNull(),
+    storedAt: tz('stored_at').notNull().defaultNow(),
+  },
+  (t) => [index('rejected_events_source_id_received_at_idx').on(t.sourceId, t.receivedAt)],
+);

@@ -1,0 +1,5 @@
+export * from './authorization';
+export * from './enrich';
+export * from './identity';
+export * from './objects';
+export * from './timestamps';

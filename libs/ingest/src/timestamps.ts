@@ -1,0 +1,33 @@
+export interface CorrectedTimes {
+  /** The event's time on the server's clock. */
+  timestamp: string;
+  /** The client's own time, as it sent it; undefined when it sent none. */
+  originalTimestamp: string | undefined;
+}
+
+function parse(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Corrects the client's clock skew: `timestamp = receivedAt − (sentAt − clientTime)`.
+ * `clientTime` is `originalTimestamp`, or the client's `timestamp` when there is none (Segment).
+ * Without both times the client time is kept, and without that `receivedAt` is used.
+ */
+export function correctTimestamp(input: {
+  receivedAt: string;
+  receivedAtMs: number;
+  originalTimestamp?: unknown;
+  timestamp?: unknown;
+  sentAt?: unknown;
+}): CorrectedTimes {
+  const clientValue = typeof input.originalTimestamp === 'string' ? input.originalTimestamp : typeof input.timestamp === 'string' ? input.timestamp : undefined;
+  const clientMs = parse(clientValue);
+  const sentAtMs = parse(input.sentAt);
+  if (clientMs !== undefined && sentAtMs !== undefined) {
+    return { timestamp: new Date(input.receivedAtMs - (sentAtMs - clientMs)).toISOString(), originalTimestamp: clientValue };
+  }
+  return { timestamp: clientValue ?? input.receivedAt, originalTimestamp: clientValue };
+}

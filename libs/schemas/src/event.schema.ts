@@ -1,0 +1,118 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** Ids arrive as strings from most SDKs and as numbers from some; both are stored as strings. */
+export const Id = Type.Union([Type.String(), Type.Number()], { description: 'A string, or a number stored as a string.' });
+
+const Dictionary = (description: string) => Type.Object({}, { additionalProperties: true, description });
+
+const Library = Type.Object({ name: Type.Optional(Type.String({ description: 'Name of the library.' })) }, { additionalProperties: true });
+
+export const Context = Type.Object(
+  {
+    ip: Type.Optional(Type.String({ description: 'IP address.' })),
+    library: Type.Optional(Library),
+    traits: Type.Optional(Dictionary('Traits of the user.')),
+  },
+  { additionalProperties: true, description: 'Dictionary of information that provides context about a message.' },
+);
+
+/** Fields every event may carry, whatever its type. Unknown fields are kept as sent. */
+const common = {
+  type: Type.Optional(Type.String({ description: 'Forced to the route’s type on single-event routes.' })),
+  messageId: Type.Optional(Id),
+  userId: Type.Optional(Id),
+  anonymousId: Type.Optional(Id),
+  context: Type.Optional(Context),
+  integrations: Type.Optional(Dictionary('Destinations to enable or disable for this event.')),
+  timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When the event happened, by the client’s clock.' })),
+  originalTimestamp: Type.Optional(Type.String({ format: 'date-time' })),
+  sentAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the client sent the event.' })),
+  channel: Type.Optional(Type.String()),
+};
+
+const object = <T extends Record<string, TSchema>>(id: string, properties: T, description: string) =>
+  Type.Object({ ...common, ...properties }, { $id: id, additionalProperties: true, description });
+
+export const IdentifyPayload = object('IdentifyPayload', { traits: Type.Optional(Dictionary('Traits of the user.')) }, 'Associates a user with their traits.');
+export type IdentifyPayload = Static<typeof IdentifyPayload>;
+
+export const TrackPayload = object(
+  'TrackPayload',
+  {
+    event: Type.String({ minLength: 1, description: 'Name of the action the user performed.' }),
+    properties: Type.Optional(Dictionary('Properties of the action.')),
+  },
+  'Records an action of a user.',
+);
+export type TrackPayload = Static<typeof TrackPayload>;
+
+export const PagePayload = object(
+  'PagePayload',
+  {
+    name: Type.Optional(Type.String({ description: 'Name of the page viewed.' })),
+    category: Type.Optional(Type.String()),
+    properties: Type.Optional(Dictionary('Properties of the page, such as url and referrer.')),
+  },
+  'Records a page view.',
+);
+export type PagePayload = Static<typeof PagePayload>;
+
+export const ScreenPayload = object(
+  'ScreenPayload',
+  {
+    name: Type.Optional(Type.String({ description: 'Name of the screen viewed.' })),
+    category: Type.Optional(Type.String()),
+    properties: Type.Optional(Dictionary('Properties of the screen.')),
+  },
+  'Records a mobile screen view.',
+);
+export type ScreenPayload = Static<typeof ScreenPayload>;
+
+export const GroupPayload = object(
+  'GroupPayload',
+  { groupId: Id, traits: Type.Optional(Dictionary('Traits of the group, such as name or employees.')) },
+  'Links a user to a group such as a company.',
+);
+export type GroupPayload = Static<typeof GroupPayload>;
+
+export const AliasPayload = object(
+  'AliasPayload',
+  { previousId: Id },
+  'Merges a previous identity of a user into their current userId.',
+);
+export type AliasPayload = Static<typeof AliasPayload>;
+
+/** Events arriving on the webhook route: the body as sent, wrapped by the gateway. */
+export const WebhookPayload = Type.Object(
+  { ...common, properties: Type.Optional(Dictionary('The webhook body as sent.')) },
+  { $id: 'WebhookPayload', additionalProperties: true },
+);
+
+export const EVENT_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const PayloadByType = {
+  identify: IdentifyPayload,
+  track: TrackPayload,
+  page: PagePayload,
+  screen: ScreenPayload,
+  group: GroupPayload,
+  alias: AliasPayload,
+} as const satisfies Record<EventType, TSchema>;
+
+export const AnyEventPayload = Type.Object(
+  { ...common, type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))) },
+  { $id: 'BatchEvent', additionalProperties: true, description: 'One event of a batch; `type` says which payload it is.' },
+);
+
+export const BatchPayload = Type.Object(
+  {
+    batch: Type.Array(AnyEventPayload, { description: 'The events; each is checked on its own, invalid ones are set aside.' }),
+    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
+    context: Type.Optional(Context),
+    integrations: Type.Optional(Dictionary('Merged under each event’s own integrations.')),
+    writeKey: Type.Optional(Type.String({ description: 'Segment clients send the write key here too.' })),
+  },
+  { $id: 'BatchPayload', additionalProperties: true },
+);
+export type BatchPayload = Static<typeof BatchPayload>;

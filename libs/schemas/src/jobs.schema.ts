@@ -1,0 +1,56 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** An event after the gateway's enrichment: what the events worker stores in `events.payload`. */
+export const EnrichedEvent = Type.Object(
+  {
+    type: Type.String({ minLength: 1 }),
+    messageId: Type.String({ minLength: 1 }),
+    receivedAt: Type.String({ minLength: 1 }),
+    rudderId: Type.String({ minLength: 1 }),
+    request_ip: Type.Optional(Type.String()),
+    userId: Type.Optional(Type.String()),
+    anonymousId: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+export type EnrichedEvent = Static<typeof EnrichedEvent>;
+
+export const QueuedEvent = Type.Object({
+  sourceId: Type.String({ minLength: 1 }),
+  workspaceId: Type.String({ minLength: 1 }),
+  event: EnrichedEvent,
+});
+export type QueuedEvent = Static<typeof QueuedEvent>;
+
+/** Something a client sent that we did not accept, kept so that nothing disappears without a trace. */
+export const RejectedEvent = Type.Object({
+  /** Made by the gateway, so that a retried job stores the rejection once. */
+  id: Type.String({ minLength: 1 }),
+  sourceId: Type.Union([Type.String(), Type.Null()]),
+  workspaceId: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  messageId: Type.Optional(Type.String()),
+  /** The event as sent; left out when it is larger than `MAX_EVENT_SIZE`, then only `eventSize` is kept. */
+  event: Type.Optional(Type.Unknown()),
+  eventSize: Type.Optional(Type.Integer({ minimum: 0 })),
+  receivedAt: Type.String(),
+});
+export type RejectedEvent = Static<typeof RejectedEvent>;
+
+/** The payload of one job of the `events` queue: the events of many requests, coalesced. */
+export const EventsJob = Type.Object({
+  events: Type.Array(QueuedEvent),
+  rejected: Type.Array(RejectedEvent),
+});
+export type EventsJob = Static<typeof EventsJob>;
+
+/** Queue names, one per kind of work (DESIGN.md §3). */
+export const QUEUE_NAMES = {
+  events: 'events',
+  replay: 'replay',
+  retl: 'retl',
+  audiencelist: 'audiencelist',
+  extract: 'extract',
+  internalBatch: 'internal-batch',
+} as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];

@@ -1,0 +1,149 @@
+import type { TSchema } from '@sinclair/typebox';
+import { AliasPayload, BatchPayload, GroupPayload, IdentifyPayload, PagePayload, ScreenPayload, TrackPayload } from './event.schema';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** TypeBox emits JSON Schema; OpenAPI 3.0 wants `enum` instead of `const` and has no `$id`. */
+function toOpenApiSchema(schema: TSchema): Json {
+  const convert = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(convert);
+    if (node === null || typeof node !== 'object') return node;
+    const out: { [key: string]: Json } = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$id') continue;
+      if (key === 'const') out.enum = [value];
+      else out[key] = convert(value);
+    }
+    return out;
+  };
+  return convert(JSON.parse(JSON.stringify(schema)) as Json);
+}
+
+const text = (description: string, example: string) => ({
+  description,
+  content: { 'text/plain; charset=utf-8': { schema: { type: 'string' }, example } },
+});
+
+const ANSWERS = {
+  '200': text('StatusOK', 'OK'),
+  '400': text('StatusBadRequest', 'Invalid request: userId or anonymousId is required'),
+  '401': text('StatusUnauthorized', 'Invalid Authorization Header'),
+  '404': text('StatusNotFound', 'Source is disabled'),
+  '413': text('StatusRequestEntityTooLarge', 'Request size too large'),
+  '429': text('StatusTooManyRequests', 'Too many requests'),
+  '503': text('StatusServiceUnavailable: retry after the Retry-After header’s seconds', 'Service unavailable'),
+};
+
+const writeKeyAuth = [{ writeKeyAuth: [] }];
+
+function eventOperation(operationId: string, summary: string, description: string, schemaName: string, tag = 'HTTP API') {
+  return {
+    post: {
+      tags: [tag],
+      summary,
+      description,
+      operationId,
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
+      responses: ANSWERS,
+      security: writeKeyAuth,
+    },
+  };
+}
+
+const SINGLE_ROUTES = [
+  { path: 'identify', short: 'i', id: 'Identify', schema: 'IdentifyPayload', text: 'Associates a user with their traits.' },
+  { path: 'track', short: 't', id: 'Track', schema: 'TrackPayload', text: 'Records an action of a user with its properties.' },
+  { path: 'page', short: 'p', id: 'Page', schema: 'PagePayload', text: 'Records a page view.' },
+  { path: 'screen', short: 's', id: 'Screen', schema: 'ScreenPayload', text: 'Records a mobile screen view.' },
+  { path: 'group', short: 'g', id: 'Group', schema: 'GroupPayload', text: 'Links a user to a group such as a company.' },
+  { path: 'alias', short: 'a', id: 'Alias', schema: 'AliasPayload', text: 'Merges a previous identity into a userId.' },
+] as const;
+
+/** The OpenAPI 3 description of the gateway, generated from the same schemas the gateway validates with. */
+export function buildOpenApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const route of SINGLE_ROUTES) {
+    paths[`/v1/${route.path}`] = eventOperation(route.id, route.id, `${route.text} The event's type is forced to \`${route.path}\`.`, route.schema);
+  }
+  paths['/v1/batch'] = eventOperation(
+    'Batch',
+    'Batch',
+    'Sends many events (identify, track, page, screen, group, alias) in one request. Invalid events are set aside in `rejected_events`; the valid ones are accepted.',
+    'BatchPayload',
+  );
+  paths['/v1/import'] = eventOperation('Import', 'Import', 'Like batch, for historical loads.', 'BatchPayload');
+  for (const route of SINGLE_ROUTES) {
+    paths[`/v1/${route.short}`] = eventOperation(`${route.id}Short`, `${route.id} (Segment short path)`, `Same as /v1/${route.path}.`, route.schema, 'Segment short paths');
+  }
+  paths['/v1/b'] = eventOperation('BatchShort', 'Batch (Segment short path)', 'Same as /v1/batch.', 'BatchPayload', 'Segment short paths');
+  paths['/beacon/v1/batch'] = {
+    post: {
+      ...eventOperation('Beacon', 'Beacon batch', 'A batch sent with navigator.sendBeacon (text/plain); the write key is in the query.', 'BatchPayload').post,
+      parameters: [{ name: 'writeKey', in: 'query', required: true, schema: { type: 'string' } }],
+      security: [],
+    },
+  };
+  for (const kind of ['track', 'page']) {
+    paths[`/pixel/v1/${kind}`] = {
+      get: {
+        tags: ['Pixel'],
+        summary: `Pixel ${kind}`,
+        description: `Builds a ${kind} event from the query (anonymousId, userId, event, name; dotted keys such as properties.plan set nested fields; other keys become properties). Always answers a 1×1 GIF.`,
+        operationId: `Pixel${kind[0].toUpperCase()}${kind.slice(1)}`,
+        parameters: [{ name: 'writeKey', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'A transparent 1×1 GIF', content: { 'image/gif': { schema: { type: 'string', format: 'binary' } } } } },
+        security: [],
+      },
+    };
+  }
+  const webhook = (method: string) => ({
+    tags: ['Webhook'],
+    summary: `Webhook (${method.toUpperCase()})`,
+    description: 'Stores any JSON or form body (or, for GET, the query) as a `webhook` event of a webhook source.',
+    operationId: `Webhook${method === 'get' ? 'Get' : 'Post'}`,
+    parameters: [{ name: 'writeKey', in: 'query', required: false, schema: { type: 'string' } }],
+    responses: ANSWERS,
+    security: [...writeKeyAuth, {}],
+  });
+  paths['/v1/webhook'] = { post: webhook('post'), get: webhook('get') };
+  paths['/health'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Health',
+      operationId: 'Health',
+      responses: {
+        '200': { description: 'Redis and Postgres are reachable', content: { 'application/json': { schema: { type: 'object' } } } },
+        '503': { description: 'Redis or Postgres is down', content: { 'application/json': { schema: { type: 'object' } } } },
+      },
+    },
+  };
+  paths['/version'] = {
+    get: { tags: ['Operations'], summary: 'Version', operationId: 'Version', responses: { '200': { description: 'Name and version', content: { 'application/json': { schema: { type: 'object' } } } } } },
+  };
+
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'RudderStack-compatible HTTP API',
+      version,
+      description: 'Event gateway compatible with RudderStack and Segment SDKs. Every accepted event lands once in Postgres.',
+    },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      securitySchemes: {
+        writeKeyAuth: { type: 'http', scheme: 'basic', description: 'Write Key Basic Authentication: the write key is the user name, the password is ignored.' },
+        sourceIDAuth: { type: 'http', scheme: 'basic', description: 'SourceID Basic Authentication: the source id is the user name.' },
+      },
+      schemas: {
+        IdentifyPayload: toOpenApiSchema(IdentifyPayload),
+        TrackPayload: toOpenApiSchema(TrackPayload),
+        PagePayload: toOpenApiSchema(PagePayload),
+        ScreenPayload: toOpenApiSchema(ScreenPayload),
+        GroupPayload: toOpenApiSchema(GroupPayload),
+        AliasPayload: toOpenApiSchema(AliasPayload),
+        BatchPayload: toOpenApiSchema(BatchPayload),
+      },
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { FormatRegistry, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { EVENT_TYPES, PayloadByType, type EventType } from './event.schema';
+
+// Clients send ISO 8601 in many shapes (with or without milliseconds, offsets, `Z`);
+// anything Date can read is a time we can store and correct.
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (value) => !Number.isNaN(Date.parse(value)));
+}
+
+/** Where in the value the error is, as a dotted path (`context.traits.age`), or `event` for the root. */
+function where(error: ValueError): string {
+  const path = error.path.replace(/^\//, '').replace(/\//g, '.');
+  return path === '' ? 'event' : path;
+}
+
+/** One short, stable sentence for a schema error: it is what the client and the admin read. */
+export function describeError(error: ValueError): string {
+  const path = where(error);
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return `${path} is required`;
+    case ValueErrorType.Object:
+      return `${path} must be an object`;
+    case ValueErrorType.Array:
+      return `${path} must be an array`;
+    case ValueErrorType.String:
+      return `${path} must be a string`;
+    case ValueErrorType.StringMinLength:
+      return `${path} must not be empty`;
+    case ValueErrorType.StringFormat:
+      return `${path} must be an ISO 8601 date-time`;
+    case ValueErrorType.Union:
+      return `${path} must be a string or a number`;
+    default:
+      return `${path}: ${error.message}`;
+  }
+}
+
+/** A compiled TypeBox check that answers with the first error as a sentence, or undefined when valid. */
+export class Validator<T extends TSchema> {
+  private readonly check: TypeCheck<T>;
+  constructor(schema: T) {
+    this.check = TypeCompiler.Compile(schema);
+  }
+  /** Undefined when `value` matches, else the first reason it does not. */
+  reason(value: unknown): string | undefined {
+    if (this.check.Check(value)) return undefined;
+    const first = this.check.Errors(value).First();
+    return first ? describeError(first) : 'does not match the schema';
+  }
+  is(value: unknown): boolean {
+    return this.check.Check(value);
+  }
+}
+
+const validators: Record<EventType, Validator<TSchema>> = {
+  identify: new Validator(PayloadByType.identify),
+  track: new Validator(PayloadByType.track),
+  page: new Validator(PayloadByType.page),
+  screen: new Validator(PayloadByType.screen),
+  group: new Validator(PayloadByType.group),
+  alias: new Validator(PayloadByType.alias),
+};
+
+/** True for the event types of the public API. */
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+function present(id: unknown): boolean {
+  return (typeof id === 'string' && id.trim() !== '') || (typeof id === 'number' && Number.isFinite(id));
+}
+
+/**
+ * Why `event` cannot be accepted as an event of `type`, or undefined when it can.
+ * Beyond the schema: every event must identify someone (userId or anonymousId), as RudderStack requires.
+ */
+export function eventRejectionReason(type: EventType, event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return 'event must be an object';
+  const schemaReason = validators[type].reason(event);
+  if (schemaReason) return schemaReason;
+  const { userId, anonymousId } = event as { userId?: unknown; anonymousId?: unknown };
+  if (!present(userId) && !present(anonymousId)) return 'userId or anonymousId is required';
+  return undefined;
+}
