@@ -3,7 +3,7 @@ import http from 'node:http';
 import { loadConfig, type Config } from '@evt/config';
 import { createDbClient, SourcesRepository } from '@evt/db';
 import { createLogger, type Logger } from '@evt/logging';
-import { createRedis, EventsProducer, RateLimiter, readRedisDurability } from '@evt/queue';
+import { createRedis, EventsProducer, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
 import { version } from '../../../package.json';
 import { createApp } from './app';
 import { IngestService } from './services/ingest.service';
@@ -26,6 +26,16 @@ function runPrimary(config: Config, logger: Logger): void {
   process.on('SIGINT', () => stop('SIGTERM'));
 }
 
+/** Says at start when Redis could lose acknowledged events (AOF off, an evicting memory policy). */
+async function warnAboutDurability(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const durability = await readRedisDurability(redis);
+    for (const warning of durability.warnings) logger.warn(warning);
+  } catch {
+    logger.warn('could not read Redis durability settings (CONFIG GET refused?)');
+  }
+}
+
 async function runServer(config: Config, logger: Logger): Promise<void> {
   const db = createDbClient(config.databaseUrl, { max: 2, applicationName: 'evt-gateway' });
   const sourcesRepository = new SourcesRepository(db.db);
@@ -41,9 +51,8 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     maxPendingBytes: config.enqueueMaxPendingBytes,
   });
   const limiterRedis = createRedis(config.redisUrl, 'producer');
-  void readRedisDurability(limiterRedis)
-    .then((durability) => durability.warnings.forEach((warning) => logger.warn(warning)))
-    .catch(() => logger.warn('could not read Redis durability settings (CONFIG GET refused or Redis down)'));
+  limiterRedis.once('ready', () => void warnAboutDurability(limiterRedis, logger));
+
 
   let stopping = false;
   const ingest = new IngestService(producer, new RateLimiter(limiterRedis, config.queuePrefix), config.maxEventSize, logger);

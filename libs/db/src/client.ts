@@ -8,6 +8,8 @@ export interface DbClient {
   readonly db: Database;
   /** Round trip to the server; rejects when it is unreachable. */
   ping(): Promise<void>;
+  /** A parameterised SQL query, for admin tools and tests. */
+  query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,9 @@ export function createDbClient(databaseUrl: string, options: { max?: number; app
     db,
     async ping() {
       await pool.query('SELECT 1');
+    },
+    async query<T extends Record<string, unknown>>(text: string, params: unknown[] = []) {
+      return (await pool.query<T>(text, params)).rows;
     },
     async close() {
       if (closed) return;

@@ -10,6 +10,12 @@ export const EnrichedEvent = Type.Object(
     request_ip: Type.Optional(Type.String()),
     userId: Type.Optional(Type.String()),
     anonymousId: Type.Optional(Type.String()),
+    // Kept as the client sent them; the worker stores what it can read in typed columns.
+    event: Type.Optional(Type.Unknown()),
+    name: Type.Optional(Type.Unknown()),
+    sentAt: Type.Optional(Type.Unknown()),
+    originalTimestamp: Type.Optional(Type.Unknown()),
+    timestamp: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: true },
 );

@@ -48,6 +48,7 @@ export class IngestService {
     }
     // Only a body larger than the event limit can hold an event larger than it: skip the measuring otherwise.
     const measure = submission.bytes > this.maxEventSize;
+    const context = submission.type !== undefined ? { ...request, type: submission.type } : request;
     const accepted: QueuedEvent[] = [];
     const rejected: RejectedEvent[] = [];
     for (const raw of submission.events) {
@@ -57,7 +58,7 @@ export class IngestService {
         rejected.push(this.rejection(source, reason, raw, size, request.receivedAt));
         continue;
       }
-      accepted.push({ sourceId: source.id, workspaceId: source.workspaceId, event: enrichEvent(raw as Dictionary, request) });
+      accepted.push({ sourceId: source.id, workspaceId: source.workspaceId, event: enrichEvent(raw as Dictionary, context) });
     }
 
     if (accepted.length === 0) {

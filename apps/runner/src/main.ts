@@ -1,0 +1,62 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '@evt/config';
+import { createDbClient, migrate, SourcesRepository, WorkspacesRepository } from '@evt/db';
+
+// `npm start`: migrations, a dev source on first run, then the gateway and every worker in the
+// foreground of one terminal. Production runs each app on its own (see README).
+const APPS = ['gateway', 'events-worker'];
+
+async function ensureDevSource(databaseUrl: string): Promise<void> {
+  const client = createDbClient(databaseUrl, { max: 1, applicationName: 'evt-runner' });
+  try {
+    const workspaces = new WorkspacesRepository(client.db);
+    const sources = new SourcesRepository(client.db);
+    const existing = await sources.list();
+    if (existing.length > 0) {
+      const dev = existing.find((source) => source.name === 'dev') ?? existing[0];
+      console.log(`[runner] ${existing.length} source(s) configured; "${dev.name}" has write key ${dev.writeKey}`);
+      return;
+    }
+    const workspace = (await workspaces.find('dev')) ?? (await workspaces.create('dev'));
+    const source = await sources.create({ workspaceId: workspace.id, name: 'dev' });
+    console.log(`[runner] first run: created workspace "dev" and source "dev"\n[runner] write key: ${source.writeKey}`);
+  } finally {
+    await client.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const applied = await migrate(config.databaseUrl);
+  console.log(applied.length > 0 ? `[runner] migrations applied: ${applied.join(', ')}` : '[runner] database is up to date');
+  await ensureDevSource(config.databaseUrl);
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const stopAll = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const child of children.values()) child.kill(signal);
+  };
+  for (const app of APPS) {
+    const child = fork(path.join(__dirname, '..', app, 'main.js'), [], { env: { ...process.env, MIGRATE_ON_START: 'false' }, stdio: 'inherit' });
+    children.set(app, child);
+    child.on('exit', (code, signal) => {
+      children.delete(app);
+      if (!stopping) {
+        console.error(`[runner] ${app} exited (${signal ?? code}); stopping the others`);
+        process.exitCode = code || 1;
+        stopAll('SIGTERM');
+      }
+      if (children.size === 0) process.exit();
+    });
+  }
+  console.log(`[runner] gateway on http://localhost:${config.port} — Ctrl-C stops everything`);
+  process.on('SIGINT', () => stopAll('SIGTERM'));
+  process.on('SIGTERM', () => stopAll('SIGTERM'));
+}
+
+main().catch((error: Error) => {
+  console.error(`[runner] could not start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import { SourcesRepository, WorkspacesRepository, type Source, type SourceKind } from '@evt/db';
+import type { TestEnv } from './test-env';
+
+let counter = 0;
+
+/** A workspace and a source in the test's database, as `sources create` makes them. */
+export async function createSource(
+  env: TestEnv,
+  options: { kind?: SourceKind; enabled?: boolean; rateLimitEvents?: number; rateLimitWindowSeconds?: number } = {},
+): Promise<Source> {
+  counter += 1;
+  const workspace = await new WorkspacesRepository(env.db.db).create(`workspace-${process.pid}-${counter}-${Date.now()}`);
+  const sources = new SourcesRepository(env.db.db);
+  const source = await sources.create({
+    workspaceId: workspace.id,
+    name: `source-${counter}`,
+    kind: options.kind,
+    rateLimitEvents: options.rateLimitEvents,
+    rateLimitWindowSeconds: options.rateLimitWindowSeconds,
+  });
+  if (options.enabled === false) return (await sources.setEnabled(source.id, false)) ?? source;
+  return source;
+}
+
+/** `Authorization: Basic base64("<writeKey>:")`, as RudderStack SDKs send it. */
+export function basicAuth(user: string, password = ''): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}

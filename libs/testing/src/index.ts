@@ -1,0 +1,3 @@
+export * from './containers';
+export * from './fixtures';
+export * from './test-env';
