@@ -1,0 +1,87 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '@evt/config';
+import { createDbClient, SourcesRepository } from '@evt/db';
+import type { Logger } from '@evt/logging';
+import { createRedis, EventsProducer, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
+import { createApp } from './app';
+import { IngestService } from './services/ingest.service';
+import { SourceRegistry } from './services/source-registry';
+
+export interface RunningGateway {
+  server: http.Server;
+  port: number;
+  sources: SourceRegistry;
+  /** Answers 503 to new requests, finishes those in flight, then closes every connection. */
+  stop(): Promise<void>;
+}
+
+/** Says at start when Redis could lose acknowledged events (AOF off, an evicting memory policy). */
+async function warnAboutDurability(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const durability = await readRedisDurability(redis);
+    for (const warning of durability.warnings) logger.warn(warning);
+  } catch {
+    logger.warn('could not read Redis durability settings (CONFIG GET refused?)');
+  }
+}
+
+/** Wires the gateway to Redis and Postgres and starts listening on `config.port` (0 picks a free port). */
+export async function startGateway(config: Config, logger: Logger, version: string): Promise<RunningGateway> {
+  const db = createDbClient(config.databaseUrl, { max: 2, applicationName: 'evt-gateway' });
+  const sourcesRepository = new SourcesRepository(db.db);
+  const sources = new SourceRegistry(() => sourcesRepository.loadConfigs(), config.sourceConfigRefreshMs, logger);
+  await sources.start();
+
+  const producer = new EventsProducer({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    timeoutMs: config.enqueueTimeoutMs,
+    maxEventsPerJob: config.enqueueMaxEvents,
+    maxBytesPerJob: config.enqueueMaxBytes,
+    maxPendingBytes: config.enqueueMaxPendingBytes,
+  });
+  const limiterRedis = createRedis(config.redisUrl, 'producer');
+  limiterRedis.once('ready', () => void warnAboutDurability(limiterRedis, logger));
+
+  let stopping = false;
+  const ingest = new IngestService(producer, new RateLimiter(limiterRedis, config.queuePrefix), config.maxEventSize, logger);
+  const app = createApp({
+    config,
+    logger,
+    sources,
+    ingest,
+    version,
+    checks: { redis: () => producer.ping(), postgres: () => db.ping() },
+    isStopping: () => stopping,
+  });
+
+  const server = http.createServer(app);
+  // Slow clients cannot hold sockets for ever: headers within 10 s, the whole request within 60 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    server,
+    port,
+    sources,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      force.unref();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      clearTimeout(force);
+      await producer.close();
+      sources.stop();
+      limiterRedis.disconnect();
+      await db.close();
+    },
+  };
+}

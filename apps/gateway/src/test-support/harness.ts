@@ -1,0 +1,49 @@
+import { createLogger } from '@evt/logging';
+import { createTestEnv, startApp, waitFor, type RunningProcess, type TestEnv } from '@evt/testing';
+import { startGateway, type RunningGateway } from '../gateway';
+
+/** A gateway in this process and a real events worker process, on the test's own database and queues. */
+export interface Stack {
+  env: TestEnv;
+  gateway: RunningGateway;
+  worker: RunningProcess;
+  url: string;
+  /** Rows of a query, polled until `count` rows are there (the worker stores asynchronously). */
+  rows<T extends Record<string, unknown>>(query: string, params: unknown[], count: number): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(name: string, gatewayEnv: Record<string, string> = {}): Promise<Stack> {
+  const env = await createTestEnv(name);
+  const config = env.config({ PORT: '0', HOST: '127.0.0.1', SOURCE_CONFIG_REFRESH_MS: '100', ...gatewayEnv });
+  const gateway = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
+  const worker = startApp('events-worker', env.processEnv({ MIGRATE_ON_START: 'false' }));
+  return {
+    env,
+    gateway,
+    worker,
+    url: `http://127.0.0.1:${gateway.port}`,
+    async rows<T extends Record<string, unknown>>(query: string, params: unknown[], count: number) {
+      let last: T[] = [];
+      try {
+        return await waitFor(async () => {
+          last = await env.db.query<T>(query, params);
+          return last.length >= count ? last : undefined;
+        }, 15_000, `${count} row(s) of: ${query}`);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nlast rows: ${JSON.stringify(last)}\nworker output:\n${worker.output()}`);
+      }
+    },
+    async stop() {
+      await gateway.stop();
+      await worker.stop();
+      await env.close();
+    },
+  };
+}
+
+/** Answers as the tests compare them: status, body text, and the headers they care about. */
+export async function send(url: string, init: RequestInit & { path: string }): Promise<{ status: number; body: string; headers: Headers }> {
+  const response = await fetch(`${url}${init.path}`, init);
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
