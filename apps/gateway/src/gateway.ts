@@ -73,10 +73,13 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       stopping = true;
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       force.unref();
+      // Keep-alive sockets become idle as their last answer is sent: close each as soon as it is.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearInterval(sweep);
       clearTimeout(force);
       await producer.close();
       sources.stop();

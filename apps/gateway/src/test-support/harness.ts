@@ -13,11 +13,12 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** `gatewayEnv` applies to the gateway; REDIS_URL in it applies to the worker too. */
 export async function startStack(name: string, gatewayEnv: Record<string, string> = {}): Promise<Stack> {
   const env = await createTestEnv(name);
   const config = env.config({ PORT: '0', HOST: '127.0.0.1', SOURCE_CONFIG_REFRESH_MS: '100', ...gatewayEnv });
   const gateway = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
-  const worker = startApp('events-worker', env.processEnv({ MIGRATE_ON_START: 'false' }));
+  const worker = startApp('events-worker', env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}) }));
   return {
     env,
     gateway,

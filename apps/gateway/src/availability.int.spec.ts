@@ -1,0 +1,62 @@
+import { basicAuth, createSource, freePort, startOwnRedis, waitFor, type OwnRedis } from '@evt/testing';
+import { send, startStack, type Stack } from './test-support/harness';
+
+// A fault of ours is a 503 that SDKs retry, never a 200 and never a 4xx they drop.
+describe('gateway when Redis is away', () => {
+  it('answers 503 Service unavailable with Retry-After within a second when Redis cannot be reached', async () => {
+    const deadPort = await freePort();
+    const stack = await startStack('redis-never', { REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    try {
+      const source = await createSource(stack.env);
+      await stack.gateway.sources.refresh();
+      const started = Date.now();
+      const answer = await send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(source.writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E' }) });
+      const elapsed = Date.now() - started;
+      expect([answer.status, answer.body, answer.headers.get('retry-after')]).toEqual([503, 'Service unavailable', '1']);
+      expect(elapsed).toBeLessThan(1000);
+      const health = await send(stack.url, { path: '/health', method: 'GET' });
+      expect([health.status, JSON.parse(health.body)]).toEqual([503, { status: 'unavailable', redis: 'down', postgres: 'up', sourcesLoaded: true }]);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  describe('Redis stopped and started again', () => {
+    let redis: OwnRedis;
+    let stack: Stack;
+    beforeAll(async () => {
+      redis = await startOwnRedis();
+      stack = await startStack('redis-restart', { REDIS_URL: redis.url });
+    });
+    afterAll(async () => {
+      await stack.stop();
+      await redis.dispose();
+    });
+
+    it('answers 503 (never 200) while Redis is down, 200 again once it is back, and stores every acknowledged event once', async () => {
+      const source = await createSource(stack.env);
+      await stack.gateway.sources.refresh();
+      const track = (messageId: string) =>
+        send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(source.writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E', messageId }) });
+
+      expect((await track('before')).status).toBe(200);
+      await redis.stop();
+      const during: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const answer = await track(`during-${i}`);
+        during.push(answer.status);
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(answer.headers.get('retry-after')).toBe('1');
+      }
+      expect(during).toEqual([503, 503, 503, 503, 503]);
+
+      await redis.start();
+      await waitFor(async () => ((await track('after')).status === 200 ? true : undefined), 10_000, 'the gateway to accept again');
+      // The SDK's retry of a refused event is accepted now, and stored once.
+      expect((await track('during-0')).status).toBe(200);
+      const rows = await stack.rows<{ message_id: string }>('SELECT message_id FROM events WHERE source_id = $1 ORDER BY message_id', [source.id], 3);
+      expect(rows.map((row) => row.message_id)).toEqual(['after', 'before', 'during-0']);
+    });
+  });
+});

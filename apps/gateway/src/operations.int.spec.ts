@@ -1,0 +1,123 @@
+import http from 'node:http';
+import { SourcesRepository } from '@evt/db';
+import { basicAuth, createSource, waitFor } from '@evt/testing';
+import type { Source } from '@evt/db';
+import { PIXEL_GIF } from './routes/pixel.route';
+import { send, startStack, type Stack } from './test-support/harness';
+
+describe('gateway operations', () => {
+  let stack: Stack;
+  let source: Source;
+
+  beforeAll(async () => {
+    // The default refresh interval: what an operator gets without tuning anything.
+    stack = await startStack('operations', { SOURCE_CONFIG_REFRESH_MS: '2000' });
+    source = await createSource(stack.env);
+    await stack.gateway.sources.refresh();
+  });
+  afterAll(() => stack.stop());
+
+  const track = (writeKey: string, messageId?: string) =>
+    send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E', messageId }) });
+  const statusWithin5s = (writeKey: string, expected: number) =>
+    waitFor(async () => ((await track(writeKey)).status === expected ? true : undefined), 5000, `status ${expected}`);
+
+  describe('source configuration', () => {
+    it('sees a new source, a disabled one and a rotated key within 5 seconds, without a restart', async () => {
+      const repository = new SourcesRepository(stack.env.db.db);
+      const fresh = await createSource(stack.env);
+      await statusWithin5s(fresh.writeKey, 200);
+
+      await repository.setEnabled(fresh.id, false);
+      await statusWithin5s(fresh.writeKey, 404);
+      await repository.setEnabled(fresh.id, true);
+      await statusWithin5s(fresh.writeKey, 200);
+
+      const rotated = await repository.rotateWriteKey(fresh.id);
+      await statusWithin5s(rotated!.writeKey, 200);
+      expect(await track(fresh.writeKey)).toMatchObject({ status: 401, body: 'Invalid write key' });
+    });
+  });
+
+  describe('pixel', () => {
+    it('answers a 1×1 GIF and stores the event built from the query', async () => {
+      const response = await fetch(`${stack.url}/pixel/v1/track?writeKey=${source.writeKey}&anonymousId=px-anon&event=Email%20Opened&messageId=px-1&campaign=winter&context.campaign.source=mail`);
+      const gif = Buffer.from(await response.arrayBuffer());
+      expect([response.status, response.headers.get('content-type')]).toEqual([200, 'image/gif']);
+      expect(gif.equals(PIXEL_GIF)).toBe(true);
+      const [row] = await stack.rows<{ type: string; event: string; anonymous_id: string; payload: Record<string, any> }>(
+        'SELECT type, event, anonymous_id, payload FROM events WHERE message_id = $1',
+        ['px-1'],
+        1,
+      );
+      expect([row.type, row.event, row.anonymous_id]).toEqual(['track', 'Email Opened', 'px-anon']);
+      expect(row.payload.properties).toEqual({ campaign: 'winter' });
+      expect(row.payload.context).toEqual({ campaign: { source: 'mail' } });
+      expect(row.payload.writeKey).toBeUndefined();
+    });
+
+    it('answers the GIF even for an unknown write key, storing nothing', async () => {
+      const response = await fetch(`${stack.url}/pixel/v1/page?writeKey=unknown&anonymousId=a&messageId=px-unknown`);
+      expect([response.status, response.headers.get('content-type')]).toEqual([200, 'image/gif']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await stack.env.db.query('SELECT 1 FROM events WHERE message_id = $1', ['px-unknown'])).toEqual([]);
+    });
+  });
+
+  describe('health, version and docs', () => {
+    it('reports Redis and Postgres up on /health', async () => {
+      const answer = await send(stack.url, { path: '/health', method: 'GET' });
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual({ status: 'ok', redis: 'up', postgres: 'up', sourcesLoaded: true });
+    });
+
+    it('reports its version', async () => {
+      const answer = await send(stack.url, { path: '/version', method: 'GET' });
+      expect(JSON.parse(answer.body)).toEqual({ name: 'evt-gateway', version: '0.0.0-test' });
+    });
+
+    it('serves the OpenAPI document and a page that renders it', async () => {
+      const spec = JSON.parse((await send(stack.url, { path: '/openapi.json', method: 'GET' })).body);
+      expect(spec.openapi).toBe('3.0.3');
+      expect(spec.paths['/v1/track'].post.operationId).toBe('Track');
+      const docs = await send(stack.url, { path: '/docs', method: 'GET' });
+      expect(docs.status).toBe(200);
+      expect(docs.body).toContain("url: '/openapi.json'");
+      const bundle = await send(stack.url, { path: '/docs/assets/swagger-ui-bundle.js', method: 'GET' });
+      expect(bundle.status).toBe(200);
+      expect(bundle.body.length).toBeGreaterThan(100_000);
+    });
+
+    it('answers 404 Not found for an unknown route', async () => {
+      expect(await send(stack.url, { path: '/v2/track', method: 'POST', body: '{}' })).toMatchObject({ status: 404, body: 'Not found' });
+    });
+  });
+
+  describe('graceful stop', () => {
+    it('answers a request in flight when the stop comes, stores its event, then refuses new connections', async () => {
+      const other = await startStack('operations-stop');
+      const extra = await createSource(other.env);
+      await other.gateway.sources.refresh();
+      const body = JSON.stringify({ userId: 'u', event: 'E', messageId: 'in-flight-1' });
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = http.request(`${other.url}/v1/track`, { method: 'POST', headers: { Authorization: basicAuth(extra.writeKey), 'Content-Length': Buffer.byteLength(body) } }, (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        });
+        request.on('error', reject);
+        request.write(body.slice(0, 10));
+        // The rest of the body comes after the stop has begun.
+        setTimeout(() => request.end(body.slice(10)), 300);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const stopped = other.gateway.stop();
+      expect(await answer).toEqual({ status: 200, body: 'OK' });
+      await stopped;
+      expect(await other.rows('SELECT message_id FROM events WHERE message_id = $1', ['in-flight-1'], 1)).toEqual([{ message_id: 'in-flight-1' }]);
+      await expect(fetch(`${other.url}/health`)).rejects.toThrow();
+      await other.worker.stop();
+      await other.env.close();
+    });
+  });
+});

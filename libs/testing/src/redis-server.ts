@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from './processes';
+
+/** A `redis-server` of the test's own, which it may stop and start again on the same port. */
+export interface OwnRedis {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  /** Stops the server (SIGKILL with `kill: true`, else a clean shutdown). */
+  stop(options?: { kill?: boolean }): Promise<void>;
+  /** Stops it and removes its data folder. */
+  dispose(): Promise<void>;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Starts `redis-server` (from PATH) on a free port, AOF on by default, data in a temporary folder. */
+export async function startOwnRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec' } = {}): Promise<OwnRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'evt-redis-'));
+  let child: ChildProcess | undefined;
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    '--appendonly', options.appendonly === false ? 'no' : 'yes',
+    '--appendfsync', options.appendfsync ?? 'everysec',
+    '--maxmemory-policy', 'noeviction',
+  ];
+  const own: OwnRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async start() {
+      child = spawn('redis-server', args, { stdio: 'ignore' });
+      await waitForPort(port, 10_000);
+    },
+    async stop(stopOptions = {}) {
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill(stopOptions.kill ? 'SIGKILL' : 'SIGTERM');
+      await exited;
+    },
+    async dispose() {
+      await own.stop({ kill: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await own.start();
+  return own;
+}
