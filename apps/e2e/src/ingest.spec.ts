@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
-import { basicAuth, createSource, createTestEnv, waitFor, type TestEnv } from '@evt/testing';
-import { AppProcess, freePort, waitForHealthy, withProcessOutput } from './support/processes';
+import { AppProcess, basicAuth, createSource, createTestEnv, freePort, waitFor, waitForHealthy, withProcessOutput, type TestEnv } from '@evt/testing';
 import {
   countStored,
   countWithLibrary,

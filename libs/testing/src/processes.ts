@@ -1,58 +1,151 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
-/** The repository's root, where `dist/` is built. */
+/** The Nx workspace root: the built apps live under its dist/ and run with it as cwd. */
 export const WORKSPACE_ROOT = path.resolve(__dirname, '../../..');
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
+/** Keep the newest output only: a chatty process must not grow the test's memory without bound. */
+const MAX_OUTPUT_CHARS = 512 * 1024;
+
+/** A port nobody listens on right now (the OS picks it; we release it for the child to take). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('could not read the port the OS picked');
+  return address.port;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A built app running as a child process, with its stdout and stderr kept for failure reports. */
+export class AppProcess {
+  private buffer = '';
+  private exitStatus: ExitStatus | undefined;
+  private readonly exited: Promise<ExitStatus>;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    const keep = (stream: string) => (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      this.buffer += stream === 'stderr' ? text.replace(/^(?=.)/gm, '[stderr] ') : text;
+      if (this.buffer.length > MAX_OUTPUT_CHARS) this.buffer = this.buffer.slice(-MAX_OUTPUT_CHARS);
+    };
+    child.stdout?.on('data', keep('stdout'));
+    child.stderr?.on('data', keep('stderr'));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitStatus = { code, signal };
+        resolve(this.exitStatus);
+      });
     });
-  });
-}
+    child.once('error', (error) => {
+      this.buffer += `[spawn error] ${error.message}\n`;
+    });
+  }
 
-export interface RunningProcess {
-  child: ChildProcess;
-  /** Everything it printed so far, to show when a test fails. */
-  output(): string;
-  /** Resolves with the exit code once the process has exited. */
-  exited: Promise<number | null>;
-  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
-}
+  /** Runs `node <script>` (a path relative to the workspace root) with exactly `env`. */
+  static start(name: string, script: string, env: Record<string, string>): AppProcess {
+    const entry = path.join(WORKSPACE_ROOT, script);
+    if (!existsSync(entry)) {
+      throw new Error(`${entry} does not exist: run \`npx nx run-many -t build -p gateway events-worker\` first`);
+    }
+    const child = spawn(process.execPath, [entry], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return new AppProcess(name, child);
+  }
 
-/** Starts one of the built apps (`dist/apps/<app>/main.js`) as its own Node process. */
-export function startApp(app: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'dist/apps', app, 'main.js')], {
-    cwd: WORKSPACE_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => output,
-    exited,
-    async stop(signal = 'SIGTERM', graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** How the process ended, or undefined while it runs. */
+  get status(): ExitStatus | undefined {
+    return this.exitStatus;
+  }
+
+  /** Everything the process printed so far (the newest part when it printed a lot). */
+  output(): string {
+    return this.buffer;
+  }
+
+  /** A block for a failure report: the process, how it ended, what it printed. */
+  report(): string {
+    const state = this.exitStatus ? `exited code=${this.exitStatus.code} signal=${this.exitStatus.signal}` : 'running';
+    return `----- ${this.name} (pid ${this.pid}, ${state}) -----\n${this.buffer || '(no output)'}\n`;
+  }
+
+  /** Resolves once the output matches `pattern`; fails when the process exits first or time runs out. */
+  async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.buffer)) {
+      if (this.exitStatus) throw new Error(`${this.name} exited before printing ${pattern}\n${this.report()}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms\n${this.report()}`);
+      await sleep(50);
+    }
+  }
+
+  /** SIGTERM, then wait for the exit; SIGKILL if the process has not gone after `timeoutMs`. */
+  async stop(timeoutMs = 15_000): Promise<ExitStatus> {
+    if (this.exitStatus) return this.exitStatus;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      this.buffer += `[test] no exit ${timeoutMs} ms after SIGTERM: sending SIGKILL\n`;
+      this.child.kill('SIGKILL');
+    }, timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
       clearTimeout(timer);
-      return code;
-    },
+    }
+  }
+}
+
+/** Polls GET `url` until it answers 200; fails early if `app` dies meanwhile. */
+export async function waitForHealthy(url: string, app: AppProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    if (app.status) throw new Error(`${app.name} exited while waiting for ${url} (last: ${last})\n${app.report()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      const body = await response.text();
+      if (response.status === 200) return;
+      last = `${response.status} ${body}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not healthy within ${timeoutMs} ms (last: ${last})\n${app.report()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Wraps a test body so that, when it fails, the failure carries what the product processes
+ * printed: the first thing anyone debugging an end-to-end failure needs.
+ */
+export function withProcessOutput(processes: () => AppProcess[], body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await body();
+    } catch (error) {
+      const reports = processes().map((p) => p.report()).join('\n');
+      if (error instanceof Error) error.message = `${error.message}\n\nOutput of the product processes:\n${reports}`;
+      throw error;
+    }
   };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

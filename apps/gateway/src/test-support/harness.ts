@@ -1,12 +1,12 @@
 import { createLogger } from '@evt/logging';
-import { createTestEnv, startApp, waitFor, type RunningProcess, type TestEnv } from '@evt/testing';
+import { AppProcess, createTestEnv, waitFor, type TestEnv } from '@evt/testing';
 import { startGateway, type RunningGateway } from '../gateway';
 
 /** A gateway in this process and a real events worker process, on the test's own database and queues. */
 export interface Stack {
   env: TestEnv;
   gateway: RunningGateway;
-  worker: RunningProcess;
+  worker: AppProcess;
   url: string;
   /** Rows of a query, polled until `count` rows are there (the worker stores asynchronously). */
   rows<T extends Record<string, unknown>>(query: string, params: unknown[], count: number): Promise<T[]>;
@@ -18,7 +18,7 @@ export async function startStack(name: string, gatewayEnv: Record<string, string
   const env = await createTestEnv(name);
   const config = env.config({ PORT: '0', HOST: '127.0.0.1', SOURCE_CONFIG_REFRESH_MS: '100', ...gatewayEnv });
   const gateway = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
-  const worker = startApp('events-worker', env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}) }));
+  const worker = AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}) }));
   return {
     env,
     gateway,
