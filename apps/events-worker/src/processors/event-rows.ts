@@ -4,11 +4,15 @@ import type { QueuedEvent } from '@evt/schemas';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** An ISO time the database can store, or null for anything Date cannot read. */
+// Years 1 to 9999: what ISO 8601 writes without a sign, and Postgres reads.
+const EARLIEST = new Date('0001-01-01T00:00:00.000Z').getTime();
+const LATEST = new Date('9999-12-31T23:59:59.999Z').getTime();
+
+/** An ISO time the database can store, or null for anything Date cannot read or Postgres cannot hold. */
 export function isoOrNull(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  return Number.isNaN(ms) || ms < EARLIEST || ms > LATEST ? null : new Date(ms).toISOString();
 }
 
 function stringOrNull(value: unknown): string | null {

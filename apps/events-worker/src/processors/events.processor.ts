@@ -1,5 +1,5 @@
 import { PermanentError } from '@evt/errors';
-import type { EventRow, EventStore, EventStoreSession, RejectedRow } from '@evt/db';
+import { translateDbError, type EventRow, type EventStore, type EventStoreSession, type RejectedRow } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { EventsJob, Validator, type RejectedEvent } from '@evt/schemas';
 import { profileChanges, toEventRow } from './event-rows';
@@ -100,9 +100,9 @@ async function writeOneByOne(session: EventStoreSession, rows: EventRow[], rejec
     try {
       stored.push(...(await session.savepoint((inner) => writeEvents(inner, [row]))));
     } catch (error) {
-      const cause = (error as { cause?: unknown }).cause ?? error;
-      const message = cause instanceof Error ? cause.message : String(cause);
-      if (!/^2[23]/.test(String((cause as { code?: unknown }).code ?? ''))) throw error;
+      const translated = translateDbError(error);
+      if (!(translated instanceof PermanentError)) throw translated;
+      const message = translated.message.replace(/^database rejected the data: /, '');
       refused.push({
         id: `refused:${row.sourceId}:${row.messageId}`,
         workspaceId: row.workspaceId,
