@@ -8,7 +8,8 @@ export const MAX_RETRY_DELAY_MS = 30_000;
  * retrying cannot fix are turned into rejected events by the processors, not thrown.
  */
 export const DURABLE_JOB_OPTIONS: JobsOptions = {
-  attempts: Number.MAX_SAFE_INTEGER,
+  // Practically for ever (68 years at the 30 s cap) and exact through Redis' number encoding.
+  attempts: 2_147_483_647,
   backoff: { type: 'custom' },
   removeOnComplete: true,
   removeOnFail: false,
