@@ -1,0 +1,157 @@
+import { ConfigError, loadConfig } from './config';
+
+/** The error loadConfig throws for `env`; fails the test when it throws none. */
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('has a default for every setting', () => {
+    expect(loadConfig({})).toStrictEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6379',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/evt',
+      queuePrefix: 'evt',
+      logLevel: 'info',
+      maxRequestSize: 4096000,
+      maxEventSize: 1048576,
+      trustProxy: false,
+      enqueueTimeoutMs: 800,
+      enqueueMaxEvents: 2000,
+      enqueueMaxBytes: 4194304,
+      enqueueMaxPendingBytes: 268435456,
+      sourceConfigRefreshMs: 2000,
+      gatewayProcesses: 1,
+      shutdownTimeoutMs: 10000,
+      workerConcurrency: 4,
+      migrateOnStart: true,
+      internalApiEnabled: true,
+      internalApiToken: undefined,
+    });
+  });
+
+  it('reads process.env when given no environment', () => {
+    const env = jest.replaceProperty(process, 'env', { PORT: '9090', QUEUE_PREFIX: '{evt-test}' });
+    try {
+      expect([loadConfig().port, loadConfig().queuePrefix]).toEqual([9090, '{evt-test}']);
+    } finally {
+      env.restore();
+    }
+  });
+
+  it('reads the values it is given, trimmed', () => {
+    const config = loadConfig({
+      PORT: ' 3000 ',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'rediss://:pw@cache.internal:6380/2',
+      DATABASE_URL: 'postgresql://app:pw@db.internal:5432/events',
+      QUEUE_PREFIX: '{evt}',
+      LOG_LEVEL: 'debug',
+      WORKER_CONCURRENCY: '16',
+      INTERNAL_API_TOKEN: 's3cret',
+    });
+    expect([config.port, config.host, config.redisUrl, config.databaseUrl, config.queuePrefix, config.logLevel, config.workerConcurrency, config.internalApiToken]).toEqual([
+      3000,
+      '127.0.0.1',
+      'rediss://:pw@cache.internal:6380/2',
+      'postgresql://app:pw@db.internal:5432/events',
+      '{evt}',
+      'debug',
+      16,
+      's3cret',
+    ]);
+  });
+
+  it('treats a blank variable as unset', () => {
+    const config = loadConfig({ PORT: '   ', LOG_LEVEL: '', INTERNAL_API_TOKEN: ' ', MIGRATE_ON_START: '' });
+    expect([config.port, config.logLevel, config.internalApiToken, config.migrateOnStart]).toEqual([8080, 'info', undefined, true]);
+  });
+
+  describe('sizes', () => {
+    it('reads KB, MB and GB as powers of 1024, in any case', () => {
+      expect(loadConfig({ MAX_REQUEST_SIZE: '4000KB' }).maxRequestSize).toBe(4096000);
+      expect(loadConfig({ MAX_REQUEST_SIZE: '1MB' }).maxRequestSize).toBe(1048576);
+      expect(loadConfig({ MAX_REQUEST_SIZE: '512kb' }).maxRequestSize).toBe(524288);
+      expect(loadConfig({ MAX_REQUEST_SIZE: '2 MB' }).maxRequestSize).toBe(2097152);
+      expect(loadConfig({ ENQUEUE_MAX_PENDING_BYTES: '1GB' }).enqueueMaxPendingBytes).toBe(1073741824);
+    });
+
+    it('reads plain numbers and B as bytes', () => {
+      expect(loadConfig({ MAX_EVENT_SIZE: '1048576' }).maxEventSize).toBe(1048576);
+      expect(loadConfig({ MAX_EVENT_SIZE: '100b' }).maxEventSize).toBe(100);
+    });
+
+    it('refuses a size it cannot read, naming the variable', () => {
+      expect(failure({ MAX_REQUEST_SIZE: 'lots' }).message).toBe('MAX_REQUEST_SIZE: expected a size such as 4000KB or 1048576, got "lots"');
+      expect(failure({ MAX_EVENT_SIZE: '1.5MB' }).message).toBe('MAX_EVENT_SIZE: expected a size such as 4000KB or 1048576, got "1.5MB"');
+      expect(failure({ MAX_EVENT_SIZE: '-1' }).message).toBe('MAX_EVENT_SIZE: expected a size such as 4000KB or 1048576, got "-1"');
+      expect(failure({ ENQUEUE_MAX_BYTES: '10TB' }).message).toBe('ENQUEUE_MAX_BYTES: expected a size such as 4000KB or 1048576, got "10TB"');
+    });
+
+    it('refuses a size of zero', () => {
+      expect(failure({ MAX_REQUEST_SIZE: '0KB' }).message).toBe('MAX_REQUEST_SIZE: must be at least 1 byte');
+    });
+  });
+
+  describe('bad values stop start-up with a message that names the variable', () => {
+    it('PORT that is not a whole number, or out of range', () => {
+      const error = failure({ PORT: 'abc' });
+      expect([error.name, error.variable, error.message]).toEqual(['ConfigError', 'PORT', 'PORT: expected a whole number, got "abc"']);
+      expect(failure({ PORT: '-1' }).message).toBe('PORT: expected a whole number, got "-1"');
+      expect(failure({ PORT: '65536' }).message).toBe('PORT: must be between 0 and 65535, got 65536');
+    });
+
+    it('other numbers out of their range', () => {
+      expect(failure({ WORKER_CONCURRENCY: '0' }).message).toBe('WORKER_CONCURRENCY: must be between 1 and 1000, got 0');
+      expect(failure({ SOURCE_CONFIG_REFRESH_MS: '10000' }).message).toBe('SOURCE_CONFIG_REFRESH_MS: must be between 100 and 5000, got 10000');
+    });
+
+    it('REDIS_URL and DATABASE_URL of the wrong protocol or not URLs', () => {
+      expect(failure({ REDIS_URL: 'http://x' }).message).toBe('REDIS_URL: must start with redis:// or rediss://');
+      expect(failure({ REDIS_URL: 'not a url' }).message).toBe('REDIS_URL: is not a valid URL');
+      expect(failure({ DATABASE_URL: 'mysql://app:pw@db/events' }).message).toBe('DATABASE_URL: must start with postgres:// or postgresql://');
+    });
+
+    it('never repeats a URL, which may hold a password', () => {
+      expect(failure({ DATABASE_URL: 'mysql://app:hunter2@db/events' }).message).not.toContain('hunter2');
+      expect(failure({ REDIS_URL: 'redis//:hunter2@cache' }).message).not.toContain('hunter2');
+    });
+
+    it('LOG_LEVEL that pino does not know', () => {
+      expect(failure({ LOG_LEVEL: 'loud' }).message).toBe('LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent');
+    });
+
+    it('MIGRATE_ON_START that is not a yes or a no', () => {
+      expect(failure({ MIGRATE_ON_START: 'maybe' }).message).toBe('MIGRATE_ON_START: expected true or false, got "maybe"');
+    });
+  });
+
+  it('reads booleans as true/false, 1/0, yes/no, on/off in any case', () => {
+    for (const value of ['true', 'TRUE', '1', 'yes', 'On']) expect(loadConfig({ INTERNAL_API_ENABLED: value }).internalApiEnabled).toBe(true);
+    for (const value of ['false', 'False', '0', 'no', 'OFF']) expect(loadConfig({ INTERNAL_API_ENABLED: value }).internalApiEnabled).toBe(false);
+  });
+
+  it('reads TRUST_PROXY as Express does: a boolean, a hop count, or addresses', () => {
+    expect(['false', '0', 'off', 'no'].map((value) => loadConfig({ TRUST_PROXY: value }).trustProxy)).toEqual([false, false, false, false]);
+    expect(['true', 'YES', 'on'].map((value) => loadConfig({ TRUST_PROXY: value }).trustProxy)).toEqual([true, true, true]);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ' }).trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(config.port).toBe(8080);
+  });
+});

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOpenApiDocument } from './openapi';
+
+interface SeedOperation {
+  path: string;
+  operationId: string;
+  security: string;
+  responses: string[];
+}
+
+/**
+ * The user's seed is OpenAPI 3 YAML whose line breaks were lost, so it is read with regexes:
+ * each `/path: post:` starts an operation that runs up to the next one (or `components:`).
+ */
+function readSeed(): SeedOperation[] {
+  const text = readFileSync(join(__dirname, '..', 'seed', 'rudderstack-http-api.openapi.txt'), 'utf8');
+  const paths = text.slice(text.indexOf(' paths: '), text.indexOf(' components: '));
+  const starts = [...paths.matchAll(/ (\/[A-Za-z0-9/_-]+): post: /g)];
+  return starts.map((start, i) => {
+    const body = paths.slice(start.index, i + 1 < starts.length ? starts[i + 1].index : undefined);
+    return {
+      path: start[1],
+      operationId: /operationId: (\w+)/.exec(body)?.[1] ?? '',
+      security: /security: - (\w+)/.exec(body)?.[1] ?? '',
+      responses: [...body.matchAll(/'(\d{3})':/g)].map((match) => match[1]),
+    };
+  });
+}
+
+interface Operation {
+  operationId: string;
+  security: Array<Record<string, unknown>>;
+  responses: Record<string, unknown>;
+}
+
+/** Every `$id` and `const` key anywhere in `node`, as dotted paths. */
+function forbiddenKeys(node: unknown, path: string): string[] {
+  if (Array.isArray(node)) return node.flatMap((item, i) => forbiddenKeys(item, `${path}.${i}`));
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([key, value]) => [...(key === '$id' || key === 'const' ? [`${path}.${key}`] : []), ...forbiddenKeys(value, `${path}.${key}`)]);
+}
+
+describe('buildOpenApiDocument', () => {
+  const seed = readSeed();
+  const publicSeed = seed.filter((operation) => !operation.path.startsWith('/internal/'));
+  const doc = buildOpenApiDocument('1.2.3') as {
+    openapi: string;
+    info: { version: string };
+    paths: Record<string, { post?: Operation }>;
+    components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+  };
+
+  it('reads the seed: the public routes with their ids, security and answers', () => {
+    expect(publicSeed.map(({ path, operationId, security }) => [path, operationId, security])).toEqual([
+      ['/v1/identify', 'Identify', 'writeKeyAuth'],
+      ['/v1/track', 'Track', 'writeKeyAuth'],
+      ['/v1/page', 'Page', 'writeKeyAuth'],
+      ['/v1/screen', 'Screen', 'writeKeyAuth'],
+      ['/v1/group', 'Group', 'writeKeyAuth'],
+      ['/v1/alias', 'Alias', 'writeKeyAuth'],
+      ['/v1/batch', 'Batch', 'writeKeyAuth'],
+    ]);
+    expect(new Set(publicSeed.map((operation) => operation.responses.join(',')))).toEqual(new Set(['200,400,401,404,413,429']));
+  });
+
+  it('is an OpenAPI 3.0 document carrying the given version', () => {
+    expect([doc.openapi, doc.info.version]).toEqual(['3.0.3', '1.2.3']);
+  });
+
+  it.each(publicSeed.map((operation) => [operation.path, operation] as const))('describes POST %s as the seed does', (path, operation) => {
+    const post = doc.paths[path]?.post;
+    expect(post?.operationId).toBe(operation.operationId);
+    expect(post?.security).toEqual([{ [operation.security]: [] }]);
+    // Every answer of the seed; the generated document may add 503.
+    const codes = Object.keys(post?.responses ?? {});
+    expect(operation.responses.filter((code) => !codes.includes(code))).toEqual([]);
+    expect(codes.filter((code) => !operation.responses.includes(code) && code !== '503')).toEqual([]);
+  });
+
+  it('defines both security schemes of the seed as HTTP basic', () => {
+    expect(doc.components.securitySchemes).toEqual({
+      writeKeyAuth: expect.objectContaining({ type: 'http', scheme: 'basic' }),
+      sourceIDAuth: expect.objectContaining({ type: 'http', scheme: 'basic' }),
+    });
+  });
+
+  it('defines every schema an operation refers to', () => {
+    const refs = Object.values(doc.paths).flatMap((item) => {
+      const schema = (item.post as { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } | undefined)?.requestBody?.content['application/json'].schema.$ref;
+      return schema ? [schema] : [];
+    });
+    expect(refs.length).toBeGreaterThan(0);
+    expect(refs.filter((ref) => !(ref.replace('#/components/schemas/', '') in doc.components.schemas))).toEqual([]);
+  });
+
+  it('uses no $id and no const in any schema (OpenAPI 3.0 has neither)', () => {
+    expect(Object.keys(doc.components.schemas).sort()).toEqual(['AliasPayload', 'BatchPayload', 'GroupPayload', 'IdentifyPayload', 'PagePayload', 'ScreenPayload', 'TrackPayload']);
+    expect(forbiddenKeys(doc.components.schemas, 'schemas')).toEqual([]);
+  });
+
+  it('writes the batch event type as an enum, not const', () => {
+    const batch = doc.components.schemas.BatchPayload as { properties: { batch: { items: { properties: { type: { anyOf: unknown[] } } } } } };
+    expect(batch.properties.batch.items.properties.type.anyOf).toEqual([
+      { type: 'string', enum: ['identify'] },
+      { type: 'string', enum: ['track'] },
+      { type: 'string', enum: ['page'] },
+      { type: 'string', enum: ['screen'] },
+      { type: 'string', enum: ['group'] },
+      { type: 'string', enum: ['alias'] },
+    ]);
+  });
+});
