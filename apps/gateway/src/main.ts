@@ -1,6 +1,8 @@
 import cluster from 'node:cluster';
 import { loadConfig, type Config } from '@evt/config';
 import { createLogger, type Logger } from '@evt/logging';
+// The product's version is the root package.json's; the bundler inlines it at build time.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { version } from '../../../package.json';
 import { startGateway } from './gateway';
 

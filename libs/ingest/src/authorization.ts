@@ -15,6 +15,7 @@ export function parseBasicAuthorization(header: string | undefined): BasicCreden
   const colon = decoded.indexOf(':');
   const user = colon === -1 ? decoded : decoded.slice(0, colon);
   const password = colon === -1 ? '' : decoded.slice(colon + 1);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
   if (user === '' || /[\u0000-\u001f\u007f\ufffd]/.test(user)) return undefined;
   return { user, password };
 }

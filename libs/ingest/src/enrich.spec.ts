@@ -134,11 +134,13 @@ describe('enrichEvent', () => {
       expect(enrich({ userId: 'u1' }, request({ keepReceivedAt: true })).receivedAt).toBe(RECEIVED_AT);
     });
 
-    it.todo(
-      'does not throw for a replayed event whose receivedAt is not a date — BUG: enrich({ userId: "u1", receivedAt: "garbage", ' +
-        'originalTimestamp: "2024-04-01T06:59:50.000Z", sentAt: "2024-04-01T07:00:00.000Z" }, { ...request, keepReceivedAt: true }) ' +
-        'throws RangeError: Invalid time value (enrich.ts:42 Date.parse gives NaN, timestamps.ts:30 toISOString throws)',
-    );
+    it('uses the gateway time for a replayed event whose receivedAt is not a date', () => {
+      const event = enrich(
+        { userId: 'u1', receivedAt: 'garbage', originalTimestamp: '2024-04-01T06:59:50.000Z', sentAt: '2024-04-01T07:00:00.000Z' },
+        request({ keepReceivedAt: true }),
+      );
+      expect([event.receivedAt, event.timestamp]).toEqual([RECEIVED_AT, new Date(Date.parse(RECEIVED_AT) - 10_000).toISOString()]);
+    });
   });
 
   describe('batch context and integrations', () => {

@@ -38,8 +38,10 @@ export function enrichEvent(event: Dictionary, request: RequestContext): Enriche
   // Segment clients put the write key in the body: a secret never goes into storage.
   delete event.writeKey;
   event.messageId = cleanMessageId(event.messageId);
-  const receivedAt = request.keepReceivedAt && typeof event.receivedAt === 'string' ? event.receivedAt : request.receivedAt;
-  const receivedAtMs = receivedAt === request.receivedAt ? request.receivedAtMs : Date.parse(receivedAt);
+  // Replayed events keep their own receivedAt, when it is a time at all.
+  const kept = request.keepReceivedAt && typeof event.receivedAt === 'string' ? Date.parse(event.receivedAt) : Number.NaN;
+  const receivedAt = Number.isNaN(kept) ? request.receivedAt : (event.receivedAt as string);
+  const receivedAtMs = Number.isNaN(kept) ? request.receivedAtMs : kept;
   event.receivedAt = receivedAt;
   if (request.requestIp !== undefined) event.request_ip = request.requestIp;
 
@@ -66,6 +68,7 @@ export function enrichEvent(event: Dictionary, request: RequestContext): Enriche
 export function decodeAnonymousIdHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const decoded = Buffer.from(header, 'base64').toString('utf8').trim();
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
   return decoded !== '' && !/[\u0000-\u001f\ufffd]/.test(decoded) ? decoded : undefined;
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 
 // Whitespace, control characters, zero-width and bidi marks, BOM: invisible, so never part of an id.
 const INVISIBLE_EDGES =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
   /^[\s\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+|[\s\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]+$/g;
 
 /** The client's messageId without invisible characters at either end, or a new UUID v4 when none is left. */

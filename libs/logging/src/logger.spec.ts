@@ -62,10 +62,10 @@ describe('createLogger', () => {
     expect(JSON.stringify(output.lines())).not.toContain('wk-secret');
   });
 
-  it.todo(
-    'redacts a writeKey nested two levels down — BUG: createLogger("x").info({ source: { config: { writeKey: "wk" } } }) writes "writeKey":"wk" ' +
-      '(logger.ts:166-179 only lists top-level and "*.writeKey" paths, though the doc comment promises "whatever a caller passes in")',
-  );
+  it('redacts secrets nested two levels down', () => {
+    logger.info({ source: { config: { writeKey: 'wk-deep', token: 't-deep' } } }, 'nested');
+    expect(output.lines()[0]).toMatchObject({ source: { config: { writeKey: '[redacted]', token: '[redacted]' } } });
+  });
 
   it('writes nothing below its level', () => {
     const quiet = createLogger('worker', 'warn');

@@ -3,8 +3,8 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Structured JSON logs. Anything that could carry a secret is redacted at the source,
- * so a write key or token never reaches a log line whatever a caller passes in.
+ * Structured JSON logs. Fields that carry secrets (writeKey, token, authorization, connection
+ * URLs) are redacted at the source, up to two levels deep, whatever a caller passes in.
  */
 export function createLogger(name: string, level = 'info'): Logger {
   return pino({
@@ -16,10 +16,13 @@ export function createLogger(name: string, level = 'info'): Logger {
       paths: [
         'writeKey',
         '*.writeKey',
+        '*.*.writeKey',
         'token',
         '*.token',
+        '*.*.token',
         'authorization',
         '*.authorization',
+        '*.*.authorization',
         'headers.authorization',
         'req.headers.authorization',
         'headers["x-internal-token"]',

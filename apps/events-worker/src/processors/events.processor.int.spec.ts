@@ -1,4 +1,4 @@
-import { EventStore } from '@evt/db';
+import { createDbClient, EventStore } from '@evt/db';
 import { createLogger } from '@evt/logging';
 import { rudderId } from '@evt/ingest';
 import { createTestEnv, type TestEnv } from '@evt/testing';
@@ -118,7 +118,6 @@ describe('events processor (real Postgres)', () => {
   });
 
   it('throws a retriable error when Postgres is unreachable, so the queue retries the job', async () => {
-    const { createDbClient } = await import('@evt/db');
     const dead = createDbClient('postgres://postgres@127.0.0.1:1/none');
     const error = await processEventsJob({ events: [queued('m')], rejected: [] }, '1', { store: new EventStore(dead.db), logger }).catch((e: unknown) => e);
     await dead.close();
