@@ -25,4 +25,5 @@ module.exports = {
   globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),
   globalTeardown: path.join(__dirname, 'libs/testing/src/global-teardown.ts'),
   testTimeout: 30000,
+  reporters: ['default', path.join(__dirname, 'tools/test/summary-reporter.js')],
 };

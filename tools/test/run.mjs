@@ -1,0 +1,29 @@
+// `npm test`: lint, type-check and test every project through Nx, then print one closing line
+// for the whole run. Exits with Nx's status, so any failure fails the run.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const results = path.join(root, 'tmp/test-results');
+rmSync(results, { recursive: true, force: true });
+
+const args = ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--output-style=static', '--parallel=2', ...process.argv.slice(2)];
+const run = spawnSync('npx', args, { cwd: root, stdio: 'inherit' });
+
+const total = { passed: 0, failed: 0, skipped: 0 };
+let files = [];
+try {
+  files = readdirSync(results);
+} catch {
+  // no project reached its tests
+}
+for (const file of files) {
+  const counts = JSON.parse(readFileSync(path.join(results, file), 'utf8'));
+  for (const key of Object.keys(total)) total[key] += counts[key];
+}
+const status = run.status ?? 1;
+if (status !== 0 && total.failed === 0) total.failed = 1; // lint or type errors: the run failed all the same
+console.log(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(status);
