@@ -22,6 +22,11 @@ export interface RequestContext {
 
 const ID_FIELDS = ['userId', 'anonymousId', 'groupId', 'previousId'] as const;
 
+/** The browser SDK's AnonymousId header identifies an event that carries no anonymousId of its own. */
+export function applyAnonymousIdHeader(event: Dictionary, header: string | undefined): void {
+  if (header && idToString(event.anonymousId) === undefined) event.anonymousId = header;
+}
+
 /**
  * Adds what RudderStack's gateway adds to every event: messageId, receivedAt, request_ip,
  * rudderId and the clock-skew corrected timestamp. Changes and returns `event` (the gateway owns it).
@@ -31,7 +36,7 @@ export function enrichEvent(event: Dictionary, request: RequestContext): Enriche
   for (const field of ID_FIELDS) {
     if (typeof event[field] === 'number') event[field] = String(event[field]);
   }
-  if (idToString(event.anonymousId) === undefined && request.anonymousIdHeader) event.anonymousId = request.anonymousIdHeader;
+  applyAnonymousIdHeader(event, request.anonymousIdHeader);
   const userId = idToString(event.userId);
   const anonymousId = idToString(event.anonymousId);
 

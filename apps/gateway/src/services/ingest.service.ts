@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRequestError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
-import { enrichEvent, idToString, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
+import { applyAnonymousIdHeader, enrichEvent, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 import type { EnqueueRequest } from '@evt/queue';
 import { eventRejectionReason, isEventType, EVENT_TYPES, type QueuedEvent, type RejectedEvent } from '@evt/schemas';
@@ -52,8 +52,8 @@ export class IngestService {
     const accepted: QueuedEvent[] = [];
     const rejected: RejectedEvent[] = [];
     for (const raw of submission.events) {
-      // The browser SDK's AnonymousId header identifies events that carry no anonymousId of their own.
-      if (request.anonymousIdHeader && isPlainObject(raw) && idToString(raw.anonymousId) === undefined) raw.anonymousId = request.anonymousIdHeader;
+      // Before validation: the header is what identifies many browser events.
+      if (isPlainObject(raw)) applyAnonymousIdHeader(raw, request.anonymousIdHeader);
       const size = measure ? Buffer.byteLength(JSON.stringify(raw) ?? '') : 0;
       const reason = size > this.maxEventSize ? `event is larger than ${this.maxEventSize} bytes` : this.reasonToReject(raw, submission);
       if (reason !== undefined) {
