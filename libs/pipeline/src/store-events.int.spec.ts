@@ -3,7 +3,7 @@ import { createLogger } from '@evt/logging';
 import { rudderId } from '@evt/ingest';
 import { createTestEnv, type TestEnv } from '@evt/testing';
 import type { EventsJob, QueuedEvent } from '@evt/schemas';
-import { processEventsJob } from './events.processor';
+import { storeEventsJob, type StoreEventsDeps } from './store-events';
 
 const logger = createLogger('events-processor-test', 'silent');
 
@@ -26,7 +26,9 @@ function queued(messageId: string, overrides: Record<string, unknown> = {}): Que
   };
 }
 
-describe('events processor (real Postgres)', () => {
+const processEventsJob = (data: unknown, id: string, deps: StoreEventsDeps) => storeEventsJob(data, { queue: 'events', id }, deps);
+
+describe('storing a job of events (real Postgres)', () => {
   let env: TestEnv;
   let store: EventStore;
 

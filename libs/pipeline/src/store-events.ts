@@ -1,0 +1,127 @@
+import { PermanentError } from '@evt/errors';
+import { translateDbError, type EventRow, type EventStore, type EventStoreSession, type RejectedRow } from '@evt/db';
+import type { Logger } from '@evt/logging';
+import { EventsJob, Validator, type RejectedEvent } from '@evt/schemas';
+import { profileChanges, toEventRow } from './event-rows';
+
+const jobValidator = new Validator(EventsJob);
+
+// A malformed job's payload is kept in rejected_events only up to this size.
+const MAX_KEPT_JOB_BYTES = 1024 * 1024;
+
+export interface StoreEventsDeps {
+  store: EventStore;
+  logger: Logger;
+}
+
+export interface EventsOutcome {
+  stored: number;
+  duplicates: number;
+  rejected: number;
+}
+
+function toRejectedRow(rejected: RejectedEvent): RejectedRow {
+  return {
+    id: rejected.id,
+    workspaceId: rejected.workspaceId,
+    sourceId: rejected.sourceId,
+    reason: rejected.reason,
+    messageId: rejected.messageId ?? null,
+    event: rejected.event ?? null,
+    eventSize: rejected.eventSize ?? null,
+    receivedAt: rejected.receivedAt,
+  };
+}
+
+async function writeEvents(session: EventStoreSession, rows: EventRow[]): Promise<EventRow[]> {
+  const inserted = await session.insertEvents(rows);
+  const keys = new Set(inserted.map((key) => `${key.sourceId}\u0000${key.messageId}`));
+  return rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`));
+}
+
+/** Profiles follow only the events stored now, so a job run twice changes them once. */
+async function writeProfiles(session: EventStoreSession, stored: EventRow[]): Promise<void> {
+  const changes = profileChanges(stored);
+  await session.upsertUsers(changes.users);
+  await session.upsertGroups(changes.groups);
+  await session.insertAliases(changes.aliases);
+}
+
+/** Which job is being stored: its queue and id name the rejected-event record of a malformed job. */
+export interface JobRef {
+  queue: string;
+  id: string;
+}
+
+/**
+ * Stores one job of events (the `events`, `replay`, `extract` and `internal-batch` queues) in a single transaction: events (idempotent on source and
+ * messageId), the profiles they change, and the rejected events the gateway set aside.
+ * Retriable failures are thrown for the queue to retry; a row the database refuses is moved to
+ * rejected_events with the database's reason, and the rest of the job is stored.
+ */
+export async function storeEventsJob(data: unknown, job: JobRef, deps: StoreEventsDeps): Promise<EventsOutcome> {
+  const reason = jobValidator.reason(data);
+  if (reason !== undefined) {
+    const size = Buffer.byteLength(JSON.stringify(data) ?? '');
+    await deps.store.transaction((session) =>
+      session.insertRejected([
+        {
+          id: `job:${job.queue}:${job.id}`,
+          workspaceId: null,
+          sourceId: null,
+          reason: `malformed ${job.queue} job: ${reason}`,
+          messageId: null,
+          event: size <= MAX_KEPT_JOB_BYTES ? data : null,
+          eventSize: size,
+          receivedAt: new Date().toISOString(),
+        },
+      ]),
+    );
+    deps.logger.error({ queue: job.queue, jobId: job.id, reason }, 'malformed job set aside in rejected_events');
+    return { stored: 0, duplicates: 0, rejected: 1 };
+  }
+
+  const payload = data as EventsJob;
+  const rows = payload.events.map(toEventRow);
+  const rejectedRows = payload.rejected.map(toRejectedRow);
+  try {
+    return await deps.store.transaction(async (session) => {
+      const stored = await writeEvents(session, rows);
+      await writeProfiles(session, stored);
+      await session.insertRejected(rejectedRows);
+      return { stored: stored.length, duplicates: rows.length - stored.length, rejected: rejectedRows.length };
+    });
+  } catch (error) {
+    if (!(error instanceof PermanentError)) throw error;
+    deps.logger.warn({ queue: job.queue, jobId: job.id, err: error.message }, 'bulk write refused; storing the job event by event');
+    return deps.store.transaction((session) => writeOneByOne(session, rows, rejectedRows));
+  }
+}
+
+/** The slow path for a job holding a row the database refuses: each event in its own savepoint. */
+async function writeOneByOne(session: EventStoreSession, rows: EventRow[], rejectedRows: RejectedRow[]): Promise<EventsOutcome> {
+  const stored: EventRow[] = [];
+  const refused: RejectedRow[] = [...rejectedRows];
+  for (const row of rows) {
+    try {
+      stored.push(...(await session.savepoint((inner) => writeEvents(inner, [row]))));
+    } catch (error) {
+      const translated = translateDbError(error);
+      if (!(translated instanceof PermanentError)) throw translated;
+      const message = translated.message.replace(/^database rejected the data: /, '');
+      refused.push({
+        id: `refused:${row.sourceId}:${row.messageId}`,
+        workspaceId: row.workspaceId,
+        sourceId: row.sourceId,
+        reason: `database refused the event: ${message}`,
+        messageId: row.messageId,
+        event: null,
+        eventSize: Buffer.byteLength(JSON.stringify(row.payload)),
+        receivedAt: row.receivedAt,
+      });
+    }
+  }
+  await writeProfiles(session, stored);
+  await session.insertRejected(refused);
+  return { stored: stored.length, duplicates: rows.length - stored.length - (refused.length - rejectedRows.length), rejected: refused.length };
+}
