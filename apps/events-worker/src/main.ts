@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
+    lockMs: config.workerLockMs,
     process: async (data, job) => {
       const outcome = await processEventsJob(data, job.id, { store, logger });
       logger.debug({ jobId: job.id, ...outcome }, 'events job stored');

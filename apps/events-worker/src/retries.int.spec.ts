@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createDbClient, dropDatabase, EventStore, migrate } from '@evt/db';
 import { createLogger } from '@evt/logging';
-import { createConsumer, deleteQueuePrefix, EventsProducer } from '@evt/queue';
+import { createConsumer, deleteQueuePrefix, QueueProducers } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { waitFor } from '@evt/testing';
 import { processEventsJob } from './processors/events.processor';
@@ -36,12 +36,12 @@ describe('events worker retries', () => {
         await processEventsJob(data, job.id, { store, logger });
       },
     });
-    const producer = new EventsProducer({ redisUrl, prefix, timeoutMs: 2000, maxEventsPerJob: 100, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
+    const producer = new QueueProducers({ redisUrl, prefix, timeoutMs: 2000, maxItemsPerJob: 100, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
     try {
       await consumer.ready();
       await waitFor(async () => (producer.ready ? true : undefined), 5000, 'the producer to connect');
       const event = { type: 'track', event: 'E', userId: 'u', messageId: 'retried', receivedAt: new Date().toISOString(), rudderId: randomUUID() };
-      await producer.enqueue({ events: [{ sourceId: 's', workspaceId: 'w', event }], rejected: [], bytes: 100 });
+      await producer.events.enqueue({ items: [{ sourceId: 's', workspaceId: 'w', event }], rejected: [], bytes: 100 });
 
       await waitFor(async () => (attempts.length >= 2 ? true : undefined), 10_000, 'two failed attempts');
       await migrate(databaseUrl);

@@ -1,3 +1,5 @@
+import { QUEUE_NAMES } from '@evt/schemas';
+
 /** Raised at start-up when an environment variable has a value we cannot use. */
 export class ConfigError extends Error {
   constructor(
@@ -21,6 +23,8 @@ export interface Config {
   readonly logLevel: string;
   readonly maxRequestSize: number;
   readonly maxEventSize: number;
+  /** Audience lists are exempt from MAX_REQUEST_SIZE, as in RudderStack, but not unbounded. */
+  readonly maxAudienceListSize: number;
   readonly trustProxy: TrustProxy;
   readonly enqueueTimeoutMs: number;
   readonly enqueueMaxEvents: number;
@@ -30,6 +34,10 @@ export interface Config {
   readonly gatewayProcesses: number;
   readonly shutdownTimeoutMs: number;
   readonly workerConcurrency: number;
+  /** Queues the internal worker consumes; one deployment per queue scales each on its own. */
+  readonly workerQueues: readonly string[];
+  /** How long a job stays locked to a worker that stopped answering (killed) before another takes it. */
+  readonly workerLockMs: number;
   readonly migrateOnStart: boolean;
   readonly internalApiEnabled: boolean;
   readonly internalApiToken: string | undefined;
@@ -94,6 +102,18 @@ function trustProxy(env: Env): TrustProxy {
   return raw;
 }
 
+/** The queues fed by the internal API, each consumed by the internal worker. */
+export const INTERNAL_QUEUES: readonly string[] = [QUEUE_NAMES.replay, QUEUE_NAMES.retl, QUEUE_NAMES.audiencelist, QUEUE_NAMES.extract, QUEUE_NAMES.internalBatch];
+
+function list(env: Env, name: string, fallback: readonly string[], allowed: readonly string[]): readonly string[] {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const values = raw.split(',').map((value) => value.trim()).filter((value) => value !== '');
+  const unknown = values.filter((value) => !allowed.includes(value));
+  if (values.length === 0 || unknown.length > 0) throw new ConfigError(name, `must list some of ${allowed.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  return Object.freeze([...new Set(values)]);
+}
+
 function logLevel(env: Env): string {
   const raw = read(env, 'LOG_LEVEL') ?? 'info';
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -116,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(env),
     maxRequestSize,
     maxEventSize: size(env, 'MAX_EVENT_SIZE', 1024 * 1024),
+    maxAudienceListSize: size(env, 'MAX_AUDIENCE_LIST_SIZE', 100 * 1024 * 1024),
     trustProxy: trustProxy(env),
     enqueueTimeoutMs: int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
     enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
@@ -125,6 +146,8 @@ export function loadConfig(env: Env = process.env): Config {
     gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 4, 1, 1000),
+    workerQueues: list(env, 'WORKER_QUEUES', INTERNAL_QUEUES, INTERNAL_QUEUES),
+    workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 500, 600_000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     internalApiEnabled: bool(env, 'INTERNAL_API_ENABLED', true),
     internalApiToken: read(env, 'INTERNAL_API_TOKEN'),

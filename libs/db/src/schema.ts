@@ -123,3 +123,39 @@ export const rejectedEvents = pgTable(
   },
   (t) => [index('rejected_events_source_id_received_at_idx').on(t.sourceId, t.receivedAt)],
 );
+
+export const retlRecords = pgTable(
+  'retl_records',
+  {
+    sourceId: text('source_id').notNull(),
+    destinationId: text('destination_id').notNull().default(''),
+    recordId: text('record_id').notNull(),
+    workspaceId: text('workspace_id').notNull(),
+    fields: jsonb('fields').notNull().default(sql`'{}'::jsonb`),
+    deleted: boolean('deleted').notNull().default(false),
+    lastAction: text('last_action', { enum: ['insert', 'update', 'delete'] }).notNull(),
+    messageId: text('message_id').notNull(),
+    receivedAt: tz('received_at').notNull(),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    sequenceIndex: integer('sequence_index').notNull(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.destinationId, t.recordId] })],
+);
+
+export const audienceMembers = pgTable(
+  'audience_members',
+  {
+    sourceId: text('source_id').notNull(),
+    audienceId: text('audience_id').notNull(),
+    memberKey: text('member_key').notNull(),
+    workspaceId: text('workspace_id').notNull(),
+    member: jsonb('member').notNull(),
+    present: boolean('present').notNull(),
+    messageId: text('message_id').notNull(),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    sequenceIndex: integer('sequence_index').notNull(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.audienceId, t.memberKey] })],
+);

@@ -1,2 +1,3 @@
 export * from './event-rows';
+export * from './malformed-job';
 export * from './store-events';

@@ -3,11 +3,9 @@ import { translateDbError, type EventRow, type EventStore, type EventStoreSessio
 import type { Logger } from '@evt/logging';
 import { EventsJob, Validator, type RejectedEvent } from '@evt/schemas';
 import { profileChanges, toEventRow } from './event-rows';
+import { setAsideMalformedJob, type JobRef } from './malformed-job';
 
 const jobValidator = new Validator(EventsJob);
-
-// A malformed job's payload is kept in rejected_events only up to this size.
-const MAX_KEPT_JOB_BYTES = 1024 * 1024;
 
 export interface StoreEventsDeps {
   store: EventStore;
@@ -20,7 +18,8 @@ export interface EventsOutcome {
   rejected: number;
 }
 
-function toRejectedRow(rejected: RejectedEvent): RejectedRow {
+/** A rejected event of a job as its rejected_events row. */
+export function toRejectedRow(rejected: RejectedEvent): RejectedRow {
   return {
     id: rejected.id,
     workspaceId: rejected.workspaceId,
@@ -47,12 +46,6 @@ async function writeProfiles(session: EventStoreSession, stored: EventRow[]): Pr
   await session.insertAliases(changes.aliases);
 }
 
-/** Which job is being stored: its queue and id name the rejected-event record of a malformed job. */
-export interface JobRef {
-  queue: string;
-  id: string;
-}
-
 /**
  * Stores one job of events (the `events`, `replay`, `extract` and `internal-batch` queues) in a single transaction: events (idempotent on source and
  * messageId), the profiles they change, and the rejected events the gateway set aside.
@@ -62,22 +55,7 @@ export interface JobRef {
 export async function storeEventsJob(data: unknown, job: JobRef, deps: StoreEventsDeps): Promise<EventsOutcome> {
   const reason = jobValidator.reason(data);
   if (reason !== undefined) {
-    const size = Buffer.byteLength(JSON.stringify(data) ?? '');
-    await deps.store.transaction((session) =>
-      session.insertRejected([
-        {
-          id: `job:${job.queue}:${job.id}`,
-          workspaceId: null,
-          sourceId: null,
-          reason: `malformed ${job.queue} job: ${reason}`,
-          messageId: null,
-          event: size <= MAX_KEPT_JOB_BYTES ? data : null,
-          eventSize: size,
-          receivedAt: new Date().toISOString(),
-        },
-      ]),
-    );
-    deps.logger.error({ queue: job.queue, jobId: job.id, reason }, 'malformed job set aside in rejected_events');
+    await setAsideMalformedJob(deps.store, job, data, reason, deps.logger);
     return { stored: 0, duplicates: 0, rejected: 1 };
   }
 

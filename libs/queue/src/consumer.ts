@@ -12,6 +12,8 @@ export interface ConsumerOptions {
   redisUrl: string;
   prefix: string;
   concurrency: number;
+  /** A job whose worker stops renewing its lock (killed) is taken again after about this long. */
+  lockMs?: number;
   /** Does the job's work; throws a retriable error to have it tried again later. */
   process: (data: unknown, job: JobInfo) => Promise<void>;
   onFailedAttempt?: (error: Error, job: JobInfo) => void;
@@ -44,8 +46,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       concurrency: options.concurrency,
       // A stalled job (its worker died) goes back to the queue instead of failing.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
-      stalledInterval: 15_000,
-      lockDuration: 30_000,
+      lockDuration: options.lockMs ?? 30_000,
+      stalledInterval: Math.max(250, Math.round((options.lockMs ?? 30_000) / 2)),
       settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade) },
     },
   );

@@ -1,4 +1,5 @@
 export * from './event.schema';
+export * from './internal.schema';
 export * from './jobs.schema';
 export * from './validate';
 export * from './openapi';

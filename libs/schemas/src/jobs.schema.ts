@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AudienceListItem, RetlItem } from './internal.schema';
 
 /** An event after the gateway's enrichment: what the events worker stores in `events.payload`. */
 export const EnrichedEvent = Type.Object(
@@ -49,6 +50,14 @@ export const EventsJob = Type.Object({
   rejected: Type.Array(RejectedEvent),
 });
 export type EventsJob = Static<typeof EventsJob>;
+
+/** The `retl` queue's payload: records of many requests. */
+export const RetlJob = Type.Object({ records: Type.Array(RetlItem), rejected: Type.Array(RejectedEvent) });
+export type RetlJob = Static<typeof RetlJob>;
+
+/** The `audiencelist` queue's payload. */
+export const AudienceListJob = Type.Object({ lists: Type.Array(AudienceListItem), rejected: Type.Array(RejectedEvent) });
+export type AudienceListJob = Static<typeof AudienceListJob>;
 
 /** Queue names, one per kind of work (DESIGN.md §3). */
 export const QUEUE_NAMES = {

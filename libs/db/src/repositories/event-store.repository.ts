@@ -59,6 +59,43 @@ export interface RejectedRow {
   receivedAt: string;
 }
 
+/**
+ * A record's net change within one job, already folded: `replace` (an insert, maybe followed by
+ * updates), `merge` (updates only) or `delete`. `lastAction` is what the client last asked.
+ */
+export interface RetlRecordWrite {
+  sourceId: string;
+  destinationId: string;
+  recordId: string;
+  workspaceId: string;
+  mode: 'replace' | 'merge' | 'delete';
+  lastAction: 'insert' | 'update' | 'delete';
+  fields: Record<string, unknown>;
+  messageId: string;
+  receivedAt: string;
+  sequence: number;
+  sequenceIndex: number;
+}
+
+export interface AudienceMemberWrite {
+  sourceId: string;
+  audienceId: string;
+  memberKey: string;
+  workspaceId: string;
+  member: Record<string, unknown>;
+  present: boolean;
+  messageId: string;
+  sequence: number;
+  sequenceIndex: number;
+}
+
+// What each mode does to a record that exists; every mode inserts a record that does not.
+const RETL_SET: Record<RetlRecordWrite['mode'], SQL> = {
+  replace: sql.raw('fields = excluded.fields, deleted = false'),
+  merge: sql.raw('fields = retl_records.fields || excluded.fields, deleted = false'),
+  delete: sql.raw('deleted = true'),
+};
+
 export interface StoredKey {
   sourceId: string;
   messageId: string;
@@ -195,6 +232,68 @@ export class EventStoreSession {
         })),
       )}) AS r(id text, workspace_id text, source_id text, reason text, message_id text, event jsonb, event_size integer, received_at timestamptz)
       ON CONFLICT (id) DO NOTHING`);
+  }
+
+  /**
+   * Applies rETL records: one row per (source, destination, record id). A write older than the
+   * row's (sequence, index) changes nothing, so a job run twice, or late, leaves the rows as they are.
+   * Rows must be unique per key.
+   */
+  async upsertRetlRecords(rows: RetlRecordWrite[]): Promise<void> {
+    for (const mode of ['replace', 'merge', 'delete'] as const) {
+      const selected = rows.filter((row) => row.mode === mode);
+      if (selected.length === 0) continue;
+      await this.tx.execute(sql`
+        INSERT INTO retl_records (source_id, destination_id, record_id, workspace_id, fields, deleted, last_action, message_id,
+                                  received_at, sequence, sequence_index)
+        SELECT source_id, destination_id, record_id, workspace_id, fields, ${mode === 'delete'}, last_action, message_id,
+               received_at, sequence, sequence_index
+        FROM jsonb_to_recordset(${asJsonb(
+          selected.map((r) => ({
+            source_id: r.sourceId,
+            destination_id: r.destinationId,
+            record_id: r.recordId,
+            workspace_id: r.workspaceId,
+            fields: r.fields,
+            last_action: r.lastAction,
+            message_id: r.messageId,
+            received_at: r.receivedAt,
+            sequence: r.sequence,
+            sequence_index: r.sequenceIndex,
+          })),
+        )}) AS r(source_id text, destination_id text, record_id text, workspace_id text, fields jsonb, last_action text,
+                 message_id text, received_at timestamptz, sequence bigint, sequence_index integer)
+        ON CONFLICT (source_id, destination_id, record_id) DO UPDATE SET ${RETL_SET[mode]},
+          last_action = excluded.last_action, message_id = excluded.message_id, received_at = excluded.received_at,
+          sequence = excluded.sequence, sequence_index = excluded.sequence_index, updated_at = now()
+        WHERE (retl_records.sequence, retl_records.sequence_index) < (excluded.sequence, excluded.sequence_index)`);
+    }
+  }
+
+  /** Adds (present) and removes (not present) audience members; older writes change nothing. Rows unique per key. */
+  async upsertAudienceMembers(rows: AudienceMemberWrite[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.tx.execute(sql`
+      INSERT INTO audience_members (source_id, audience_id, member_key, workspace_id, member, present, message_id, sequence, sequence_index)
+      SELECT source_id, audience_id, member_key, workspace_id, member, present, message_id, sequence, sequence_index
+      FROM jsonb_to_recordset(${asJsonb(
+        rows.map((r) => ({
+          source_id: r.sourceId,
+          audience_id: r.audienceId,
+          member_key: r.memberKey,
+          workspace_id: r.workspaceId,
+          member: r.member,
+          present: r.present,
+          message_id: r.messageId,
+          sequence: r.sequence,
+          sequence_index: r.sequenceIndex,
+        })),
+      )}) AS r(source_id text, audience_id text, member_key text, workspace_id text, member jsonb, present boolean,
+               message_id text, sequence bigint, sequence_index integer)
+      ON CONFLICT (source_id, audience_id, member_key) DO UPDATE SET
+        member = excluded.member, present = excluded.present, message_id = excluded.message_id,
+        sequence = excluded.sequence, sequence_index = excluded.sequence_index, updated_at = now()
+      WHERE (audience_members.sequence, audience_members.sequence_index) < (excluded.sequence, excluded.sequence_index)`);
   }
 
   /** Runs `work` inside a savepoint: its failure undoes only its own writes. */

@@ -1,7 +1,7 @@
 import { asc, eq, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { randomBase62 } from '../ids';
-import { sources, type SourceKind } from '../schema';
+import { destinations, sources, type SourceKind } from '../schema';
 
 export type Source = typeof sources.$inferSelect;
 
@@ -14,6 +14,8 @@ export interface SourceConfig {
   enabled: boolean;
   originalSourceId: string | null;
   rateLimit: { events: number; windowSeconds: number } | null;
+  /** The source's destinations (rETL): `X-Rudder-Destination-Id` must name one of them. */
+  destinations: Array<{ id: string; enabled: boolean }>;
 }
 
 export interface NewSource {
@@ -85,8 +87,14 @@ export class SourcesRepository {
     return row;
   }
 
-  /** The gateway's read model: every source, in one query. */
+  /** The gateway's read model: every source with its destinations, in two queries. */
   async loadConfigs(): Promise<SourceConfig[]> {
+    const destinationsBySource = new Map<string, Array<{ id: string; enabled: boolean }>>();
+    for (const destination of await this.db.select({ id: destinations.id, sourceId: destinations.sourceId, enabled: destinations.enabled }).from(destinations)) {
+      const list = destinationsBySource.get(destination.sourceId) ?? [];
+      list.push({ id: destination.id, enabled: destination.enabled });
+      destinationsBySource.set(destination.sourceId, list);
+    }
     const rows = await this.db
       .select({
         id: sources.id,
@@ -102,6 +110,7 @@ export class SourcesRepository {
     return rows.map(({ rateLimitEvents, rateLimitWindowSeconds, ...row }) => ({
       ...row,
       rateLimit: rateLimitEvents ? { events: rateLimitEvents, windowSeconds: rateLimitWindowSeconds } : null,
+      destinations: destinationsBySource.get(row.id) ?? [],
     }));
   }
 }

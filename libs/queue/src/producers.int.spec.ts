@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { QUEUE_NAMES, type EventsJob } from '@evt/schemas';
 import { createRedis } from './connection';
 import { deleteQueuePrefix } from './queue-admin';
-import { EventsProducer } from './events-producer';
+import { QueueProducers } from './producers';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -11,25 +11,25 @@ function event(messageId: string) {
   return { sourceId: 's', workspaceId: 'w', event: { type: 'track', messageId, receivedAt: '2026-01-01T00:00:00.000Z', rudderId: 'r' } };
 }
 
-describe('EventsProducer (real Redis)', () => {
+describe('QueueProducers (real Redis)', () => {
   const prefix = `evt-test-producer-${randomUUID().slice(0, 8)}`;
   const connection = createRedis(redisUrl, 'admin');
   const queue = new Queue(QUEUE_NAMES.events, { connection, prefix });
-  let producer: EventsProducer;
+  let producers: QueueProducers;
 
   beforeAll(async () => {
-    producer = new EventsProducer({ redisUrl, prefix, timeoutMs: 800, maxEventsPerJob: 500, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
-    for (let i = 0; i < 100 && !producer.ready; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    producers = new QueueProducers({ redisUrl, prefix, timeoutMs: 800, maxItemsPerJob: 500, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
+    for (let i = 0; i < 100 && !producers.ready; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   });
   afterAll(async () => {
-    await producer.close();
+    await producers.close();
     await queue.close();
     connection.disconnect();
     await deleteQueuePrefix(redisUrl, prefix);
   });
 
   it('coalesces concurrent requests into few jobs and resolves each once its job is stored', async () => {
-    const requests = Array.from({ length: 200 }, (_, i) => producer.enqueue({ events: [event(`m-${i}`)], rejected: [], bytes: 200 }));
+    const requests = Array.from({ length: 200 }, (_, i) => producers.events.enqueue({ items: [event(`m-${i}`)], rejected: [], bytes: 200 }));
     await Promise.all(requests);
     const jobs = await queue.getJobs(['waiting'], 0, 1000);
     const messageIds = jobs.flatMap((job) => (job.data as EventsJob).events.map((e) => e.event.messageId)).sort();
@@ -39,26 +39,35 @@ describe('EventsProducer (real Redis)', () => {
     expect(jobs.every((job) => job.opts.attempts === 2_147_483_647)).toBe(true);
   });
 
-  it('never puts more than maxEventsPerJob events in one job', async () => {
+  it('never puts more than maxItemsPerJob events in one job', async () => {
     await queue.obliterate({ force: true });
-    await Promise.all(Array.from({ length: 12 }, (_, i) => producer.enqueue({ events: Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`)), rejected: [], bytes: 100 })));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => producers.events.enqueue({ items: Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`)), rejected: [], bytes: 100 })));
     const jobs = await queue.getJobs(['waiting'], 0, 1000);
     expect(jobs.map((job) => (job.data as EventsJob).events.length).reduce((a, b) => a + b, 0)).toBe(1200);
     expect(Math.max(...jobs.map((job) => (job.data as EventsJob).events.length))).toBeLessThanOrEqual(500);
   });
 
   it('refuses at once, with a 503 error, when Redis is unreachable', async () => {
-    const dead = new EventsProducer({ redisUrl: 'redis://127.0.0.1:1', prefix, timeoutMs: 800, maxEventsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
+    const dead = new QueueProducers({ redisUrl: 'redis://127.0.0.1:1', prefix, timeoutMs: 800, maxItemsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
     const started = Date.now();
-    await expect(dead.enqueue({ events: [event('x')], rejected: [], bytes: 10 })).rejects.toMatchObject({ status: 503, reason: 'queue unreachable' });
+    await expect(dead.events.enqueue({ items: [event('x')], rejected: [], bytes: 10 })).rejects.toMatchObject({ status: 503, reason: 'queue unreachable' });
     expect(Date.now() - started).toBeLessThan(100);
     await dead.close();
   });
 
+  it('writes each queue its own jobs, records under `records` and lists under `lists`', async () => {
+    const retl = new Queue(QUEUE_NAMES.retl, { connection, prefix });
+    const record = { sourceId: 's', workspaceId: 'w', destinationId: '', recordId: 'r1', action: 'insert' as const, fields: {}, messageId: 'm', receivedAt: 't', sequence: 1, index: 0 };
+    await producers.retl.enqueue({ items: [record], rejected: [], bytes: 10 });
+    const [job] = await retl.getJobs(['waiting']);
+    expect([job.name, job.data]).toEqual([QUEUE_NAMES.retl, { records: [record], rejected: [] }]);
+    await retl.close();
+  });
+
   it('refuses with a 503 error when the backlog waiting for Redis is full', async () => {
-    const small = new EventsProducer({ redisUrl, prefix, timeoutMs: 800, maxEventsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
+    const small = new QueueProducers({ redisUrl, prefix, timeoutMs: 800, maxItemsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
     for (let i = 0; i < 100 && !small.ready; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    await expect(small.enqueue({ events: [event('too-big')], rejected: [], bytes: 5000 })).rejects.toMatchObject({ status: 503, reason: 'queue backlog full' });
+    await expect(small.events.enqueue({ items: [event('too-big')], rejected: [], bytes: 5000 })).rejects.toMatchObject({ status: 503, reason: 'queue backlog full' });
     await small.close();
   });
 });

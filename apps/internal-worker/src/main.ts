@@ -1,0 +1,55 @@
+import { loadConfig } from '@evt/config';
+import { createDbClient, EventStore, migrate } from '@evt/db';
+import { createLogger } from '@evt/logging';
+import { createConsumer, type Consumer } from '@evt/queue';
+import { PROCESSORS } from './processors/registry';
+
+// The workers behind the internal API. WORKER_QUEUES picks the queues this process consumes
+// (all five by default), so each can be deployed and scaled on its own.
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('internal-worker', config.logLevel);
+  const missing = config.workerQueues.filter((queue) => !PROCESSORS[queue]);
+  if (missing.length > 0) throw new Error(`no processor for queue(s) ${missing.join(', ')}`);
+  if (config.migrateOnStart) {
+    const applied = await migrate(config.databaseUrl);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency * config.workerQueues.length + 1, applicationName: 'evt-internal-worker' });
+  const deps = { store: new EventStore(db.db), logger };
+
+  const consumers: Consumer[] = config.workerQueues.map((queue) =>
+    createConsumer({
+      queueName: queue,
+      redisUrl: config.redisUrl,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockMs: config.workerLockMs,
+      process: async (data, job) => {
+        const outcome = await PROCESSORS[queue](data, job.id, deps);
+        logger.debug({ queue, jobId: job.id, ...outcome }, 'job done');
+      },
+      onFailedAttempt: (error, job) => logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed; it will be retried'),
+    }),
+  );
+  await Promise.all(consumers.map((consumer) => consumer.ready()));
+  logger.info({ queues: config.workerQueues, concurrency: config.workerConcurrency }, 'internal worker started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing jobs in flight');
+    await Promise.all(consumers.map((consumer) => consumer.close()));
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  console.error(`internal worker failed to start: ${error.message}`);
+  process.exit(1);
+});

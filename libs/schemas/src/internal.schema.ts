@@ -1,0 +1,109 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Context, Id } from './event.schema';
+
+const Dictionary = (description: string) => Type.Object({}, { additionalProperties: true, description });
+
+/** `POST /internal/v1/extract`: one event from a cloud extract source; it needs no user id. */
+export const ExtractPayload = Type.Object(
+  {
+    type: Type.Optional(Type.String({ description: 'Forced to `extract`.' })),
+    messageId: Type.Optional(Id),
+    userId: Type.Optional(Id),
+    anonymousId: Type.Optional(Id),
+    event: Type.Optional(Type.String()),
+    properties: Type.Optional(Dictionary('The extracted record.')),
+    context: Type.Optional(Context),
+    timestamp: Type.Optional(Type.String({ format: 'date-time' })),
+    originalTimestamp: Type.Optional(Type.String({ format: 'date-time' })),
+    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'ExtractPayload', additionalProperties: true },
+);
+
+const Member = Type.Object({}, { additionalProperties: true, description: 'A list member: its identifiers, e.g. {"EMAIL": "…"}.' });
+
+/** `POST /internal/v1/audiencelist`: members to add to and remove from an audience list. */
+export const AudienceListPayload = Type.Object(
+  {
+    type: Type.Optional(Type.String({ description: 'Forced to `audiencelist`.' })),
+    messageId: Type.Optional(Id),
+    userId: Type.Optional(Id),
+    anonymousId: Type.Optional(Id),
+    context: Type.Optional(Context),
+    properties: Type.Object(
+      {
+        audienceId: Type.Optional(Type.String({ minLength: 1, description: 'Which list; else properties.listId, else context.externalId[0].type, else "default".' })),
+        listId: Type.Optional(Type.String({ minLength: 1 })),
+        listData: Type.Object({ add: Type.Optional(Type.Array(Member)), remove: Type.Optional(Type.Array(Member)) }, { additionalProperties: true }),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { $id: 'AudienceListPayload', additionalProperties: true },
+);
+export type AudienceListPayload = Static<typeof AudienceListPayload>;
+
+export const RETL_ACTIONS = ['insert', 'update', 'delete'] as const;
+export type RetlAction = (typeof RETL_ACTIONS)[number];
+
+/** One record of `POST /internal/v1/retl`; `type: "record"` needs a recordId and no user id. */
+export const RetlRecordPayload = Type.Object(
+  {
+    type: Type.Literal('record'),
+    recordId: Id,
+    action: Type.Optional(Type.Union(RETL_ACTIONS.map((action) => Type.Literal(action)), { description: 'insert (default), update or delete' })),
+    fields: Type.Optional(Dictionary('The record’s columns.')),
+    messageId: Type.Optional(Id),
+    context: Type.Optional(Context),
+  },
+  { $id: 'RetlRecord', additionalProperties: true },
+);
+
+export const RetlBatchPayload = Type.Object({ batch: Type.Array(Type.Object({}, { additionalProperties: true })) }, { $id: 'RetlBatchPayload', additionalProperties: true });
+
+/** One item of `POST /internal/v1/batch`: an event already enriched upstream, with its routing properties. */
+export const InternalBatchItem = Type.Object(
+  {
+    properties: Dictionary('Routing properties set upstream (sourceID, workspaceID, …).'),
+    payload: Type.Object(
+      {
+        type: Type.String({ minLength: 1 }),
+        messageId: Type.String({ minLength: 1 }),
+        receivedAt: Type.String({ format: 'date-time' }),
+        request_ip: Type.String(),
+        rudderId: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { $id: 'InternalBatchItem', additionalProperties: true },
+);
+export type InternalBatchItem = Static<typeof InternalBatchItem>;
+
+/** A record of the `retl` queue, ready to upsert. `sequence` and `index` order the writes. */
+export const RetlItem = Type.Object({
+  sourceId: Type.String({ minLength: 1 }),
+  workspaceId: Type.String({ minLength: 1 }),
+  destinationId: Type.String(),
+  recordId: Type.String({ minLength: 1 }),
+  action: Type.Union(RETL_ACTIONS.map((action) => Type.Literal(action))),
+  fields: Type.Object({}, { additionalProperties: true }),
+  messageId: Type.String({ minLength: 1 }),
+  receivedAt: Type.String({ minLength: 1 }),
+  sequence: Type.Integer({ minimum: 0 }),
+  index: Type.Integer({ minimum: 0 }),
+});
+export type RetlItem = Static<typeof RetlItem>;
+
+/** One audience-list request on the `audiencelist` queue: adds, then removes, in that order. */
+export const AudienceListItem = Type.Object({
+  sourceId: Type.String({ minLength: 1 }),
+  workspaceId: Type.String({ minLength: 1 }),
+  audienceId: Type.String({ minLength: 1 }),
+  messageId: Type.String({ minLength: 1 }),
+  receivedAt: Type.String({ minLength: 1 }),
+  sequence: Type.Integer({ minimum: 0 }),
+  add: Type.Array(Type.Object({}, { additionalProperties: true })),
+  remove: Type.Array(Type.Object({}, { additionalProperties: true })),
+});
+export type AudienceListItem = Static<typeof AudienceListItem>;
