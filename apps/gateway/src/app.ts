@@ -6,10 +6,12 @@ import type { Logger } from '@evt/logging';
 import { cors } from './middleware/cors';
 import { answerError, errorHandler, sendText } from './middleware/errors';
 import { eventRoutes } from './routes/events.route';
+import { internalRoutes } from './routes/internal.route';
 import { operationsRoutes } from './routes/operations.route';
 import { pixelRoutes } from './routes/pixel.route';
 import { webhookRoutes } from './routes/webhook.route';
 import type { IngestService } from './services/ingest.service';
+import type { InternalIngestService } from './services/internal-ingest.service';
 import type { SourceRegistry } from './services/source-registry';
 
 export interface GatewayDeps {
@@ -17,6 +19,7 @@ export interface GatewayDeps {
   logger: Logger;
   sources: SourceRegistry;
   ingest: IngestService;
+  internal: InternalIngestService;
   checks: { redis(): Promise<void>; postgres(): Promise<void> };
   version: string;
   /** True once a stop was asked for: new requests get 503 so clients retry elsewhere. */
@@ -43,6 +46,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(eventRoutes(deps));
   app.use(pixelRoutes(deps));
   app.use(webhookRoutes(deps));
+  app.use(internalRoutes(deps));
   app.use(operationsRoutes(deps));
   app.use('/docs/assets', express.static(swaggerUiAssets(), { index: false }));
   app.use((_req: Request, res: Response) => sendText(res, 404, 'Not found'));

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '@evt/config';
 import { createDbClient, SourcesRepository } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { createRedis, EventsProducer, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
+import { QueueProducers, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
 import { createApp } from './app';
 import { IngestService } from './services/ingest.service';
+import { InternalIngestService } from './services/internal-ingest.service';
 import { SourceRegistry } from './services/source-registry';
 
 export interface RunningGateway {
@@ -33,26 +34,26 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   const sources = new SourceRegistry(() => sourcesRepository.loadConfigs(), config.sourceConfigRefreshMs, logger);
   await sources.start();
 
-  const producer = new EventsProducer({
+  const producers = new QueueProducers({
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     timeoutMs: config.enqueueTimeoutMs,
-    maxEventsPerJob: config.enqueueMaxEvents,
+    maxItemsPerJob: config.enqueueMaxEvents,
     maxBytesPerJob: config.enqueueMaxBytes,
     maxPendingBytes: config.enqueueMaxPendingBytes,
   });
-  const limiterRedis = createRedis(config.redisUrl, 'producer');
-  limiterRedis.once('ready', () => void warnAboutDurability(limiterRedis, logger));
+  producers.connection.once('ready', () => void warnAboutDurability(producers.connection, logger));
 
   let stopping = false;
-  const ingest = new IngestService(producer, new RateLimiter(limiterRedis, config.queuePrefix), config.maxEventSize, logger);
+  const ingest = new IngestService(producers, new RateLimiter(producers.connection, config.queuePrefix), config.maxEventSize, logger);
   const app = createApp({
     config,
     logger,
     sources,
     ingest,
+    internal: new InternalIngestService(ingest, producers),
     version,
-    checks: { redis: () => producer.ping(), postgres: () => db.ping() },
+    checks: { redis: () => producers.ping(), postgres: () => db.ping() },
     isStopping: () => stopping,
   });
 
@@ -81,9 +82,8 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       });
       clearInterval(sweep);
       clearTimeout(force);
-      await producer.close();
+      await producers.close();
       sources.stop();
-      limiterRedis.disconnect();
       await db.close();
     },
   };

@@ -125,19 +125,19 @@ describe('enrichEvent', () => {
     it('keeps the event receivedAt for replayed events, and corrects timestamp against it', () => {
       const event = enrich(
         { userId: 'u1', receivedAt: '2024-04-01T08:00:00.000Z', originalTimestamp: '2024-04-01T06:59:50.000Z', sentAt: '2024-04-01T07:00:00.000Z' },
-        request({ keepReceivedAt: true }),
+        request({ keepOriginal: true }),
       );
       expect([event.receivedAt, event.timestamp, event.originalTimestamp]).toEqual(['2024-04-01T08:00:00.000Z', '2024-04-01T07:59:50.000Z', '2024-04-01T06:59:50.000Z']);
     });
 
     it('uses the gateway time for a replayed event that carries no receivedAt', () => {
-      expect(enrich({ userId: 'u1' }, request({ keepReceivedAt: true })).receivedAt).toBe(RECEIVED_AT);
+      expect(enrich({ userId: 'u1' }, request({ keepOriginal: true })).receivedAt).toBe(RECEIVED_AT);
     });
 
     it('uses the gateway time for a replayed event whose receivedAt is not a date', () => {
       const event = enrich(
         { userId: 'u1', receivedAt: 'garbage', originalTimestamp: '2024-04-01T06:59:50.000Z', sentAt: '2024-04-01T07:00:00.000Z' },
-        request({ keepReceivedAt: true }),
+        request({ keepOriginal: true }),
       );
       expect([event.receivedAt, event.timestamp]).toEqual([RECEIVED_AT, new Date(Date.parse(RECEIVED_AT) - 10_000).toISOString()]);
     });

@@ -16,8 +16,8 @@ export interface RequestContext {
   batchIntegrations?: unknown;
   /** The browser SDK's `AnonymousId` header, already decoded. */
   anonymousIdHeader?: string;
-  /** Replayed and pre-enriched events keep the receivedAt they carry. */
-  keepReceivedAt?: boolean;
+  /** Replayed events keep the receivedAt and request_ip they carry (when they carry usable ones). */
+  keepOriginal?: boolean;
 }
 
 const ID_FIELDS = ['userId', 'anonymousId', 'groupId', 'previousId'] as const;
@@ -44,11 +44,12 @@ export function enrichEvent(event: Dictionary, request: RequestContext): Enriche
   delete event.writeKey;
   event.messageId = cleanMessageId(event.messageId);
   // Replayed events keep their own receivedAt, when it is a time at all.
-  const kept = request.keepReceivedAt && typeof event.receivedAt === 'string' ? Date.parse(event.receivedAt) : Number.NaN;
+  const kept = request.keepOriginal && typeof event.receivedAt === 'string' ? Date.parse(event.receivedAt) : Number.NaN;
   const receivedAt = Number.isNaN(kept) ? request.receivedAt : (event.receivedAt as string);
   const receivedAtMs = Number.isNaN(kept) ? request.receivedAtMs : kept;
   event.receivedAt = receivedAt;
-  if (request.requestIp !== undefined) event.request_ip = request.requestIp;
+  const keepIp = request.keepOriginal && typeof event.request_ip === 'string' && event.request_ip !== '';
+  if (request.requestIp !== undefined && !keepIp) event.request_ip = request.requestIp;
 
   if (request.batchContext !== undefined) event.context = mergeUnder(request.batchContext, event.context);
   if (request.batchIntegrations !== undefined) event.integrations = mergeUnder(request.batchIntegrations, event.integrations);

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError, InvalidRequestError, PayloadTooLargeError, InvalidJsonError } from '@evt/errors';
+import { InvalidRequestError, PayloadTooLargeError, InvalidJsonError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
 import { isPlainObject } from '@evt/ingest';
 import type { GatewayDeps } from '../app';
@@ -28,12 +28,12 @@ interface Parsed {
  * read; without a header, Segment's `writeKey` in the body is used. Bodies of known sources that
  * cannot be parsed leave a rejected-event trace.
  */
-export async function authenticateAndParse(deps: GatewayDeps, req: Request, writeKey: string | undefined): Promise<Parsed> {
+export async function authenticateAndParse(deps: GatewayDeps, req: Request, writeKey: string | undefined, limit = deps.config.maxRequestSize): Promise<Parsed> {
   let source = writeKey !== undefined ? sourceForWriteKey(deps.sources, writeKey) : undefined;
   let bytes: Buffer;
   let body: unknown;
   try {
-    bytes = await readBody(req, deps.config.maxRequestSize);
+    bytes = await readBody(req, limit);
     body = parseJson(bytes);
   } catch (error) {
     if (source && (error instanceof InvalidJsonError || error instanceof PayloadTooLargeError)) {
@@ -46,11 +46,12 @@ export async function authenticateAndParse(deps: GatewayDeps, req: Request, writ
   return { source, body, bytes: bytes.length };
 }
 
-/** `{"batch":[…]}` → its events, or the 400 a malformed batch gets. */
-function batchEvents(body: unknown): unknown[] {
-  if (!isPlainObject(body)) throw new InvalidRequestError('body must be a JSON object with a batch array');
-  if (!Array.isArray(body.batch)) throw new InvalidRequestError('batch must be an array');
-  return body.batch;
+/** `{"batch":[…]}` → its events, or the 400 a malformed batch gets (kept as a rejected event). */
+export async function batchOf(deps: GatewayDeps, source: SourceConfig, body: unknown, bytes: number, receivedAt: string): Promise<unknown[]> {
+  if (isPlainObject(body) && Array.isArray(body.batch)) return body.batch;
+  const error = new InvalidRequestError(isPlainObject(body) ? 'batch must be an array' : 'body must be a JSON object with a batch array');
+  await deps.ingest.recordRejections([deps.ingest.rejection(source, error.publicMessage.replace(/^Invalid request: /, ''), body, bytes, receivedAt)], bytes);
+  throw error;
 }
 
 /** The public event routes: single events, batches, imports, Segment's short paths and beacons. */
@@ -69,13 +70,7 @@ export function eventRoutes(deps: GatewayDeps): Router {
   const batch = (writeKeyOf: (req: Request) => string | undefined) => async (req: Request, res: Response) => {
     const receivedAtMs = Date.now();
     const { source, body, bytes } = await authenticateAndParse(deps, req, writeKeyOf(req));
-    let events: unknown[];
-    try {
-      events = batchEvents(body);
-    } catch (error) {
-      await deps.ingest.recordRejections([deps.ingest.rejection(source, (error as AppError).publicMessage.replace(/^Invalid request: /, ''), body, bytes, new Date(receivedAtMs).toISOString())], bytes);
-      throw error;
-    }
+    const events = await batchOf(deps, source, body, bytes, new Date(receivedAtMs).toISOString());
     const batchBody = body as { sentAt?: unknown; context?: unknown; integrations?: unknown };
     await deps.ingest.submit({ source, events, request: requestContext(req, receivedAtMs, batchBody), bytes });
     sendText(res, 200, 'OK');

@@ -4,11 +4,24 @@ import type { SourceConfig } from '@evt/db';
 import { applyAnonymousIdHeader, enrichEvent, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 import type { EnqueueRequest } from '@evt/queue';
-import { eventRejectionReason, isEventType, EVENT_TYPES, type QueuedEvent, type RejectedEvent } from '@evt/schemas';
+import { eventRejectionReason, isEventType, EVENT_TYPES, type AudienceListItem, type EnrichedEvent, type QueuedEvent, type RejectedEvent, type RetlItem } from '@evt/schemas';
 
-export interface Producer {
-  enqueue(request: EnqueueRequest): Promise<void>;
+interface Producer<T> {
+  enqueue(request: EnqueueRequest<T>): Promise<void>;
 }
+
+/** The queues the gateway writes to (QueueProducers in production). */
+export interface Producers {
+  events: Producer<QueuedEvent>;
+  replay: Producer<QueuedEvent>;
+  extract: Producer<QueuedEvent>;
+  internalBatch: Producer<QueuedEvent>;
+  retl: Producer<RetlItem>;
+  audiencelist: Producer<AudienceListItem>;
+}
+
+/** Queues whose jobs hold events bound for the `events` table. */
+export type EventQueue = 'events' | 'replay' | 'extract' | 'internalBatch';
 
 export interface Limiter {
   take(sourceId: string, events: number, limit: { events: number; windowSeconds: number }): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
@@ -21,8 +34,16 @@ export interface Submission {
   events: unknown[];
   /** The single-event routes force the type; undefined lets each batch event say its own. */
   type?: string;
-  /** Rules for events that are not of the public API's types (webhook). */
+  /** Rules for events that are not of the public API's types (webhook, extract, internal batch). */
   validate?: (event: unknown) => string | undefined;
+  /** The queue; `events` unless the internal API says otherwise. Rate limits apply to `events` only. */
+  queue?: EventQueue;
+  /** Replayed events are stored under the replay source's original source. */
+  storeAs?: SourceConfig;
+  /** False for pre-enriched internal batches: their events are stored exactly as they came. */
+  enrich?: boolean;
+  /** The event inside a valid element (internal batches wrap it as `{properties, payload}`). */
+  unwrap?: (element: unknown) => unknown;
   request: RequestContext;
   /** Bytes of the (inflated) body. */
   bytes: number;
@@ -35,7 +56,7 @@ export interface Submission {
  */
 export class IngestService {
   constructor(
-    private readonly producer: Producer,
+    private readonly producers: Producers,
     private readonly limiter: Limiter | undefined,
     private readonly maxEventSize: number,
     private readonly logger: Logger,
@@ -49,6 +70,8 @@ export class IngestService {
     // Only a body larger than the event limit can hold an event larger than it: skip the measuring otherwise.
     const measure = submission.bytes > this.maxEventSize;
     const context = submission.type !== undefined ? { ...request, type: submission.type } : request;
+    const target = submission.storeAs ?? source;
+    const queue = submission.queue ?? 'events';
     const accepted: QueuedEvent[] = [];
     const rejected: RejectedEvent[] = [];
     for (const raw of submission.events) {
@@ -60,20 +83,22 @@ export class IngestService {
         rejected.push(this.rejection(source, reason, raw, size, request.receivedAt));
         continue;
       }
-      accepted.push({ sourceId: source.id, workspaceId: source.workspaceId, event: enrichEvent(raw as Dictionary, context) });
+      const inner = submission.unwrap ? submission.unwrap(raw) : raw;
+      const event = submission.enrich === false ? (inner as EnrichedEvent) : enrichEvent(inner as Dictionary, context);
+      accepted.push({ sourceId: target.id, workspaceId: target.workspaceId, event });
     }
 
     if (accepted.length === 0) {
       await this.recordRejections(rejected, submission.bytes);
       throw new InvalidRequestError(rejected[0].reason);
     }
-    if (source.rateLimit && this.limiter) {
+    if (queue === 'events' && source.rateLimit && this.limiter) {
       const decision = await this.limiter.take(source.id, accepted.length, source.rateLimit).catch((error: unknown) => {
         throw new ServiceUnavailableError('rate limiter unreachable', { cause: error });
       });
       if (!decision.allowed) throw new RateLimitedError(decision.retryAfterSeconds);
     }
-    await this.producer.enqueue({ events: accepted, rejected, bytes: submission.bytes });
+    await this.producers[queue].enqueue({ items: accepted, rejected, bytes: submission.bytes });
   }
 
   /**
@@ -82,7 +107,7 @@ export class IngestService {
    */
   async recordRejections(rejected: RejectedEvent[], bytes: number): Promise<void> {
     if (rejected.length === 0) return;
-    await this.producer.enqueue({ events: [], rejected, bytes }).catch((error: unknown) => {
+    await this.producers.events.enqueue({ items: [], rejected, bytes }).catch((error: unknown) => {
       this.logger.warn({ err: (error as Error).message, count: rejected.length }, 'could not record rejected events');
     });
   }

@@ -7,6 +7,8 @@ export interface Stack {
   env: TestEnv;
   gateway: RunningGateway;
   worker: AppProcess;
+  /** The internal API's worker, when the stack was started with `internalWorker`. */
+  internalWorker?: AppProcess;
   url: string;
   /** Rows of a query, polled until `count` rows are there (the worker stores asynchronously). */
   rows<T extends Record<string, unknown>>(query: string, params: unknown[], count: number): Promise<T[]>;
@@ -14,15 +16,18 @@ export interface Stack {
 }
 
 /** `gatewayEnv` applies to the gateway; REDIS_URL in it applies to the worker too. */
-export async function startStack(name: string, gatewayEnv: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(name: string, gatewayEnv: Record<string, string> = {}, options: { internalWorker?: boolean; workerEnv?: Record<string, string> } = {}): Promise<Stack> {
   const env = await createTestEnv(name);
   const config = env.config({ PORT: '0', HOST: '127.0.0.1', SOURCE_CONFIG_REFRESH_MS: '100', ...gatewayEnv });
   const gateway = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
-  const worker = AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}) }));
+  const workerEnv = env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}), ...options.workerEnv });
+  const worker = AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', workerEnv);
+  const internalWorker = options.internalWorker ? AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', workerEnv) : undefined;
   return {
     env,
     gateway,
     worker,
+    internalWorker,
     url: `http://127.0.0.1:${gateway.port}`,
     async rows<T extends Record<string, unknown>>(query: string, params: unknown[], count: number) {
       let last: T[] = [];
@@ -32,12 +37,13 @@ export async function startStack(name: string, gatewayEnv: Record<string, string
           return last.length >= count ? last : undefined;
         }, 15_000, `${count} row(s) of: ${query}`);
       } catch (error) {
-        throw new Error(`${(error as Error).message}\nlast rows: ${JSON.stringify(last)}\nworker output:\n${worker.output()}`);
+        throw new Error(`${(error as Error).message}\nlast rows: ${JSON.stringify(last)}\nworker output:\n${worker.output()}\n${internalWorker?.output() ?? ''}`);
       }
     },
     async stop() {
       await gateway.stop();
       await worker.stop();
+      await internalWorker?.stop();
       await env.close();
     },
   };

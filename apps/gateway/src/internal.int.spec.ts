@@ -1,0 +1,125 @@
+import { basicAuth, createDestination, createSource } from '@evt/testing';
+import type { Destination, Source } from '@evt/db';
+import { send, startStack, type Stack } from './test-support/harness';
+
+// The internal API (DESIGN.md §2): each route's auth failures with exact status and body, its rows,
+// and idempotency when the same request is delivered twice.
+describe('internal API', () => {
+  let stack: Stack;
+  let events: Source;
+  let disabled: Source;
+  let replay: Source;
+  let retl: Source;
+  let destination: Destination;
+  let disabledDestination: Destination;
+
+  beforeAll(async () => {
+    stack = await startStack('internal', { MAX_REQUEST_SIZE: '100KB' }, { internalWorker: true });
+    events = await createSource(stack.env);
+    disabled = await createSource(stack.env, { enabled: false });
+    replay = await createSource(stack.env, { kind: 'replay', originalSourceId: events.id });
+    retl = await createSource(stack.env, { kind: 'retl' });
+    destination = await createDestination(stack.env, retl.id);
+    disabledDestination = await createDestination(stack.env, retl.id, { enabled: false });
+    await stack.gateway.sources.refresh();
+  });
+  afterAll(() => stack.stop());
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const bySourceId = (id: string) => ({ Authorization: basicAuth(id) });
+
+  describe('sourceIDAuth (retl, replay, batch)', () => {
+    it.each(['/internal/v1/retl', '/internal/v1/replay', '/internal/v1/batch'])('%s: no source id → 401 Invalid Authorization Header', async (path) => {
+      expect(await post(path, { batch: [] })).toMatchObject({ status: 401, body: 'Invalid Authorization Header' });
+    });
+
+    it.each(['/internal/v1/retl', '/internal/v1/replay', '/internal/v1/batch'])('%s: unknown source id → 401 Invalid source id', async (path) => {
+      expect(await post(path, { batch: [] }, bySourceId('no-such-source'))).toMatchObject({ status: 401, body: 'Invalid source id' });
+      expect(await post(path, { batch: [] }, { 'X-Rudder-Source-Id': 'no-such-source' })).toMatchObject({ status: 401, body: 'Invalid source id' });
+    });
+
+    it.each(['/internal/v1/retl', '/internal/v1/replay', '/internal/v1/batch'])('%s: disabled source → 404 Source is disabled', async (path) => {
+      expect(await post(path, { batch: [] }, { 'X-Rudder-Source-Id': disabled.id })).toMatchObject({ status: 404, body: 'Source is disabled' });
+    });
+
+    it('replay takes only a replay source: any other → 401 Invalid source id', async () => {
+      expect(await post('/internal/v1/replay', { batch: [{ type: 'track', userId: 'u', event: 'E' }] }, bySourceId(events.id))).toMatchObject({ status: 401, body: 'Invalid source id' });
+    });
+  });
+
+  describe('write key routes (extract, audiencelist)', () => {
+    it.each(['/internal/v1/extract', '/internal/v1/audiencelist'])('%s: 401 without or with an unknown write key, 404 when disabled', async (path) => {
+      expect(await post(path, {})).toMatchObject({ status: 401, body: 'Invalid Authorization Header' });
+      expect(await post(path, {}, { Authorization: basicAuth('nope') })).toMatchObject({ status: 401, body: 'Invalid write key' });
+      expect(await post(path, {}, { Authorization: basicAuth(disabled.writeKey) })).toMatchObject({ status: 404, body: 'Source is disabled' });
+    });
+  });
+
+  describe('POST /internal/v1/extract', () => {
+    it('stores one event of type extract, needing no user id; the same request twice stores it once', async () => {
+      const body = { messageId: 'extract-1', event: 'Row Extracted', properties: { table: 'orders', id: 7 } };
+      expect(await post('/internal/v1/extract', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
+      expect(await post('/internal/v1/extract', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
+      const rows = await stack.rows('SELECT type, user_id, event, payload->\'properties\' AS properties FROM events WHERE message_id = $1', ['extract-1'], 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await stack.env.db.query('SELECT count(*)::int AS n FROM events WHERE message_id = $1', ['extract-1'])).toEqual([{ n: 1 }]);
+      expect(rows).toEqual([{ type: 'extract', user_id: null, event: 'Row Extracted', properties: { table: 'orders', id: 7 } }]);
+    });
+
+    it('answers 400 for a body that is not an event', async () => {
+      expect(await post('/internal/v1/extract', [1, 2], { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 400, body: 'Invalid request: event must be an object' });
+    });
+  });
+
+  describe('POST /internal/v1/audiencelist', () => {
+    const list = (messageId: string, add: object[], remove: object[] = []) => ({
+      messageId,
+      context: { externalId: [{ type: 'GOOGLE_ADWORDS_REMARKETING_LISTS-42', identifierType: 'EMAIL' }] },
+      properties: { listData: { add, remove } },
+    });
+    const members = () =>
+      stack.env.db.query<{ email: string; present: boolean }>(
+        "SELECT member->>'EMAIL' AS email, present FROM audience_members WHERE source_id = $1 AND audience_id = 'GOOGLE_ADWORDS_REMARKETING_LISTS-42' ORDER BY 1",
+        [events.id],
+      );
+
+    it('applies adds and removes in order, and is idempotent when a request comes twice', async () => {
+      const auth = { Authorization: basicAuth(events.writeKey) };
+      expect(await post('/internal/v1/audiencelist', list('al-1', [{ EMAIL: 'a@x.io' }, { EMAIL: 'b@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200, body: 'OK' });
+      // Adds then removes within one request: c is added and removed, so it ends up out.
+      expect(await post('/internal/v1/audiencelist', list('al-2', [{ EMAIL: 'd@x.io' }, { EMAIL: 'c@x.io' }], [{ EMAIL: 'a@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200 });
+      await stack.rows("SELECT 1 FROM audience_members WHERE member->>'EMAIL' = 'd@x.io'", [], 1);
+      const expected = [
+        { email: 'a@x.io', present: false },
+        { email: 'b@x.io', present: true },
+        { email: 'c@x.io', present: false },
+        { email: 'd@x.io', present: true },
+      ];
+      await stack.rows("SELECT 1 FROM audience_members WHERE member->>'EMAIL' = 'a@x.io' AND NOT present", [], 1);
+      expect(await members()).toEqual(expected);
+      // The first request delivered again (a retry) is older than what is stored: nothing changes.
+      expect(await post('/internal/v1/audiencelist', list('al-1', [{ EMAIL: 'a@x.io' }, { EMAIL: 'b@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await members()).toEqual([
+        { email: 'a@x.io', present: true },
+        { email: 'b@x.io', present: true },
+        { email: 'c@x.io', present: true },
+        { email: 'd@x.io', present: true },
+      ]);
+    });
+
+    it('answers 400 when listData is missing', async () => {
+      expect(await post('/internal/v1/audiencelist', { properties: {} }, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 400, body: 'Invalid request: properties.listData is required' });
+    });
+
+    it('is exempt from MAX_REQUEST_SIZE', async () => {
+      const many = Array.from({ length: 3000 }, (_, i) => ({ EMAIL: `member-${i}@example.com`, FIRST_NAME: 'someone' }));
+      const body = { messageId: 'al-big', properties: { audienceId: 'big-list', listData: { add: many } } };
+      expect(JSON.stringify(body).length).toBeGreaterThan(100 * 1024);
+      expect(await post('/internal/v1/extract', { event: 'x', properties: { many } }, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 413, body: 'Request size too large' });
+      expect(await post('/internal/v1/audiencelist', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
+      expect(await stack.rows("SELECT count(*)::int AS n FROM audience_members WHERE audience_id = 'big-list' HAVING count(*) = 3000", [], 1)).toEqual([{ n: 3000 }]);
+    });
+  });
+});

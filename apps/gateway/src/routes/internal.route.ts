@@ -1,0 +1,107 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { InvalidRequestError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
+import { isPlainObject } from '@evt/ingest';
+import { ExtractPayload, InternalBatchItem, Validator } from '@evt/schemas';
+import type { GatewayDeps } from '../app';
+import { parseJson, readBody } from '../middleware/body';
+import { sendText } from '../middleware/errors';
+import { internalWriteKey, sourceForSourceId } from '../middleware/internal-auth';
+import { requestContext } from '../services/request-context';
+import { authenticateAndParse, batchOf } from './events.route';
+
+const extractValidator = new Validator(ExtractPayload);
+const internalBatchValidator = new Validator(InternalBatchItem);
+
+/**
+ * The internal API RudderStack's own services call: cloud extract, reverse ETL, audience lists,
+ * replays of archived events and pre-enriched batches. Each feeds its own queue and worker.
+ */
+export function internalRoutes(deps: GatewayDeps): Router {
+  const router = Router();
+  const { config } = deps;
+
+  router.use('/internal', (_req: Request, res: Response, next: NextFunction) => {
+    if (config.internalApiEnabled) return next();
+    sendText(res, 404, 'Not found');
+  });
+
+  router.post('/internal/v1/extract', async (req: Request, res: Response) => {
+    const receivedAtMs = Date.now();
+    const { source, body, bytes } = await authenticateAndParse(deps, req, internalWriteKey(config, req));
+    await deps.ingest.submit({
+      source,
+      events: [body],
+      type: 'extract',
+      queue: 'extract',
+      validate: (event) => (isPlainObject(event) ? extractValidator.reason(event) : 'event must be an object'),
+      request: requestContext(req, receivedAtMs),
+      bytes,
+    });
+    sendText(res, 200, 'OK');
+  });
+
+  // Exempt from MAX_REQUEST_SIZE, as in RudderStack: list syncs are large by nature.
+  router.post('/internal/v1/audiencelist', async (req: Request, res: Response) => {
+    const receivedAt = new Date().toISOString();
+    const { source, body, bytes } = await authenticateAndParse(deps, req, internalWriteKey(config, req), config.maxAudienceListSize);
+    await deps.internal.submitAudienceList(source, body, receivedAt, bytes);
+    sendText(res, 200, 'OK');
+  });
+
+  router.post('/internal/v1/retl', async (req: Request, res: Response) => {
+    const receivedAt = new Date().toISOString();
+    const source = sourceForSourceId(config, deps.sources, req);
+    const header = req.headers['x-rudder-destination-id'];
+    const destinationId = typeof header === 'string' ? header.trim() : '';
+    if (destinationId !== '') {
+      const destination = source.destinations.find((candidate) => candidate.id === destinationId);
+      if (!destination) throw new InvalidRequestError(`unknown destination ${destinationId}`);
+      if (!destination.enabled) throw new SourceRejectedError('Destination is disabled');
+    }
+    const bytes = await readBody(req, config.maxRequestSize);
+    const body = parseJson(bytes);
+    const batch = await batchOf(deps, source, body, bytes.length, receivedAt);
+    await deps.internal.submitRetl(source, destinationId, batch, receivedAt, bytes.length);
+    sendText(res, 200, 'OK');
+  });
+
+  router.post('/internal/v1/replay', async (req: Request, res: Response) => {
+    const receivedAtMs = Date.now();
+    const source = sourceForSourceId(config, deps.sources, req);
+    const original = source.kind === 'replay' && source.originalSourceId ? deps.sources.bySourceId(source.originalSourceId) : undefined;
+    if (!original) throw new UnauthorizedError('Invalid source id');
+    const bytes = await readBody(req, config.maxRequestSize);
+    const body = parseJson(bytes);
+    const events = await batchOf(deps, source, body, bytes.length, new Date(receivedAtMs).toISOString());
+    await deps.ingest.submit({
+      source,
+      storeAs: original,
+      events,
+      queue: 'replay',
+      request: { ...requestContext(req, receivedAtMs, body as { sentAt?: unknown; context?: unknown; integrations?: unknown }), keepOriginal: true },
+      bytes: bytes.length,
+    });
+    sendText(res, 200, 'OK');
+  });
+
+  router.post('/internal/v1/batch', async (req: Request, res: Response) => {
+    const receivedAtMs = Date.now();
+    const source = sourceForSourceId(config, deps.sources, req);
+    const bytes = await readBody(req, config.maxRequestSize);
+    const body = parseJson(bytes);
+    if (!Array.isArray(body)) throw new InvalidRequestError('body must be a JSON array of {"properties", "payload"}');
+    await deps.ingest.submit({
+      source,
+      events: body,
+      queue: 'internalBatch',
+      enrich: false,
+      validate: (item) => internalBatchValidator.reason(item),
+      unwrap: (item) => (item as InternalBatchItem).payload,
+      request: requestContext(req, receivedAtMs),
+      bytes: bytes.length,
+    });
+    sendText(res, 200, 'OK');
+  });
+
+  return router;
+}
