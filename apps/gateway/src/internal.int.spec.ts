@@ -98,15 +98,10 @@ describe('internal API', () => {
       ];
       await stack.rows("SELECT 1 FROM audience_members WHERE member->>'EMAIL' = 'a@x.io' AND NOT present", [], 1);
       expect(await members()).toEqual(expected);
-      // The first request delivered again (a retry) is older than what is stored: nothing changes.
-      expect(await post('/internal/v1/audiencelist', list('al-1', [{ EMAIL: 'a@x.io' }, { EMAIL: 'b@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200 });
+      // The same request delivered again (a client retry after a lost answer) changes nothing.
+      expect(await post('/internal/v1/audiencelist', list('al-2', [{ EMAIL: 'd@x.io' }, { EMAIL: 'c@x.io' }], [{ EMAIL: 'a@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200 });
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(await members()).toEqual([
-        { email: 'a@x.io', present: true },
-        { email: 'b@x.io', present: true },
-        { email: 'c@x.io', present: true },
-        { email: 'd@x.io', present: true },
-      ]);
+      expect(await members()).toEqual(expected);
     });
 
     it('answers 400 when listData is missing', async () => {
@@ -121,5 +116,142 @@ describe('internal API', () => {
       expect(await post('/internal/v1/audiencelist', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
       expect(await stack.rows("SELECT count(*)::int AS n FROM audience_members WHERE audience_id = 'big-list' HAVING count(*) = 3000", [], 1)).toEqual([{ n: 3000 }]);
     });
+  });
+
+  describe('POST /internal/v1/retl', () => {
+    const records = () =>
+      stack.env.db.query('SELECT destination_id, record_id, fields, deleted, last_action FROM retl_records WHERE source_id = $1 ORDER BY destination_id, record_id', [retl.id]);
+
+    it('answers 400 for an unknown X-Rudder-Destination-Id and 404 for a disabled one', async () => {
+      const batch = { batch: [{ type: 'record', recordId: '1', action: 'insert', fields: {} }] };
+      expect(await post('/internal/v1/retl', batch, { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': 'nope' })).toMatchObject({ status: 400, body: 'Invalid request: unknown destination nope' });
+      expect(await post('/internal/v1/retl', batch, { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': disabledDestination.id })).toMatchObject({ status: 404, body: 'Destination is disabled' });
+    });
+
+    it('upserts records by (source, destination, record id), honouring insert, update and delete', async () => {
+      const headers = { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': destination.id };
+      const first = {
+        batch: [
+          { type: 'record', recordId: 'r1', action: 'insert', fields: { name: 'Ada', plan: 'free' } },
+          { type: 'record', recordId: 'r2', action: 'insert', fields: { name: 'Bob' } },
+          { type: 'record', recordId: 'r3', action: 'insert', fields: { name: 'Cy' } },
+          { type: 'record', action: 'insert', fields: {} },
+        ],
+      };
+      expect(await post('/internal/v1/retl', first, headers)).toMatchObject({ status: 200, body: 'OK' });
+      await stack.rows('SELECT 1 FROM retl_records WHERE source_id = $1', [retl.id], 3);
+      const second = {
+        batch: [
+          { type: 'record', recordId: 'r1', action: 'update', fields: { plan: 'pro' } },
+          { type: 'record', recordId: 'r2', action: 'delete', fields: {} },
+          { type: 'record', recordId: 'r4', action: 'update', fields: { name: 'Di' } },
+          { type: 'identify', userId: 'u-9', messageId: 'retl-identify', traits: { name: 'Eve' } },
+        ],
+      };
+      expect(await post('/internal/v1/retl', second, headers)).toMatchObject({ status: 200, body: 'OK' });
+      await stack.rows("SELECT 1 FROM retl_records WHERE source_id = $1 AND record_id = 'retl-identify'", [retl.id], 1);
+      const expected = [
+        { destination_id: destination.id, record_id: 'r1', fields: { name: 'Ada', plan: 'pro' }, deleted: false, last_action: 'update' },
+        { destination_id: destination.id, record_id: 'r2', fields: { name: 'Bob' }, deleted: true, last_action: 'delete' },
+        { destination_id: destination.id, record_id: 'r3', fields: { name: 'Cy' }, deleted: false, last_action: 'insert' },
+        { destination_id: destination.id, record_id: 'r4', fields: { name: 'Di' }, deleted: false, last_action: 'update' },
+        { destination_id: destination.id, record_id: 'retl-identify', fields: { name: 'Eve' }, deleted: false, last_action: 'insert' },
+      ];
+      expect(await records()).toEqual(expected);
+      const [rejected] = await stack.rows<{ reason: string }>('SELECT reason FROM rejected_events WHERE source_id = $1', [retl.id], 1);
+      expect(rejected.reason).toBe('recordId is required');
+
+      // The same request delivered again (a client retry after a lost answer) changes nothing.
+      expect(await post('/internal/v1/retl', second, headers)).toMatchObject({ status: 200 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await records()).toEqual(expected);
+    });
+
+    it('answers 400 with the first reason when every record is invalid', async () => {
+      expect(await post('/internal/v1/retl', { batch: [{ type: 'record', fields: {} }] }, bySourceId(retl.id))).toMatchObject({ status: 400, body: 'Invalid request: recordId is required' });
+      expect(await post('/internal/v1/retl', { batch: [] }, bySourceId(retl.id))).toMatchObject({ status: 400, body: 'Invalid request: batch is empty' });
+      expect(await post('/internal/v1/retl', { records: [] }, bySourceId(retl.id))).toMatchObject({ status: 400, body: 'Invalid request: batch must be an array' });
+    });
+  });
+
+  describe('POST /internal/v1/replay', () => {
+    it('stores events under the original source with their original receivedAt; replaying twice adds nothing', async () => {
+      const archive = {
+        batch: [
+          { type: 'track', userId: 'u-r', event: 'Archived', messageId: 'replay-1', receivedAt: '2025-01-02T03:04:05.678Z', request_ip: '198.51.100.7', originalTimestamp: '2025-01-02T03:04:00.000Z', sentAt: '2025-01-02T03:04:01.000Z' },
+          { type: 'identify', userId: 'u-r', messageId: 'replay-2', receivedAt: '2025-01-02T03:05:00.000Z', traits: { plan: 'gold' } },
+        ],
+      };
+      expect(await post('/internal/v1/replay', archive, { 'X-Rudder-Source-Id': replay.id })).toMatchObject({ status: 200, body: 'OK' });
+      expect(await post('/internal/v1/replay', archive, { 'X-Rudder-Source-Id': replay.id })).toMatchObject({ status: 200, body: 'OK' });
+      const rows = await stack.rows(
+        `SELECT source_id, message_id, to_json(received_at)#>>'{}' AS received_at, request_ip, payload->>'receivedAt' AS payload_received_at
+         FROM events WHERE message_id LIKE 'replay-%' ORDER BY message_id`,
+        [],
+        2,
+      );
+      expect(rows).toEqual([
+        { source_id: events.id, message_id: 'replay-1', received_at: '2025-01-02T03:04:05.678+00:00', request_ip: '198.51.100.7', payload_received_at: '2025-01-02T03:04:05.678Z' },
+        { source_id: events.id, message_id: 'replay-2', received_at: '2025-01-02T03:05:00+00:00', request_ip: '127.0.0.1', payload_received_at: '2025-01-02T03:05:00.000Z' },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await stack.env.db.query("SELECT count(*)::int AS n FROM events WHERE message_id LIKE 'replay-%'")).toEqual([{ n: 2 }]);
+    });
+  });
+
+  describe('POST /internal/v1/batch', () => {
+    const enriched = (messageId: string, extra: Record<string, unknown> = {}) => ({
+      properties: { sourceID: events.id, workspaceID: events.workspaceId },
+      payload: { type: 'track', event: 'Upstream', userId: 'u-b', messageId, receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '203.0.113.1', rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11', custom: { kept: true }, ...extra },
+    });
+
+    it('stores valid payloads as they came, and rejects those missing an enrichment field with the reason', async () => {
+      const body = [enriched('ib-1'), enriched('ib-2', { receivedAt: undefined }), { properties: {}, payload: { type: 'track', messageId: 'ib-3', receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '1.1.1.1' } }];
+      expect(await post('/internal/v1/batch', body, bySourceId(events.id))).toMatchObject({ status: 200, body: 'OK' });
+      const [row] = await stack.rows<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE message_id = $1', ['ib-1'], 1);
+      expect(row.payload).toEqual(enriched('ib-1').payload);
+      const rejected = await stack.rows('SELECT message_id, reason FROM rejected_events WHERE message_id IN ($1, $2) ORDER BY message_id', ['ib-2', 'ib-3'], 2);
+      expect(rejected).toEqual([
+        { message_id: 'ib-2', reason: 'payload.receivedAt is required' },
+        { message_id: 'ib-3', reason: 'payload.rudderId is required' },
+      ]);
+    });
+
+    it('answers 400 when the body is not an array', async () => {
+      expect(await post('/internal/v1/batch', { batch: [] }, bySourceId(events.id))).toMatchObject({ status: 400, body: 'Invalid request: body must be a JSON array of {"properties", "payload"}' });
+    });
+  });
+});
+
+describe('internal API settings', () => {
+  it('requires INTERNAL_API_TOKEN, as Basic password or X-Internal-Token, on every internal route', async () => {
+    const stack = await startStack('internal-token', { INTERNAL_API_TOKEN: 's3cret' });
+    try {
+      const source = await createSource(stack.env);
+      await stack.gateway.sources.refresh();
+      const post = (path: string, headers: Record<string, string>) => send(stack.url, { path, method: 'POST', headers, body: JSON.stringify({ event: 'x', properties: {} }) });
+      expect(await post('/internal/v1/extract', { Authorization: basicAuth(source.writeKey) })).toMatchObject({ status: 401, body: 'Invalid Authorization Header' });
+      expect(await post('/internal/v1/extract', { Authorization: basicAuth(source.writeKey, 'wrong') })).toMatchObject({ status: 401, body: 'Invalid Authorization Header' });
+      expect(await post('/internal/v1/extract', { Authorization: basicAuth(source.writeKey, 's3cret') })).toMatchObject({ status: 200, body: 'OK' });
+      expect(await post('/internal/v1/batch', { 'X-Rudder-Source-Id': source.id })).toMatchObject({ status: 401, body: 'Invalid Authorization Header' });
+      expect(await post('/internal/v1/batch', { 'X-Rudder-Source-Id': source.id, 'X-Internal-Token': 's3cret' })).toMatchObject({ status: 400 });
+      // The public API does not need the token.
+      expect((await send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(source.writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E' }) })).status).toBe(200);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('answers 404 on every internal route with INTERNAL_API_ENABLED=false', async () => {
+    const stack = await startStack('internal-off', { INTERNAL_API_ENABLED: 'false' });
+    try {
+      const source = await createSource(stack.env);
+      await stack.gateway.sources.refresh();
+      for (const path of ['/internal/v1/extract', '/internal/v1/audiencelist', '/internal/v1/retl', '/internal/v1/replay', '/internal/v1/batch']) {
+        expect([path, await send(stack.url, { path, method: 'POST', headers: { Authorization: basicAuth(source.writeKey) }, body: '{}' })]).toEqual([path, expect.objectContaining({ status: 404, body: 'Not found' })]);
+      }
+    } finally {
+      await stack.stop();
+    }
   });
 });

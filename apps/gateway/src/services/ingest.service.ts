@@ -80,7 +80,7 @@ export class IngestService {
       const size = measure ? Buffer.byteLength(JSON.stringify(raw) ?? '') : 0;
       const reason = size > this.maxEventSize ? `event is larger than ${this.maxEventSize} bytes` : this.reasonToReject(raw, submission);
       if (reason !== undefined) {
-        rejected.push(this.rejection(source, reason, raw, size, request.receivedAt));
+        rejected.push(this.rejection(source, reason, raw, size, request.receivedAt, submission.unwrap));
         continue;
       }
       const inner = submission.unwrap ? submission.unwrap(raw) : raw;
@@ -112,9 +112,10 @@ export class IngestService {
     });
   }
 
-  /** A rejected-event record; the event itself is kept unless it is too large. */
-  rejection(source: SourceConfig, reason: string, raw: unknown, size: number, receivedAt: string): RejectedEvent {
-    const messageId = isPlainObject(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined;
+  /** A rejected-event record; the event itself is kept unless it is too large. `unwrap` finds the event in a wrapper. */
+  rejection(source: SourceConfig, reason: string, raw: unknown, size: number, receivedAt: string, unwrap?: (element: unknown) => unknown): RejectedEvent {
+    const inner = unwrap && isPlainObject(raw) ? unwrap(raw) : raw;
+    const messageId = isPlainObject(inner) && typeof inner.messageId === 'string' ? inner.messageId : undefined;
     const tooLarge = size > this.maxEventSize;
     return {
       id: randomUUID(),
