@@ -61,7 +61,7 @@ describe('internal worker killed mid-job', () => {
         worker = AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', workerEnv);
         await waitFor(async () => ((await blockedWriters(env)) > 0 ? true : undefined), 15_000, 'the worker to be inside its write');
         expect((await readQueueDepths(env.redisUrl, env.queuePrefix)).find((d) => d.queue === 'retl')?.active).toBe(1);
-        worker.child.kill('SIGKILL');
+        worker.kill('SIGKILL');
         await worker.stop();
         await release();
         await blocker.close();

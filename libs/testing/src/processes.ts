@@ -95,6 +95,11 @@ export class AppProcess {
     }
   }
 
+  /** Sends `signal` (SIGKILL: the process dies at once, as in a crash) without waiting. */
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /** SIGTERM, then wait for the exit; SIGKILL if the process has not gone after `timeoutMs`. */
   async stop(timeoutMs = 15_000): Promise<ExitStatus> {
     if (this.exitStatus) return this.exitStatus;
