@@ -89,10 +89,48 @@ describe('admin CLI (real Postgres)', () => {
     expect((await cli('rejected', 'list')).stdout).toContain('event is required');
   });
 
+  it('adds, lists and disables destinations of a rETL source', async () => {
+    const source = JSON.parse((await cli('sources', 'create', '--workspace', 'shop', '--name', 'warehouse', '--kind', 'retl', '--json')).stdout);
+    const destination = JSON.parse((await cli('destinations', 'add', '--source', source.id, '--name', 'crm', '--json')).stdout);
+    expect(destination).toEqual({ id: expect.stringMatching(/^\w{27}$/), sourceId: source.id, name: 'crm' });
+    expect(await cli('destinations', 'disable', destination.id)).toMatchObject({ code: 0, stdout: `destination ${destination.id} disabled\n` });
+    expect(JSON.parse((await cli('destinations', 'list', '--source', source.id, '--json')).stdout)).toEqual([expect.objectContaining({ id: destination.id, enabled: false })]);
+  });
+
+  it('lists audiences and rETL records', async () => {
+    await env.db.query(
+      `INSERT INTO audience_members (source_id, audience_id, member_key, workspace_id, member, present, message_id, sequence, sequence_index) VALUES
+       ('s1', 'list-a', 'k1', 'w', '{"EMAIL":"a@x.io"}', true, 'm', 1, 0), ('s1', 'list-a', 'k2', 'w', '{"EMAIL":"b@x.io"}', false, 'm', 1, 1)`,
+    );
+    await env.db.query(
+      `INSERT INTO retl_records (source_id, destination_id, record_id, workspace_id, fields, deleted, last_action, message_id, received_at, sequence, sequence_index)
+       VALUES ('s1', 'd1', 'r1', 'w', '{"name":"Ada"}', false, 'insert', 'm', now(), 1, 0)`,
+    );
+    expect(JSON.parse((await cli('audiences', 'list', '--json')).stdout)).toEqual([{ sourceId: 's1', audienceId: 'list-a', members: 1, removed: 1, updatedAt: expect.any(String) }]);
+    expect(JSON.parse((await cli('retl', 'list', '--json')).stdout)).toEqual([expect.objectContaining({ sourceId: 's1', destinationId: 'd1', recordId: 'r1', fields: { name: 'Ada' }, deleted: false })]);
+  });
+
+  it('retries rejected events that pass validation now, and keeps the others with the reason', async () => {
+    const [source] = await env.db.query<{ id: string; workspace_id: string }>("SELECT id, workspace_id FROM sources WHERE name = 'web'");
+    await env.db.query(
+      `INSERT INTO rejected_events (id, workspace_id, source_id, reason, message_id, event, received_at) VALUES
+       ('retry-ok', $1, $2, 'event is larger than 10 bytes', 'retry-1', '{"type":"track","userId":"u","event":"E","messageId":"retry-1"}', '2026-02-01T00:00:00Z'),
+       ('retry-bad', $1, $2, 'userId or anonymousId is required', 'retry-2', '{"type":"track","event":"E","messageId":"retry-2"}', '2026-02-01T00:00:00Z')`,
+      [source.workspace_id, source.id],
+    );
+    const retried = await cli('rejected', 'retry', 'retry-ok', 'retry-bad', '--json');
+    expect(JSON.parse(retried.stdout).sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'retry-bad', result: 'still rejected: userId or anonymousId is required' },
+      { id: 'retry-ok', result: 'retried' },
+    ]);
+    expect(await env.db.query("SELECT id FROM rejected_events WHERE id LIKE 'retry-%'")).toEqual([{ id: 'retry-bad' }]);
+    const depths = JSON.parse((await cli('queues', 'depth', '--json')).stdout);
+    expect(depths[0]).toEqual({ queue: 'events', waiting: 1, active: 0, delayed: 0, failed: 0 });
+  });
+
   it('shows queue depths', async () => {
     const depths = JSON.parse((await cli('queues', 'depth', '--json')).stdout);
     expect(depths.map((d: { queue: string }) => d.queue)).toEqual(['events', 'replay', 'retl', 'audiencelist', 'extract', 'internal-batch']);
-    expect(depths[0]).toEqual({ queue: 'events', waiting: 0, active: 0, delayed: 0, failed: 0 });
   });
 
   it('applies migrations once', async () => {

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@evt/config';
 import { createDbClient, type DbClient } from '@evt/db';
+import { destinationsCommand } from './commands/destinations';
+import { audiencesCommand, retlCommand } from './commands/internal-data';
 import { dbCommand, queuesCommand } from './commands/operations';
 import { rejectedCommand } from './commands/rejected';
 import { sourcesCommand } from './commands/sources';
@@ -19,7 +21,13 @@ export const USAGE = `usage: npm run cli -- <command> [options]
   sources disable|enable SOURCE      stop or resume accepting a source's events
   sources rotate-key SOURCE          replace a source's write key
   sources rate-limit SOURCE --events N [--window SECONDS] | --off
+  destinations add --source S --name N     a destination of a rETL source
+  destinations list [--source S] | disable|enable DESTINATION
+  audiences list [--source S]        audience lists with their member counts
+  audiences members --source S --audience A
+  retl list [--source S] [--destination D] [--limit N]   rETL records, newest first
   rejected list [--source S] [--limit N]   what was refused, newest first
+  rejected retry [ID…] [--source S]  validate rejected events again; enqueue those that pass now
   queues depth                       jobs waiting, active, delayed and failed per queue
 
   --json prints machine-readable JSON on stdout and nothing else.
@@ -30,6 +38,9 @@ const COMMANDS: Record<string, (action: string | undefined, ctx: CommandContext)
   workspaces: workspacesCommand,
   sources: sourcesCommand,
   rejected: rejectedCommand,
+  destinations: destinationsCommand,
+  audiences: audiencesCommand,
+  retl: retlCommand,
   queues: queuesCommand,
 };
 
@@ -55,6 +66,8 @@ export async function run(argv: string[], env: Record<string, string | undefined
         limit: { type: 'string' },
         events: { type: 'string' },
         window: { type: 'string' },
+        audience: { type: 'string' },
+        destination: { type: 'string' },
       },
     });
   } catch (error) {
