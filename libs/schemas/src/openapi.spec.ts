@@ -68,14 +68,26 @@ describe('buildOpenApiDocument', () => {
     expect([doc.openapi, doc.info.version]).toEqual(['3.0.3', '1.2.3']);
   });
 
-  it.each(publicSeed.map((operation) => [operation.path, operation] as const))('describes POST %s as the seed does', (path, operation) => {
+  it('reads the seed: the internal routes with their ids and security', () => {
+    expect(seed.filter((operation) => operation.path.startsWith('/internal/')).map(({ path, operationId, security }) => [path, operationId, security])).toEqual([
+      ['/internal/v1/extract', 'Extract', 'writeKeyAuth'],
+      ['/internal/v1/retl', 'Retl', 'sourceIDAuth'],
+      ['/internal/v1/audiencelist', 'AudienceList', 'writeKeyAuth'],
+      ['/internal/v1/replay', 'Replay', 'sourceIDAuth'],
+      ['/internal/v1/batch', 'InternalBatch', 'sourceIDAuth'],
+    ]);
+  });
+
+  it.each(seed.map((operation) => [operation.path, operation] as const))('describes POST %s as the seed does', (path, operation) => {
     const post = doc.paths[path]?.post;
     expect(post?.operationId).toBe(operation.operationId);
     expect(post?.security).toEqual([{ [operation.security]: [] }]);
-    // Every answer of the seed; the generated document may add 503.
+    // Every answer of the seed; the generated document adds 503, and for the internal batch the
+    // 404 (disabled source) and 413 (size) it really gives.
     const codes = Object.keys(post?.responses ?? {});
     expect(operation.responses.filter((code) => !codes.includes(code))).toEqual([]);
-    expect(codes.filter((code) => !operation.responses.includes(code) && code !== '503')).toEqual([]);
+    const added = path === '/internal/v1/batch' ? ['404', '413', '503'] : ['503'];
+    expect(codes.filter((code) => !operation.responses.includes(code))).toEqual(added);
   });
 
   it('defines both security schemes of the seed as HTTP basic', () => {
@@ -95,7 +107,7 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('uses no $id and no const in any schema (OpenAPI 3.0 has neither)', () => {
-    expect(Object.keys(doc.components.schemas).sort()).toEqual(['AliasPayload', 'BatchPayload', 'GroupPayload', 'IdentifyPayload', 'PagePayload', 'ScreenPayload', 'TrackPayload']);
+    expect(Object.keys(doc.components.schemas).sort()).toEqual(['AliasPayload', 'AudienceListPayload', 'BatchPayload', 'ExtractPayload', 'GroupPayload', 'IdentifyPayload', 'InternalBatchPayload', 'PagePayload', 'RetlBatchPayload', 'RetlRecord', 'ScreenPayload', 'TrackPayload']);
     expect(forbiddenKeys(doc.components.schemas, 'schemas')).toEqual([]);
   });
 

@@ -1,5 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { AliasPayload, BatchPayload, GroupPayload, IdentifyPayload, PagePayload, ScreenPayload, TrackPayload } from './event.schema';
+import { AudienceListPayload, ExtractPayload, InternalBatchItem, RetlBatchPayload, RetlRecordPayload } from './internal.schema';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -35,6 +37,24 @@ const ANSWERS = {
 };
 
 const writeKeyAuth = [{ writeKeyAuth: [] }];
+const sourceIDAuth = [{ sourceIDAuth: [] }];
+
+// The internal API answers as the public one; its batch route adds no 429 (internal calls are not rate limited).
+const { '429': _rateLimited, ...INTERNAL_BATCH_ANSWERS } = ANSWERS;
+
+function internalOperation(operationId: string, summary: string, description: string, schemaName: string, security: unknown[], responses: object = ANSWERS) {
+  return {
+    post: {
+      tags: ['Internal API'],
+      summary,
+      description: `${description} With INTERNAL_API_TOKEN set, the token is also required (Basic password or X-Internal-Token); INTERNAL_API_ENABLED=false turns the route off (404).`,
+      operationId,
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
+      responses,
+      security,
+    },
+  };
+}
 
 function eventOperation(operationId: string, summary: string, description: string, schemaName: string, tag = 'HTTP API') {
   return {
@@ -106,6 +126,36 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     security: [...writeKeyAuth, {}],
   });
   paths['/v1/webhook'] = { post: webhook('post'), get: webhook('get') };
+  paths['/internal/v1/extract'] = internalOperation('Extract', 'Extract', 'One event from a cloud extract source, stored with type `extract`; it needs no user id.', 'ExtractPayload', writeKeyAuth);
+  paths['/internal/v1/retl'] = internalOperation(
+    'Retl',
+    'Retl',
+    'Reverse ETL records, upserted into retl_records by (source, destination, recordId) following each record’s action (insert, update, delete). The source id may also come in X-Rudder-Source-Id; X-Rudder-Destination-Id names one of the source’s destinations (unknown: 400, disabled: 404).',
+    'RetlBatchPayload',
+    sourceIDAuth,
+  );
+  paths['/internal/v1/audiencelist'] = internalOperation(
+    'AudienceList',
+    'Audience List',
+    'Members to add to and remove from an audience list (adds first, then removes). Exempt from MAX_REQUEST_SIZE.',
+    'AudienceListPayload',
+    writeKeyAuth,
+  );
+  paths['/internal/v1/replay'] = internalOperation(
+    'Replay',
+    'Replay',
+    'Archived events of a replay source’s original source, stored under that source with their original receivedAt. Any other source: 401.',
+    'BatchPayload',
+    sourceIDAuth,
+  );
+  paths['/internal/v1/batch'] = internalOperation(
+    'InternalBatch',
+    'Batch',
+    'Events already enriched upstream, stored as they came. Payloads without messageId, receivedAt, request_ip or rudderId are rejected with the reason.',
+    'InternalBatchPayload',
+    sourceIDAuth,
+    INTERNAL_BATCH_ANSWERS,
+  );
   paths['/health'] = {
     get: {
       tags: ['Operations'],
@@ -143,6 +193,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         GroupPayload: toOpenApiSchema(GroupPayload),
         AliasPayload: toOpenApiSchema(AliasPayload),
         BatchPayload: toOpenApiSchema(BatchPayload),
+        ExtractPayload: toOpenApiSchema(ExtractPayload),
+        AudienceListPayload: toOpenApiSchema(AudienceListPayload),
+        RetlBatchPayload: toOpenApiSchema(RetlBatchPayload),
+        RetlRecord: toOpenApiSchema(RetlRecordPayload),
+        InternalBatchPayload: toOpenApiSchema(Type.Array(InternalBatchItem)),
       },
     },
   };
