@@ -4,7 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN NX_DAEMON=false npx nx run-many -t build -p gateway events-worker cli runner --output-style=static
+RUN NX_DAEMON=false npx nx run-many -t build -p gateway events-worker internal-worker cli runner --output-style=static
 
 FROM node:20-bookworm-slim
 WORKDIR /app

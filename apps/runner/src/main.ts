@@ -5,7 +5,7 @@ import { createDbClient, migrate, SourcesRepository, WorkspacesRepository } from
 
 // `npm start`: migrations, a dev source on first run, then the gateway and every worker in the
 // foreground of one terminal. Production runs each app on its own (see README).
-const APPS = ['gateway', 'events-worker'];
+const APPS = ['gateway', 'events-worker', 'internal-worker'];
 
 async function ensureDevSource(databaseUrl: string): Promise<void> {
   const client = createDbClient(databaseUrl, { max: 1, applicationName: 'evt-runner' });
