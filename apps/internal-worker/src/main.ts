@@ -2,7 +2,7 @@ import { loadConfig } from '@evt/config';
 import { createDbClient, EventStore, migrate } from '@evt/db';
 import { createLogger } from '@evt/logging';
 import { createConsumer, type Consumer } from '@evt/queue';
-import { PROCESSORS } from './processors/registry';
+import { ORDERED_QUEUES, PROCESSORS } from './processors/registry';
 
 // The workers behind the internal API. WORKER_QUEUES picks the queues this process consumes
 // (all five by default), so each can be deployed and scaled on its own.
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       queueName: queue,
       redisUrl: config.redisUrl,
       prefix: config.queuePrefix,
-      concurrency: config.workerConcurrency,
+      concurrency: ORDERED_QUEUES.has(queue) ? 1 : config.workerConcurrency,
       lockMs: config.workerLockMs,
       process: async (data, job) => {
         const outcome = await PROCESSORS[queue](data, job.id, deps);

@@ -14,6 +14,12 @@ export interface ProcessorDeps {
 export type Processor = (data: unknown, jobId: string, deps: ProcessorDeps) => Promise<object>;
 
 /**
+ * Queues whose jobs are applied one at a time, in queue order: rETL updates merge into records
+ * and audience writes flip membership, so a later job must not overtake an earlier one.
+ */
+export const ORDERED_QUEUES: ReadonlySet<string> = new Set([QUEUE_NAMES.retl, QUEUE_NAMES.audiencelist]);
+
+/**
  * The internal worker's job registry: queue → processor. Replayed, extracted and pre-enriched
  * events are stored like the gateway's events (the payloads share one schema).
  */
