@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       maxRequestSize: 4096000,
       maxEventSize: 1048576,
+      maxAudienceListSize: 104857600,
       trustProxy: false,
       enqueueTimeoutMs: 800,
       enqueueMaxEvents: 2000,
@@ -31,6 +32,8 @@ describe('loadConfig', () => {
       gatewayProcesses: 1,
       shutdownTimeoutMs: 10000,
       workerConcurrency: 4,
+      workerQueues: ['replay', 'retl', 'audiencelist', 'extract', 'internal-batch'],
+      workerLockMs: 30000,
       migrateOnStart: true,
       internalApiEnabled: true,
       internalApiToken: undefined,
@@ -153,5 +156,10 @@ describe('loadConfig', () => {
       (config as { port: number }).port = 1;
     }).toThrow(TypeError);
     expect(config.port).toBe(8080);
+  });
+  it('reads WORKER_QUEUES as a list of internal queues and names an unknown one', () => {
+    expect(loadConfig({ WORKER_QUEUES: 'retl, audiencelist,retl' }).workerQueues).toEqual(['retl', 'audiencelist']);
+    expect(() => loadConfig({ WORKER_QUEUES: 'retl,events' })).toThrow('WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch; unknown: events');
+    expect(() => loadConfig({ WORKER_QUEUES: ' , ' })).toThrow('WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch');
   });
 });

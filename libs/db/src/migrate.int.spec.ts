@@ -16,7 +16,7 @@ describe('migrate (real Postgres)', () => {
     const client = createDbClient(databaseUrl);
     try {
       const tables = await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
-      expect(tables.map((t) => t.table_name)).toEqual(['aliases', 'destinations', 'events', 'groups', 'rejected_events', 'schema_migrations', 'sources', 'users', 'workspaces']);
+      expect(tables.map((t) => t.table_name)).toEqual(['aliases', 'audience_members', 'destinations', 'events', 'groups', 'rejected_events', 'retl_records', 'schema_migrations', 'sources', 'users', 'workspaces']);
       const unique = await client.query("SELECT indexdef FROM pg_indexes WHERE indexname = 'events_source_id_message_id_key'");
       expect(unique).toEqual([{ indexdef: 'CREATE UNIQUE INDEX events_source_id_message_id_key ON public.events USING btree (source_id, message_id)' }]);
     } finally {
