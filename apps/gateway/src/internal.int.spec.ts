@@ -208,7 +208,11 @@ describe('internal API', () => {
     it('stores valid payloads as they came, and rejects those missing an enrichment field with the reason', async () => {
       const body = [enriched('ib-1'), enriched('ib-2', { receivedAt: undefined }), { properties: {}, payload: { type: 'track', messageId: 'ib-3', receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '1.1.1.1' } }];
       expect(await post('/internal/v1/batch', body, bySourceId(events.id))).toMatchObject({ status: 200, body: 'OK' });
+      // Delivered twice: stored once.
+      expect(await post('/internal/v1/batch', body, bySourceId(events.id))).toMatchObject({ status: 200, body: 'OK' });
       const [row] = await stack.rows<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE message_id = $1', ['ib-1'], 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await stack.env.db.query('SELECT count(*)::int AS n FROM events WHERE message_id = $1', ['ib-1'])).toEqual([{ n: 1 }]);
       expect(row.payload).toEqual(enriched('ib-1').payload);
       const rejected = await stack.rows('SELECT message_id, reason FROM rejected_events WHERE message_id IN ($1, $2) ORDER BY message_id', ['ib-2', 'ib-3'], 2);
       expect(rejected).toEqual([

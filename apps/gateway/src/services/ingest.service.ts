@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { InvalidRequestError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
 import { applyAnonymousIdHeader, enrichEvent, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
@@ -118,7 +118,8 @@ export class IngestService {
     const messageId = isPlainObject(inner) && typeof inner.messageId === 'string' ? inner.messageId : undefined;
     const tooLarge = size > this.maxEventSize;
     return {
-      id: randomUUID(),
+      // The same event refused again for the same reason (a client retry) is the same record.
+      id: messageId !== undefined ? createHash('sha256').update(`${source.id}\n${messageId}\n${reason}`).digest('hex').slice(0, 32) : randomUUID(),
       sourceId: source.id,
       workspaceId: source.workspaceId,
       reason,
