@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
   const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency + 1, applicationName: 'evt-events-worker' });
-  const store = new EventStore(db.db);
+  const store = new EventStore(db);
 
   const consumer = createConsumer({
     queueName: QUEUE_NAMES.events,

@@ -24,7 +24,7 @@ describe('events worker retries', () => {
 
   it('retries a job while the database is unavailable and stores it once it is back', async () => {
     const db = createDbClient(databaseUrl, { max: 2 });
-    const store = new EventStore(db.db);
+    const store = new EventStore(db);
     const attempts: number[] = [];
     const consumer = createConsumer({
       queueName: QUEUE_NAMES.events,

@@ -5,7 +5,7 @@ import { createDbClient, SourcesRepository } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { QueueProducers, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
 import { createApp } from './app';
-import { IngestService } from './services/ingest.service';
+import { IngestService, type Producers } from './services/ingest.service';
 import { InternalIngestService } from './services/internal-ingest.service';
 import { SourceRegistry } from './services/source-registry';
 
@@ -15,6 +15,12 @@ export interface RunningGateway {
   sources: SourceRegistry;
   /** Answers 503 to new requests, finishes those in flight, then closes every connection. */
   stop(): Promise<void>;
+}
+
+/** Producers that accept and drop everything: the parse + validate ceiling of the benchmarks. */
+function discardingProducers(): Producers {
+  const discard = { enqueue: () => Promise.resolve() };
+  return { events: discard, replay: discard, extract: discard, internalBatch: discard, retl: discard, audiencelist: discard };
 }
 
 /** Says at start when Redis could lose acknowledged events (AOF off, an evicting memory policy). */
@@ -45,7 +51,8 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   producers.connection.once('ready', () => void warnAboutDurability(producers.connection, logger));
 
   let stopping = false;
-  const ingest = new IngestService(producers, new RateLimiter(producers.connection, config.queuePrefix), config.maxEventSize, logger);
+  if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
+  const ingest = new IngestService(config.enqueueDisabled ? discardingProducers() : producers, new RateLimiter(producers.connection, config.queuePrefix), config.maxEventSize, logger);
   const app = createApp({
     config,
     logger,

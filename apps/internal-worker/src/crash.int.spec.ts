@@ -44,7 +44,7 @@ describe('internal worker killed mid-job', () => {
       () => (worker ? [worker] : []),
       async () => {
         const items = records();
-        await processRetlJob({ records: items, rejected: [] }, 'reference', { store: new EventStore(reference.db.db), logger: createLogger('reference', 'silent') });
+        await processRetlJob({ records: items, rejected: [] }, 'reference', { store: new EventStore(reference.db), logger: createLogger('reference', 'silent') });
         const expected = await reference.db.query(ROWS);
         expect(expected).toHaveLength(2000);
 

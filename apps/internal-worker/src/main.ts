@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
   const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency * config.workerQueues.length + 1, applicationName: 'evt-internal-worker' });
-  const deps = { store: new EventStore(db.db), logger };
+  const deps = { store: new EventStore(db), logger };
 
   const consumers: Consumer[] = config.workerQueues.map((queue) =>
     createConsumer({

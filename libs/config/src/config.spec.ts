@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       maxRequestSize: 4096000,
       maxEventSize: 1048576,
       maxAudienceListSize: 104857600,
+      enqueueDisabled: false,
       trustProxy: false,
       enqueueTimeoutMs: 800,
       enqueueMaxEvents: 2000,

@@ -30,6 +30,8 @@ export interface Config {
   readonly enqueueMaxEvents: number;
   readonly enqueueMaxBytes: number;
   readonly enqueueMaxPendingBytes: number;
+  /** Benchmarks only: accept and answer without enqueueing, to measure the parse + validate ceiling. */
+  readonly enqueueDisabled: boolean;
   readonly sourceConfigRefreshMs: number;
   readonly gatewayProcesses: number;
   readonly shutdownTimeoutMs: number;
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
     enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
     enqueueMaxBytes: size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),
     enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 256 * 1024 * 1024),
+    enqueueDisabled: bool(env, 'ENQUEUE_DISABLED', false),
     sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
     gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -1,5 +1,5 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import * as schema from './schema';
 
 export type Database = NodePgDatabase<typeof schema>;
@@ -8,6 +8,8 @@ export interface DbClient {
   readonly db: Database;
   /** Round trip to the server; rejects when it is unreachable. */
   ping(): Promise<void>;
+  /** A connection of its own from the pool, for work that spans statements (transactions, COPY). Release it. */
+  connect(): Promise<PoolClient>;
   /** A parameterised SQL query, for admin tools and tests. */
   query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -31,6 +33,9 @@ export function createDbClient(databaseUrl: string, options: { max?: number; app
     db,
     async ping() {
       await pool.query('SELECT 1');
+    },
+    connect() {
+      return pool.connect();
     },
     async query<T extends Record<string, unknown>>(text: string, params: unknown[] = []) {
       return (await pool.query<T>(text, params)).rows;

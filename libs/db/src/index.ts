@@ -1,4 +1,5 @@
 export * from './client';
+export * from './copy';
 export * from './db-errors';
 export * from './json';
 export * from './migrate';

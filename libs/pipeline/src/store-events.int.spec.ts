@@ -34,7 +34,7 @@ describe('storing a job of events (real Postgres)', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('events-processor');
-    store = new EventStore(env.db.db);
+    store = new EventStore(env.db);
   });
   afterAll(() => env.close());
   beforeEach(async () => {
@@ -121,7 +121,7 @@ describe('storing a job of events (real Postgres)', () => {
 
   it('throws a retriable error when Postgres is unreachable, so the queue retries the job', async () => {
     const dead = createDbClient('postgres://postgres@127.0.0.1:1/none');
-    const error = await processEventsJob({ events: [queued('m')], rejected: [] }, '1', { store: new EventStore(dead.db), logger }).catch((e: unknown) => e);
+    const error = await processEventsJob({ events: [queued('m')], rejected: [] }, '1', { store: new EventStore(dead), logger }).catch((e: unknown) => e);
     await dead.close();
     expect(error).toMatchObject({ code: 'service_unavailable', retriable: true });
   });

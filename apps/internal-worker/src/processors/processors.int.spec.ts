@@ -16,7 +16,7 @@ describe('internal worker processors (real Postgres)', () => {
   let store: EventStore;
   beforeAll(async () => {
     env = await createTestEnv('internal-processors');
-    store = new EventStore(env.db.db);
+    store = new EventStore(env.db);
   });
   afterAll(() => env.close());
   beforeEach(() => env.db.query('TRUNCATE retl_records, audience_members, rejected_events'));

@@ -1,5 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../client';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { PoolClient } from 'pg';
+import type { DbClient } from '../client';
+import { copyInto } from '../copy';
 import { translateDbError } from '../db-errors';
 import { sanitizeJsonForPostgres } from '../json';
 
@@ -106,43 +109,52 @@ function asJsonb(rows: unknown[]): SQL {
   return sql`${sanitizeJsonForPostgres(JSON.stringify(rows))}::jsonb`;
 }
 
-// Rows are passed as JSON with the database's column names, so the SQL maps them one to one.
-const eventColumns = (row: EventRow) => ({
-  workspace_id: row.workspaceId,
-  source_id: row.sourceId,
-  message_id: row.messageId,
-  type: row.type,
-  user_id: row.userId,
-  anonymous_id: row.anonymousId,
-  rudder_id: row.rudderId,
-  event: row.event,
-  name: row.name,
-  received_at: row.receivedAt,
-  sent_at: row.sentAt,
-  original_timestamp: row.originalTimestamp,
-  timestamp: row.timestamp,
-  request_ip: row.requestIp,
-  payload: row.payload,
-});
+const EVENT_COLUMNS = [
+  'workspace_id', 'source_id', 'message_id', 'type', 'user_id', 'anonymous_id', 'rudder_id', 'event', 'name',
+  'received_at', 'sent_at', 'original_timestamp', 'timestamp', 'request_ip', 'payload',
+];
+
+/** An event row's values, in EVENT_COLUMNS order. */
+function eventValues(row: EventRow): unknown[] {
+  return [
+    row.workspaceId, row.sourceId, row.messageId, row.type, row.userId, row.anonymousId, row.rudderId, row.event, row.name,
+    row.receivedAt, row.sentAt, row.originalTimestamp, row.timestamp, row.requestIp, row.payload,
+  ];
+}
+
+// Connections that have their session's staging table already.
+const STAGED = new WeakSet<PoolClient>();
 
 /** Writes of the events worker. Every write is idempotent: running the same job twice leaves the same rows. */
 export class EventStoreSession {
-  constructor(private readonly tx: Pick<Database, 'execute'>) {}
+  private savepoints = 0;
+  private readonly tx: ReturnType<typeof drizzle<Record<string, never>, PoolClient>>;
 
-  /** Inserts events, skipping those already stored (same source and messageId); returns the ones it inserted. */
+  constructor(private readonly client: PoolClient) {
+    this.tx = drizzle(client);
+  }
+
+  /**
+   * Inserts events, skipping those already stored (same source and messageId); returns the ones
+   * it inserted. The rows are COPYed into a staging table first (the fastest way into Postgres),
+   * then moved with one INSERT … ON CONFLICT DO NOTHING, which keeps the write idempotent.
+   */
   async insertEvents(rows: EventRow[]): Promise<StoredKey[]> {
     if (rows.length === 0) return [];
-    const result = await this.tx.execute<{ source_id: string; message_id: string }>(sql`
-      INSERT INTO events (workspace_id, source_id, message_id, type, user_id, anonymous_id, rudder_id, event, name,
-                          received_at, sent_at, original_timestamp, "timestamp", request_ip, payload)
-      SELECT workspace_id, source_id, message_id, type, user_id, anonymous_id, rudder_id, event, name,
-             received_at, sent_at, original_timestamp, "timestamp", request_ip, payload
-      FROM jsonb_to_recordset(${asJsonb(rows.map(eventColumns))}) AS r(
+    if (!STAGED.has(this.client)) {
+      await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS events_staging (
         workspace_id text, source_id text, message_id text, type text, user_id text, anonymous_id text, rudder_id uuid,
         event text, name text, received_at timestamptz, sent_at timestamptz, original_timestamp timestamptz,
-        "timestamp" timestamptz, request_ip text, payload jsonb)
+        "timestamp" timestamptz, request_ip text, payload jsonb) ON COMMIT DELETE ROWS`);
+      STAGED.add(this.client);
+    }
+    await copyInto(this.client, 'events_staging', EVENT_COLUMNS, rows.map(eventValues));
+    const result = await this.client.query<{ source_id: string; message_id: string }>(`
+      INSERT INTO events (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')})
+      SELECT ${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM events_staging
       ON CONFLICT (source_id, message_id) DO NOTHING
       RETURNING source_id, message_id`);
+    await this.client.query('TRUNCATE events_staging');
     return result.rows.map((row) => ({ sourceId: row.source_id, messageId: row.message_id }));
   }
 
@@ -298,20 +310,43 @@ export class EventStoreSession {
 
   /** Runs `work` inside a savepoint: its failure undoes only its own writes. */
   async savepoint<T>(work: (session: EventStoreSession) => Promise<T>): Promise<T> {
-    const tx = this.tx as Database;
-    return tx.transaction(async (inner) => work(new EventStoreSession(inner)));
+    const name = `sp_${++this.savepoints}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await work(this);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (error) {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw error;
+    }
   }
 }
 
 export class EventStore {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: DbClient) {}
 
-  /** Runs `work` in one transaction; driver errors come out translated (retriable or permanent). */
+  /** Runs `work` in one transaction on one connection; driver errors come out translated (retriable or permanent). */
   async transaction<T>(work: (session: EventStoreSession) => Promise<T>): Promise<T> {
+    let client: PoolClient;
     try {
-      return await this.db.transaction(async (tx) => work(new EventStoreSession(tx)));
+      client = await this.db.connect();
     } catch (error) {
       throw translateDbError(error);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(new EventStoreSession(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError; // the connection is gone: do not give it back to the pool
+      });
+      throw translateDbError(error);
+    } finally {
+      client.release(broken);
     }
   }
 }
