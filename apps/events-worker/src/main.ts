@@ -3,7 +3,7 @@ import { createDbClient, EventStore, migrate } from '@evt/db';
 import { createLogger } from '@evt/logging';
 import { createConsumer } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
-import { processEventsJob } from './processors/events.processor';
+import { createEventsProcessor } from './processors/events.processor';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -12,8 +12,9 @@ async function main(): Promise<void> {
     const applied = await migrate(config.databaseUrl);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency + 1, applicationName: 'evt-events-worker' });
+  const db = createDbClient(config.databaseUrl, { max: 4, applicationName: 'evt-events-worker' });
   const store = new EventStore(db);
+  const processEvents = createEventsProcessor({ store, logger }, { maxJobsPerCommit: config.workerConcurrency });
 
   const consumer = createConsumer({
     queueName: QUEUE_NAMES.events,
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     concurrency: config.workerConcurrency,
     lockMs: config.workerLockMs,
     process: async (data, job) => {
-      const outcome = await processEventsJob(data, job.id, { store, logger });
+      const outcome = await processEvents(data, job.id);
       logger.debug({ jobId: job.id, ...outcome }, 'events job stored');
     },
     onFailedAttempt: (error, job) => logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'events job failed; it will be retried'),

@@ -4,7 +4,7 @@ import { createLogger } from '@evt/logging';
 import { createConsumer, deleteQueuePrefix, QueueProducers } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { waitFor } from '@evt/testing';
-import { processEventsJob } from './processors/events.processor';
+import { createEventsProcessor } from './processors/events.processor';
 
 const logger = createLogger('retries-test', 'silent');
 
@@ -25,6 +25,7 @@ describe('events worker retries', () => {
   it('retries a job while the database is unavailable and stores it once it is back', async () => {
     const db = createDbClient(databaseUrl, { max: 2 });
     const store = new EventStore(db);
+    const processEvents = createEventsProcessor({ store, logger }, { maxJobsPerCommit: 1 });
     const attempts: number[] = [];
     const consumer = createConsumer({
       queueName: QUEUE_NAMES.events,
@@ -33,7 +34,7 @@ describe('events worker retries', () => {
       concurrency: 1,
       process: async (data, job) => {
         attempts.push(job.attemptsMade);
-        await processEventsJob(data, job.id, { store, logger });
+        await processEvents(data, job.id);
       },
     });
     const producer = new QueueProducers({ redisUrl, prefix, timeoutMs: 2000, maxItemsPerJob: 100, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });

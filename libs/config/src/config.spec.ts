@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       sourceConfigRefreshMs: 2000,
       gatewayProcesses: 1,
       shutdownTimeoutMs: 10000,
-      workerConcurrency: 4,
+      workerConcurrency: 8,
       workerQueues: ['replay', 'retl', 'audiencelist', 'extract', 'internal-batch'],
       workerLockMs: 30000,
       migrateOnStart: true,

@@ -148,7 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
     gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 4, 1, 1000),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 1000),
     workerQueues: list(env, 'WORKER_QUEUES', INTERNAL_QUEUES, INTERNAL_QUEUES),
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 500, 600_000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),

@@ -3,7 +3,7 @@ import { createLogger } from '@evt/logging';
 import { rudderId } from '@evt/ingest';
 import { createTestEnv, type TestEnv } from '@evt/testing';
 import type { EventsJob, QueuedEvent } from '@evt/schemas';
-import { storeEventsJob, type StoreEventsDeps } from './store-events';
+import { storeEventsJob, storeEventsJobs, type StoreEventsDeps } from './store-events';
 
 const logger = createLogger('events-processor-test', 'silent');
 
@@ -124,5 +124,18 @@ describe('storing a job of events (real Postgres)', () => {
     const error = await processEventsJob({ events: [queued('m')], rejected: [] }, '1', { store: new EventStore(dead), logger }).catch((e: unknown) => e);
     await dead.close();
     expect(error).toMatchObject({ code: 'service_unavailable', retriable: true });
+  });
+  it('stores several jobs in one transaction, setting a malformed one aside', async () => {
+    const outcome = await storeEventsJobs(
+      [
+        { data: { events: [queued('group-1')], rejected: [] }, job: { queue: 'events', id: '1' } },
+        { data: { events: 'not an array' }, job: { queue: 'events', id: '2' } },
+        { data: { events: [queued('group-2'), queued('group-1')], rejected: [] }, job: { queue: 'events', id: '3' } },
+      ],
+      { store, logger },
+    );
+    expect(outcome).toEqual({ stored: 2, duplicates: 1, rejected: 1 });
+    expect(await env.db.query('SELECT message_id FROM events ORDER BY message_id')).toEqual([{ message_id: 'group-1' }, { message_id: 'group-2' }]);
+    expect(await env.db.query('SELECT id FROM rejected_events')).toEqual([{ id: 'job:events:2' }]);
   });
 });

@@ -53,17 +53,34 @@ async function writeProfiles(session: EventStoreSession, stored: EventRow[]): Pr
  * rejected_events with the database's reason, and the rest of the job is stored.
  */
 export async function storeEventsJob(data: unknown, job: JobRef, deps: StoreEventsDeps): Promise<EventsOutcome> {
-  const reason = jobValidator.reason(data);
-  if (reason !== undefined) {
-    await setAsideMalformedJob(deps.store, job, data, reason, deps.logger);
-    return { stored: 0, duplicates: 0, rejected: 1 };
-  }
+  return storeEventsJobs([{ data, job }], deps);
+}
 
-  const payload = data as EventsJob;
-  const rows = payload.events.map(toEventRow);
-  const rejectedRows = payload.rejected.map(toRejectedRow);
+/**
+ * Stores several jobs of events in one transaction (group commit: one COPY and one commit for
+ * many jobs). Malformed jobs are set aside first; if the database refuses a row, the jobs are
+ * stored again event by event, the refused rows going to rejected_events.
+ */
+export async function storeEventsJobs(jobs: Array<{ data: unknown; job: JobRef }>, deps: StoreEventsDeps): Promise<EventsOutcome> {
+  const outcome: EventsOutcome = { stored: 0, duplicates: 0, rejected: 0 };
+  const rows: EventRow[] = [];
+  const rejectedRows: RejectedRow[] = [];
+  for (const { data, job } of jobs) {
+    const reason = jobValidator.reason(data);
+    if (reason !== undefined) {
+      await setAsideMalformedJob(deps.store, job, data, reason, deps.logger);
+      outcome.rejected++;
+      continue;
+    }
+    const payload = data as EventsJob;
+    for (const event of payload.events) rows.push(toEventRow(event));
+    for (const rejected of payload.rejected) rejectedRows.push(toRejectedRow(rejected));
+  }
+  if (rows.length === 0 && rejectedRows.length === 0) return outcome;
+
+  let written: EventsOutcome;
   try {
-    return await deps.store.transaction(async (session) => {
+    written = await deps.store.transaction(async (session) => {
       const stored = await writeEvents(session, rows);
       await writeProfiles(session, stored);
       await session.insertRejected(rejectedRows);
@@ -71,9 +88,10 @@ export async function storeEventsJob(data: unknown, job: JobRef, deps: StoreEven
     });
   } catch (error) {
     if (!(error instanceof PermanentError)) throw error;
-    deps.logger.warn({ queue: job.queue, jobId: job.id, err: error.message }, 'bulk write refused; storing the job event by event');
-    return deps.store.transaction((session) => writeOneByOne(session, rows, rejectedRows));
+    deps.logger.warn({ jobs: jobs.map(({ job }) => `${job.queue}:${job.id}`), err: error.message }, 'bulk write refused; storing event by event');
+    written = await deps.store.transaction((session) => writeOneByOne(session, rows, rejectedRows));
   }
+  return { stored: written.stored, duplicates: written.duplicates, rejected: written.rejected + outcome.rejected };
 }
 
 /** The slow path for a job holding a row the database refuses: each event in its own savepoint. */

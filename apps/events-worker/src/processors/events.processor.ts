@@ -1,7 +1,11 @@
-import { storeEventsJob, type EventsOutcome, type StoreEventsDeps } from '@evt/pipeline';
+import { GroupCommit, storeEventsJobs, type EventsOutcome, type JobRef, type StoreEventsDeps } from '@evt/pipeline';
 import { QUEUE_NAMES } from '@evt/schemas';
 
-/** A job of the `events` queue: the events of many gateway requests, stored in one transaction. */
-export function processEventsJob(data: unknown, jobId: string, deps: StoreEventsDeps): Promise<EventsOutcome> {
-  return storeEventsJob(data, { queue: QUEUE_NAMES.events, id: jobId }, deps);
+/**
+ * Jobs of the `events` queue. The jobs the worker runs at once are stored together, in one
+ * transaction (one COPY, one commit): commits, not rows, are what limits Postgres here.
+ */
+export function createEventsProcessor(deps: StoreEventsDeps, options: { maxJobsPerCommit: number; lingerMs?: number }) {
+  const group = new GroupCommit<{ data: unknown; job: JobRef }, EventsOutcome>((jobs) => storeEventsJobs(jobs, deps), options.maxJobsPerCommit, options.lingerMs ?? 5);
+  return (data: unknown, jobId: string): Promise<EventsOutcome> => group.add({ data, job: { queue: QUEUE_NAMES.events, id: jobId } });
 }
