@@ -21,6 +21,7 @@ export default [
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
             {
               sourceTag: 'scope:schemas',
               onlyDependOnLibsWithTags: ['scope:schemas', 'scope:errors'],
