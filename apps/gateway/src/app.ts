@@ -1,17 +1,19 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Config } from '@evt/config';
 import { ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 import { cors } from './middleware/cors';
 import { answerError, errorHandler, sendText } from './middleware/errors';
-import { eventRoutes } from './routes/events.route';
+import type { RawHandler } from './routes/events.route';
 import { internalRoutes } from './routes/internal.route';
 import { operationsRoutes } from './routes/operations.route';
 import { pixelRoutes } from './routes/pixel.route';
 import { webhookRoutes } from './routes/webhook.route';
 import type { IngestService } from './services/ingest.service';
 import type { InternalIngestService } from './services/internal-ingest.service';
+import type { ClientIp } from './services/request-context';
 import type { SourceRegistry } from './services/source-registry';
 
 export interface GatewayDeps {
@@ -24,18 +26,23 @@ export interface GatewayDeps {
   version: string;
   /** True once a stop was asked for: new requests get 503 so clients retry elsewhere. */
   isStopping(): boolean;
+  /** The client's address, as TRUST_PROXY allows. */
+  clientIp: ClientIp;
 }
 
 function swaggerUiAssets(): string {
   return path.dirname(require.resolve('swagger-ui-dist/package.json'));
 }
 
-/** The gateway's Express app, without listening: tests and main.ts share it. */
-export function createApp(deps: GatewayDeps): Express {
+/**
+ * The gateway's Express app, without listening. `eventHandlers` are the public event routes;
+ * the server sends their requests to them straight (see createRequestListener), Express gets
+ * the same handlers so that the app alone is complete.
+ */
+export function createApp(deps: GatewayDeps, eventHandlers: Map<string, RawHandler>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('trust proxy', deps.config.trustProxy);
 
   app.use(cors);
   app.use((_req: Request, res: Response, next: NextFunction) => {
@@ -43,7 +50,7 @@ export function createApp(deps: GatewayDeps): Express {
     res.setHeader('Connection', 'close');
     answerError(res, new ServiceUnavailableError('shutting down'), deps.logger);
   });
-  app.use(eventRoutes(deps));
+  for (const [path, handler] of eventHandlers) app.post(path, (req: Request, res: Response) => handler(req, res));
   app.use(pixelRoutes(deps));
   app.use(webhookRoutes(deps));
   app.use(internalRoutes(deps));
@@ -52,4 +59,25 @@ export function createApp(deps: GatewayDeps): Express {
   app.use((_req: Request, res: Response) => sendText(res, 404, 'Not found'));
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * The server's request listener: POSTs to the public event routes go to their handlers directly
+ * (Express's routing and request decoration cost more than the whole of our ingest work);
+ * everything else, preflights included, goes through Express.
+ */
+export function createRequestListener(deps: GatewayDeps, eventHandlers: Map<string, RawHandler>, app: Express): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const handler = req.method === 'POST' ? eventHandlers.get(query === -1 ? url : url.slice(0, query)) : undefined;
+    if (!handler) return void app(req, res);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+    if (deps.isStopping()) {
+      res.setHeader('Connection', 'close');
+      return answerError(res, new ServiceUnavailableError('shutting down'), deps.logger);
+    }
+    void handler(req, res);
+  };
 }

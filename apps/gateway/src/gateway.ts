@@ -4,7 +4,9 @@ import type { Config } from '@evt/config';
 import { createDbClient, SourcesRepository } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { QueueProducers, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
-import { createApp } from './app';
+import { createApp, createRequestListener } from './app';
+import { eventHandlers } from './routes/events.route';
+import { clientIpResolver } from './services/request-context';
 import { IngestService, type Producers } from './services/ingest.service';
 import { InternalIngestService } from './services/internal-ingest.service';
 import { SourceRegistry } from './services/source-registry';
@@ -53,7 +55,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   let stopping = false;
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
   const ingest = new IngestService(config.enqueueDisabled ? discardingProducers() : producers, new RateLimiter(producers.connection, config.queuePrefix), config.maxEventSize, logger);
-  const app = createApp({
+  const deps = {
     config,
     logger,
     sources,
@@ -62,9 +64,10 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     version,
     checks: { redis: () => producers.ping(), postgres: () => db.ping() },
     isStopping: () => stopping,
-  });
-
-  const server = http.createServer(app);
+    clientIp: clientIpResolver(config.trustProxy),
+  };
+  const handlers = eventHandlers(deps);
+  const server = http.createServer(createRequestListener(deps, handlers, createApp(deps, handlers)));
   // Slow clients cannot hold sockets for ever: headers within 10 s, the whole request within 60 s.
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
 import { parseBasicAuthorization } from '@evt/ingest';
@@ -8,7 +8,7 @@ import type { SourceRegistry } from '../services/source-registry';
  * The write key of the `Authorization` header: undefined when there is no header,
  * 401 `Invalid Authorization Header` when there is one we cannot read.
  */
-export function writeKeyFromHeader(req: Request): string | undefined {
+export function writeKeyFromHeader(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   if (header === undefined || header === '') return undefined;
   const credentials = parseBasicAuthorization(header);
@@ -17,9 +17,12 @@ export function writeKeyFromHeader(req: Request): string | undefined {
 }
 
 /** The `?writeKey=` of beacon, pixel and webhook calls. */
-export function writeKeyFromQuery(req: Request): string | undefined {
-  const value = req.query.writeKey;
-  return typeof value === 'string' && value !== '' ? value : undefined;
+export function writeKeyFromQuery(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  const start = url.indexOf('?');
+  if (start === -1) return undefined;
+  const value = new URLSearchParams(url.slice(start + 1)).get('writeKey');
+  return value !== null && value !== '' ? value : undefined;
 }
 
 /** Segment clients also put the write key in the JSON body. */

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
 
@@ -11,7 +11,7 @@ export interface RawBody {
  * Reads the whole body, inflating gzip or deflate, and stops as soon as more than `limit`
  * bytes have come out: a 50 MB gzip bomb costs `limit` bytes of memory, not 50 GB.
  */
-export function readBody(req: Request, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   const declared = Number(req.headers['content-length']);
   if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared) && declared > limit) {

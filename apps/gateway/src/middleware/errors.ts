@@ -1,16 +1,17 @@
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, InvalidJsonError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 
 /** Writes a plain-text answer, the shape every RudderStack client expects. */
-export function sendText(res: Response, status: number, body: string): void {
+export function sendText(res: ServerResponse, status: number, body: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.end(body);
 }
 
 /** Maps an error to its answer. The client reads a short reason, never a stack trace. */
-export function answerError(res: Response, error: unknown, logger: Logger): void {
+export function answerError(res: ServerResponse, error: unknown, logger: Logger): void {
   if (res.headersSent) return;
   let appError: AppError;
   if (error instanceof AppError) appError = error;

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { Config } from '@evt/config';
 import { ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
@@ -11,7 +11,7 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-function basicCredentials(req: Request): BasicCredentials | undefined {
+function basicCredentials(req: IncomingMessage): BasicCredentials | undefined {
   const header = req.headers.authorization;
   if (header === undefined || header === '') return undefined;
   const credentials = parseBasicAuthorization(header);
@@ -20,7 +20,7 @@ function basicCredentials(req: Request): BasicCredentials | undefined {
 }
 
 /** With INTERNAL_API_TOKEN set, every internal call also carries it: Basic password or X-Internal-Token. */
-function requireToken(config: Config, req: Request, credentials: BasicCredentials | undefined): void {
+function requireToken(config: Config, req: IncomingMessage, credentials: BasicCredentials | undefined): void {
   if (config.internalApiToken === undefined) return;
   const header = req.headers['x-internal-token'];
   const given = typeof header === 'string' && header !== '' ? header : credentials?.password;
@@ -28,7 +28,7 @@ function requireToken(config: Config, req: Request, credentials: BasicCredential
 }
 
 /** The write key of an internal write-key route (extract, audiencelist), after the token check. */
-export function internalWriteKey(config: Config, req: Request): string | undefined {
+export function internalWriteKey(config: Config, req: IncomingMessage): string | undefined {
   const credentials = basicCredentials(req);
   requireToken(config, req, credentials);
   return credentials?.user;
@@ -39,7 +39,7 @@ export function internalWriteKey(config: Config, req: Request): string | undefin
  * RudderStack's services send. Missing → 401 Invalid Authorization Header, unknown → 401 Invalid
  * source id, disabled → 404 Source is disabled.
  */
-export function sourceForSourceId(config: Config, registry: SourceRegistry, req: Request): SourceConfig {
+export function sourceForSourceId(config: Config, registry: SourceRegistry, req: IncomingMessage): SourceConfig {
   const credentials = basicCredentials(req);
   requireToken(config, req, credentials);
   const header = req.headers['x-rudder-source-id'];

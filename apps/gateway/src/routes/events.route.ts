@@ -1,10 +1,10 @@
-import { Router, type Request, type Response } from 'express';
-import { InvalidRequestError, PayloadTooLargeError, InvalidJsonError } from '@evt/errors';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
 import { isPlainObject } from '@evt/ingest';
 import type { GatewayDeps } from '../app';
 import { parseJson, readBody } from '../middleware/body';
-import { sendText } from '../middleware/errors';
+import { answerError, sendText } from '../middleware/errors';
 import { sourceForWriteKey, writeKeyFromBody, writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
 import { requestContext } from '../services/request-context';
 
@@ -17,6 +17,9 @@ const SINGLE_EVENT_ROUTES = [
   { type: 'alias', short: 'a' },
 ] as const;
 
+/** A route handler on Node's own request and response: the hot path does not go through Express. */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
 interface Parsed {
   source: SourceConfig;
   body: unknown;
@@ -28,7 +31,7 @@ interface Parsed {
  * read; without a header, Segment's `writeKey` in the body is used. Bodies of known sources that
  * cannot be parsed leave a rejected-event trace.
  */
-export async function authenticateAndParse(deps: GatewayDeps, req: Request, writeKey: string | undefined, limit = deps.config.maxRequestSize): Promise<Parsed> {
+export async function authenticateAndParse(deps: GatewayDeps, req: IncomingMessage, writeKey: string | undefined, limit = deps.config.maxRequestSize): Promise<Parsed> {
   let source = writeKey !== undefined ? sourceForWriteKey(deps.sources, writeKey) : undefined;
   let bytes: Buffer;
   let body: unknown;
@@ -54,30 +57,37 @@ export async function batchOf(deps: GatewayDeps, source: SourceConfig, body: unk
   throw error;
 }
 
-/** The public event routes: single events, batches, imports, Segment's short paths and beacons. */
-export function eventRoutes(deps: GatewayDeps): Router {
-  const router = Router();
+/**
+ * The public event routes by path (all POST): single events, batches, imports, Segment's short
+ * paths and beacons. Each handler answers itself, errors included.
+ */
+export function eventHandlers(deps: GatewayDeps): Map<string, RawHandler> {
+  const handlers = new Map<string, RawHandler>();
+  const answering = (work: RawHandler): RawHandler => (req, res) => work(req, res).catch((error: unknown) => answerError(res, error, deps.logger));
 
   for (const route of SINGLE_EVENT_ROUTES) {
-    router.post([`/v1/${route.type}`, `/v1/${route.short}`], async (req: Request, res: Response) => {
+    const handler = answering(async (req, res) => {
       const receivedAtMs = Date.now();
       const { source, body, bytes } = await authenticateAndParse(deps, req, writeKeyFromHeader(req));
-      await deps.ingest.submit({ source, events: [body], type: route.type, request: requestContext(req, receivedAtMs), bytes });
+      await deps.ingest.submit({ source, events: [body], type: route.type, request: requestContext(req, receivedAtMs, deps.clientIp), bytes });
       sendText(res, 200, 'OK');
     });
+    handlers.set(`/v1/${route.type}`, handler);
+    handlers.set(`/v1/${route.short}`, handler);
   }
 
-  const batch = (writeKeyOf: (req: Request) => string | undefined) => async (req: Request, res: Response) => {
-    const receivedAtMs = Date.now();
-    const { source, body, bytes } = await authenticateAndParse(deps, req, writeKeyOf(req));
-    const events = await batchOf(deps, source, body, bytes, new Date(receivedAtMs).toISOString());
-    const batchBody = body as { sentAt?: unknown; context?: unknown; integrations?: unknown };
-    await deps.ingest.submit({ source, events, request: requestContext(req, receivedAtMs, batchBody), bytes });
-    sendText(res, 200, 'OK');
-  };
-  router.post(['/v1/batch', '/v1/import', '/v1/b'], batch(writeKeyFromHeader));
+  const batch = (writeKeyOf: (req: IncomingMessage) => string | undefined) =>
+    answering(async (req, res) => {
+      const receivedAtMs = Date.now();
+      const { source, body, bytes } = await authenticateAndParse(deps, req, writeKeyOf(req));
+      const events = await batchOf(deps, source, body, bytes, new Date(receivedAtMs).toISOString());
+      const batchBody = body as { sentAt?: unknown; context?: unknown; integrations?: unknown };
+      await deps.ingest.submit({ source, events, request: requestContext(req, receivedAtMs, deps.clientIp, batchBody), bytes });
+      sendText(res, 200, 'OK');
+    });
+  const batchHandler = batch(writeKeyFromHeader);
+  for (const path of ['/v1/batch', '/v1/import', '/v1/b']) handlers.set(path, batchHandler);
   // sendBeacon cannot set headers: the write key comes in the query (a header still wins if present).
-  router.post('/beacon/v1/batch', batch((req) => writeKeyFromHeader(req) ?? writeKeyFromQuery(req)));
-
-  return router;
+  handlers.set('/beacon/v1/batch', batch((req) => writeKeyFromHeader(req) ?? writeKeyFromQuery(req)));
+  return handlers;
 }

@@ -34,7 +34,7 @@ export function internalRoutes(deps: GatewayDeps): Router {
       type: 'extract',
       queue: 'extract',
       validate: (event) => (isPlainObject(event) ? extractValidator.reason(event) : 'event must be an object'),
-      request: requestContext(req, receivedAtMs),
+      request: requestContext(req, receivedAtMs, deps.clientIp),
       bytes,
     });
     sendText(res, 200, 'OK');
@@ -78,7 +78,7 @@ export function internalRoutes(deps: GatewayDeps): Router {
       storeAs: original,
       events,
       queue: 'replay',
-      request: { ...requestContext(req, receivedAtMs, body as { sentAt?: unknown; context?: unknown; integrations?: unknown }), keepOriginal: true },
+      request: { ...requestContext(req, receivedAtMs, deps.clientIp, body as { sentAt?: unknown; context?: unknown; integrations?: unknown }), keepOriginal: true },
       bytes: bytes.length,
     });
     sendText(res, 200, 'OK');
@@ -97,7 +97,7 @@ export function internalRoutes(deps: GatewayDeps): Router {
       enrich: false,
       validate: (item) => internalBatchValidator.reason(item),
       unwrap: (item) => (item as InternalBatchItem).payload,
-      request: requestContext(req, receivedAtMs),
+      request: requestContext(req, receivedAtMs, deps.clientIp),
       bytes: bytes.length,
     });
     sendText(res, 200, 'OK');

@@ -45,7 +45,7 @@ export function webhookRoutes(deps: GatewayDeps): Router {
       properties: isPlainObject(body) ? body : { body },
       context: { webhook: { method: req.method, query: queryWithoutWriteKey(req), contentType: req.headers['content-type'] ?? null } },
     };
-    await deps.ingest.submit({ source, events: [event], type: 'webhook', validate: () => undefined, request: requestContext(req, receivedAtMs), bytes: bytes.length });
+    await deps.ingest.submit({ source, events: [event], type: 'webhook', validate: () => undefined, request: requestContext(req, receivedAtMs, deps.clientIp), bytes: bytes.length });
     sendText(res, 200, 'OK');
   };
   router.post('/v1/webhook', handler);

@@ -1,15 +1,35 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+import proxyaddr from 'proxy-addr';
+import type { TrustProxy } from '@evt/config';
 import { decodeAnonymousIdHeader, type RequestContext } from '@evt/ingest';
 
-/** The client's address: Express applies TRUST_PROXY to X-Forwarded-For; IPv4-mapped IPv6 is unwrapped. */
-export function clientIp(req: Request): string | undefined {
-  const ip = req.ip ?? req.socket.remoteAddress;
-  return ip?.startsWith('::ffff:') ? ip.slice(7) : ip;
+export type ClientIp = (req: IncomingMessage) => string | undefined;
+
+/**
+ * The client's address as TRUST_PROXY allows (Express's own rules, through proxy-addr): the
+ * peer, or the nearest untrusted address of X-Forwarded-For. IPv4-mapped IPv6 is unwrapped.
+ */
+export function clientIpResolver(trustProxy: TrustProxy): ClientIp {
+  const unwrap = (ip: string | undefined) => (ip?.startsWith('::ffff:') ? ip.slice(7) : ip);
+  if (trustProxy === false) return (req) => unwrap(req.socket.remoteAddress);
+  const trust =
+    trustProxy === true
+      ? () => true
+      : typeof trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < trustProxy
+        : proxyaddr.compile(trustProxy.split(',').map((part) => part.trim()));
+  return (req) => unwrap(proxyaddr(req, trust));
 }
 
 /** What enrichment needs to know of the request; `receivedAtMs` is taken when the request arrived. */
-export function requestContext(req: Request, receivedAtMs: number, batch?: { sentAt?: unknown; context?: unknown; integrations?: unknown }): RequestContext {
+export function requestContext(
+  req: IncomingMessage,
+  receivedAtMs: number,
+  clientIp: ClientIp,
+  batch?: { sentAt?: unknown; context?: unknown; integrations?: unknown },
+): RequestContext {
   const sentAtHeader = req.headers.sentat;
+  const anonymousId = req.headers.anonymousid;
   return {
     receivedAt: new Date(receivedAtMs).toISOString(),
     receivedAtMs,
@@ -17,6 +37,6 @@ export function requestContext(req: Request, receivedAtMs: number, batch?: { sen
     sentAt: batch?.sentAt ?? (typeof sentAtHeader === 'string' ? sentAtHeader : undefined),
     batchContext: batch?.context,
     batchIntegrations: batch?.integrations,
-    anonymousIdHeader: decodeAnonymousIdHeader(typeof req.headers.anonymousid === 'string' ? req.headers.anonymousid : undefined),
+    anonymousIdHeader: typeof anonymousId === 'string' ? decodeAnonymousIdHeader(anonymousId) : undefined,
   };
 }
