@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { ServiceUnavailableError } from '@evt/errors';
 import type { RejectedEvent } from '@evt/schemas';
+import { encodeJobData } from './job-data';
 
 export interface EnqueueRequest<T> {
   items: T[];
@@ -117,7 +118,7 @@ export class CoalescingProducer<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.queue.add(this.queue.name, { [this.options.itemsKey]: items, rejected }),
+        encodeJobData({ [this.options.itemsKey]: items, rejected }).then((data) => this.queue.add(this.queue.name, data)),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new ServiceUnavailableError('queue too slow')), Math.max(1, deadline - Date.now()));
         }),

@@ -1,5 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { createRedis, type Redis } from './connection';
+import { decodeJobData } from './job-data';
 import { retryDelay } from './job-options';
 
 export interface JobInfo {
@@ -37,7 +38,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     options.queueName,
     async (job: Job) => {
       const started = Date.now();
-      await options.process(job.data, { id: job.id ?? '', attemptsMade: job.attemptsMade });
+      await options.process(await decodeJobData(job.data), { id: job.id ?? '', attemptsMade: job.attemptsMade });
       options.onCompleted?.({ id: job.id ?? '', attemptsMade: job.attemptsMade }, Date.now() - started);
     },
     {

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { QUEUE_NAMES, type EventsJob } from '@evt/schemas';
 import { createRedis } from './connection';
 import { deleteQueuePrefix } from './queue-admin';
+import { decodeJobData } from './job-data';
 import { QueueProducers } from './producers';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,7 +33,8 @@ describe('QueueProducers (real Redis)', () => {
     const requests = Array.from({ length: 200 }, (_, i) => producers.events.enqueue({ items: [event(`m-${i}`)], rejected: [], bytes: 200 }));
     await Promise.all(requests);
     const jobs = await queue.getJobs(['waiting'], 0, 1000);
-    const messageIds = jobs.flatMap((job) => (job.data as EventsJob).events.map((e) => e.event.messageId)).sort();
+    const payloads = (await Promise.all(jobs.map((job) => decodeJobData(job.data)))) as EventsJob[];
+    const messageIds = payloads.flatMap((payload) => payload.events.map((e) => e.event.messageId)).sort();
     expect(messageIds).toEqual(Array.from({ length: 200 }, (_, i) => `m-${i}`).sort());
     // 200 requests of one event each, written with at most 4 jobs in flight at a time.
     expect(jobs.length).toBeLessThanOrEqual(10);
@@ -43,8 +45,11 @@ describe('QueueProducers (real Redis)', () => {
     await queue.obliterate({ force: true });
     await Promise.all(Array.from({ length: 12 }, (_, i) => producers.events.enqueue({ items: Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`)), rejected: [], bytes: 100 })));
     const jobs = await queue.getJobs(['waiting'], 0, 1000);
-    expect(jobs.map((job) => (job.data as EventsJob).events.length).reduce((a, b) => a + b, 0)).toBe(1200);
-    expect(Math.max(...jobs.map((job) => (job.data as EventsJob).events.length))).toBeLessThanOrEqual(500);
+    const payloads = (await Promise.all(jobs.map((job) => decodeJobData(job.data)))) as EventsJob[];
+    expect(payloads.map((payload) => payload.events.length).reduce((a, b) => a + b, 0)).toBe(1200);
+    expect(Math.max(...payloads.map((payload) => payload.events.length))).toBeLessThanOrEqual(500);
+    // Large jobs are stored compressed.
+    expect(jobs.every((job) => typeof (job.data as { br?: unknown }).br === 'string')).toBe(true);
   });
 
   it('refuses at once, with a 503 error, when Redis is unreachable', async () => {
