@@ -22,6 +22,8 @@ export function createDbClient(databaseUrl: string, options: { max?: number; app
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'evt',
     connectionTimeoutMillis: 5000,
+    // The events worker stages each group commit in a temporary table: keep it in memory.
+    options: '-c temp_buffers=64MB',
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection (Postgres restarted) must not crash the process;

@@ -32,10 +32,11 @@ export function toRejectedRow(rejected: RejectedEvent): RejectedRow {
   };
 }
 
-async function writeEvents(session: EventStoreSession, rows: EventRow[]): Promise<EventRow[]> {
-  const inserted = await session.insertEvents(rows);
-  const keys = new Set(inserted.map((key) => `${key.sourceId}\u0000${key.messageId}`));
-  return rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`));
+/** Inserts the rows; how many were new, and the new ones that change profiles. */
+async function writeEvents(session: EventStoreSession, rows: EventRow[]): Promise<{ inserted: number; profileRows: EventRow[] }> {
+  const result = await session.insertEvents(rows);
+  const keys = new Set(result.profileKeys.map((key) => `${key.sourceId}\u0000${key.messageId}`));
+  return { inserted: result.inserted, profileRows: rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`)) };
 }
 
 /** Profiles follow only the events stored now, so a job run twice changes them once. */
@@ -82,9 +83,9 @@ export async function storeEventsJobs(jobs: Array<{ data: unknown; job: JobRef }
   try {
     written = await deps.store.transaction(async (session) => {
       const stored = await writeEvents(session, rows);
-      await writeProfiles(session, stored);
+      await writeProfiles(session, stored.profileRows);
       await session.insertRejected(rejectedRows);
-      return { stored: stored.length, duplicates: rows.length - stored.length, rejected: rejectedRows.length };
+      return { stored: stored.inserted, duplicates: rows.length - stored.inserted, rejected: rejectedRows.length };
     });
   } catch (error) {
     if (!(error instanceof PermanentError)) throw error;
@@ -96,11 +97,14 @@ export async function storeEventsJobs(jobs: Array<{ data: unknown; job: JobRef }
 
 /** The slow path for a job holding a row the database refuses: each event in its own savepoint. */
 async function writeOneByOne(session: EventStoreSession, rows: EventRow[], rejectedRows: RejectedRow[]): Promise<EventsOutcome> {
-  const stored: EventRow[] = [];
+  const profileRows: EventRow[] = [];
+  let inserted = 0;
   const refused: RejectedRow[] = [...rejectedRows];
   for (const row of rows) {
     try {
-      stored.push(...(await session.savepoint((inner) => writeEvents(inner, [row]))));
+      const stored = await session.savepoint((inner) => writeEvents(inner, [row]));
+      inserted += stored.inserted;
+      profileRows.push(...stored.profileRows);
     } catch (error) {
       const translated = translateDbError(error);
       if (!(translated instanceof PermanentError)) throw translated;
@@ -117,7 +121,7 @@ async function writeOneByOne(session: EventStoreSession, rows: EventRow[], rejec
       });
     }
   }
-  await writeProfiles(session, stored);
+  await writeProfiles(session, profileRows);
   await session.insertRejected(refused);
-  return { stored: stored.length, duplicates: rows.length - stored.length - (refused.length - rejectedRows.length), rejected: refused.length };
+  return { stored: inserted, duplicates: rows.length - inserted - (refused.length - rejectedRows.length), rejected: refused.length };
 }

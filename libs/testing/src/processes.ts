@@ -55,13 +55,13 @@ export class AppProcess {
     });
   }
 
-  /** Runs `node <script>` (a path relative to the workspace root) with exactly `env`. */
-  static start(name: string, script: string, env: Record<string, string>): AppProcess {
+  /** Runs `node [nodeArgs] <script>` (a path relative to the workspace root) with exactly `env`. */
+  static start(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): AppProcess {
     const entry = path.join(WORKSPACE_ROOT, script);
     if (!existsSync(entry)) {
       throw new Error(`${entry} does not exist: run \`npx nx run-many -t build -p gateway events-worker\` first`);
     }
-    const child = spawn(process.execPath, [entry], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, entry], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     return new AppProcess(name, child);
   }
 

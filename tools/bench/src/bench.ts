@@ -142,6 +142,7 @@ async function scenarioC(stack: BenchStack, options: BenchOptions, report: Bench
     const expected = new Set(load.acknowledged);
     let stored = storedAtStop;
     while (stored < expected.size && Date.now() - drainStarted < 600_000) {
+      if (worker.status) throw new Error(`the events worker died while draining\n${worker.report()}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
       stored = (await countRows()) - before;
     }

@@ -58,14 +58,20 @@ export async function startBackends(baseDatabaseUrl: string): Promise<BenchStack
 /** A built app on a free port, healthy. */
 export async function startGateway(stack: BenchStack, extraEnv: Record<string, string> = {}): Promise<{ app: AppProcess; url: string }> {
   const port = await freePort();
-  const app = AppProcess.start('gateway', 'dist/apps/gateway/main.js', { ...stack.env, PORT: String(port), HOST: '127.0.0.1', ...extraEnv });
+  const app = AppProcess.start('gateway', 'dist/apps/gateway/main.js', { ...stack.env, PORT: String(port), HOST: '127.0.0.1', ...extraEnv }, profileArgs('gateway'));
   const url = `http://127.0.0.1:${port}`;
   await waitForHealthy(`${url}/health`, app, 20_000);
   return { app, url };
 }
 
+/** BENCH_PROFILE_DIR=dir writes a CPU profile of each gateway and worker run there (when it stops). */
+function profileArgs(name: string): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+}
+
 export function startWorker(stack: BenchStack, extraEnv: Record<string, string> = {}): AppProcess {
-  return AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', { ...stack.env, ...extraEnv });
+  return AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', { ...stack.env, ...extraEnv }, profileArgs('worker'));
 }
 
 /** The plain node:http baseline, in its own process like the gateway. */

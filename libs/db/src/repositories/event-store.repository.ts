@@ -99,6 +99,16 @@ const RETL_SET: Record<RetlRecordWrite['mode'], SQL> = {
   delete: sql.raw('deleted = true'),
 };
 
+/** Event types whose newly stored events change profiles (users, groups, aliases). */
+export const PROFILE_TYPES = ['identify', 'group', 'alias'];
+
+export interface InsertedEvents {
+  /** How many of the rows were new (the others were stored before). */
+  inserted: number;
+  /** The new rows of PROFILE_TYPES, whose profile changes must be applied. */
+  profileKeys: StoredKey[];
+}
+
 export interface StoredKey {
   sourceId: string;
   messageId: string;
@@ -135,12 +145,12 @@ export class EventStoreSession {
   }
 
   /**
-   * Inserts events, skipping those already stored (same source and messageId); returns the ones
-   * it inserted. The rows are COPYed into a staging table first (the fastest way into Postgres),
+   * Inserts events, skipping those already stored (same source and messageId); says how many
+   * were new, and which new ones change profiles. The rows are COPYed into a staging table first (the fastest way into Postgres),
    * then moved with one INSERT … ON CONFLICT DO NOTHING, which keeps the write idempotent.
    */
-  async insertEvents(rows: EventRow[]): Promise<StoredKey[]> {
-    if (rows.length === 0) return [];
+  async insertEvents(rows: EventRow[]): Promise<InsertedEvents> {
+    if (rows.length === 0) return { inserted: 0, profileKeys: [] };
     if (!STAGED.has(this.client)) {
       await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS events_staging (
         workspace_id text, source_id text, message_id text, type text, user_id text, anonymous_id text, rudder_id uuid,
@@ -149,13 +159,19 @@ export class EventStoreSession {
       STAGED.add(this.client);
     }
     await copyInto(this.client, 'events_staging', EVENT_COLUMNS, rows.map(eventValues));
-    const result = await this.client.query<{ source_id: string; message_id: string }>(`
-      INSERT INTO events (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')})
-      SELECT ${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM events_staging
-      ON CONFLICT (source_id, message_id) DO NOTHING
-      RETURNING source_id, message_id`);
+    // Only the inserted events that change profiles come back; the rest are counted.
+    const result = await this.client.query<{ source_id: string | null; message_id: string | null; inserted: number }>(`
+      WITH inserted AS (
+        INSERT INTO events (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')})
+        SELECT ${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM events_staging
+        ON CONFLICT (source_id, message_id) DO NOTHING
+        RETURNING source_id, message_id, type)
+      SELECT source_id, message_id, 0 AS inserted FROM inserted WHERE type IN (${PROFILE_TYPES.map((t) => `'${t}'`).join(', ')})
+      UNION ALL SELECT NULL, NULL, count(*)::int FROM inserted`);
     await this.client.query('TRUNCATE events_staging');
-    return result.rows.map((row) => ({ sourceId: row.source_id, messageId: row.message_id }));
+    const keys = result.rows.filter((row) => row.source_id !== null).map((row) => ({ sourceId: row.source_id as string, messageId: row.message_id as string }));
+    const inserted = result.rows.find((row) => row.source_id === null)?.inserted ?? 0;
+    return { inserted, profileKeys: keys };
   }
 
   /**
