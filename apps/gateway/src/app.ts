@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Config } from '@evt/config';
 import { ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
+import type { BodyBudget } from './middleware/body';
 import { cors } from './middleware/cors';
 import { answerError, errorHandler, sendText } from './middleware/errors';
 import type { RawHandler } from './routes/events.route';
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   isStopping(): boolean;
   /** The client's address, as TRUST_PROXY allows. */
   clientIp: ClientIp;
+  /** Bounds the request bodies held in memory at once. */
+  bodyBudget: BodyBudget;
 }
 
 function swaggerUiAssets(): string {

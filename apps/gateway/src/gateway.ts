@@ -5,6 +5,7 @@ import { createDbClient, SourcesRepository } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { QueueProducers, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
 import { createApp, createRequestListener } from './app';
+import { BodyBudget } from './middleware/body';
 import { eventHandlers } from './routes/events.route';
 import { clientIpResolver } from './services/request-context';
 import { IngestService, type Producers } from './services/ingest.service';
@@ -65,6 +66,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     checks: { redis: () => producers.ping(), postgres: () => db.ping() },
     isStopping: () => stopping,
     clientIp: clientIpResolver(config.trustProxy),
+    bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
   };
   const handlers = eventHandlers(deps);
   const server = http.createServer(createRequestListener(deps, handlers, createApp(deps, handlers)));

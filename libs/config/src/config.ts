@@ -32,6 +32,8 @@ export interface Config {
   readonly enqueueMaxPendingBytes: number;
   /** Benchmarks only: accept and answer without enqueueing, to measure the parse + validate ceiling. */
   readonly enqueueDisabled: boolean;
+  /** Request bodies held in memory at once by one gateway process; more wait unread. */
+  readonly maxInflightBodyBytes: number;
   readonly sourceConfigRefreshMs: number;
   readonly gatewayProcesses: number;
   readonly shutdownTimeoutMs: number;
@@ -143,8 +145,9 @@ export function loadConfig(env: Env = process.env): Config {
     enqueueTimeoutMs: int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
     enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
     enqueueMaxBytes: size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),
-    enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 256 * 1024 * 1024),
+    enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 64 * 1024 * 1024),
     enqueueDisabled: bool(env, 'ENQUEUE_DISABLED', false),
+    maxInflightBodyBytes: size(env, 'MAX_INFLIGHT_BODY_BYTES', 64 * 1024 * 1024),
     sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
     gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -203,14 +203,14 @@ async function scenarioD(stack: BenchStack, options: BenchOptions): Promise<Row[
   const body = JSON.stringify(batchBody(events, false));
   const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
   const base = await withBaseline(async (baseline) => {
-    const result = await hammer({ url: baseline.url, path: '/v1/batch', body, headers, connections: options.memoryConnections, seconds: options.memorySeconds });
+    const result = await hammer({ url: baseline.url, path: '/v1/batch', body, headers, connections: options.memoryConnections, seconds: options.memorySeconds, timeoutSeconds: 120 });
     return { result, rss: peakRss(baseline.pid) };
   });
   const gateway = await startGateway(stack, { GATEWAY_PROCESSES: '1', ENQUEUE_DISABLED: 'true' });
   let result: LoadResult;
   let rss: number;
   try {
-    result = await hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.memoryConnections, seconds: options.memorySeconds });
+    result = await hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.memoryConnections, seconds: options.memorySeconds, timeoutSeconds: 120 });
     rss = peakRss(gateway.app.pid);
   } finally {
     await gateway.app.stop();

@@ -13,7 +13,7 @@ export interface LoadResult {
 }
 
 /** Fixed body, N connections, T seconds: autocannon's own measurements. */
-export async function hammer(options: { url: string; path: string; body: string; headers?: Record<string, string>; connections: number; seconds: number }): Promise<LoadResult> {
+export async function hammer(options: { url: string; path: string; body: string; headers?: Record<string, string>; connections: number; seconds: number; timeoutSeconds?: number }): Promise<LoadResult> {
   const result = await autocannon({
     url: `${options.url}${options.path}`,
     method: 'POST',
@@ -21,6 +21,7 @@ export async function hammer(options: { url: string; path: string; body: string;
     duration: options.seconds,
     headers: { 'content-type': 'application/json', ...options.headers },
     body: options.body,
+    timeout: options.timeoutSeconds ?? 10,
   });
   return {
     requestsPerSecond: result.requests.average,

@@ -2,9 +2,56 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
 
-export interface RawBody {
-  /** The body after inflation. */
-  bytes: Buffer;
+/**
+ * Bytes of request bodies held in memory at once, across all requests of the process. A request
+ * is read only once its size fits in what is left (FIFO; one request alone is always admitted);
+ * the others wait unread, their clients held back by TCP: a thousand clients uploading 4 MB each
+ * cost the bound, not 4 GB.
+ */
+export class BodyBudget {
+  private used = 0;
+  private readonly waiting: Array<{ bytes: number; admit: () => void }> = [];
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Resolves once `bytes` may be held. */
+  acquire(bytes: number): Promise<void> {
+    if (this.waiting.length === 0 && this.fits(bytes)) {
+      this.used += bytes;
+      return Promise.resolve();
+    }
+    return new Promise((admit) => this.waiting.push({ bytes, admit }));
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    while (this.waiting.length > 0 && this.fits(this.waiting[0].bytes)) {
+      const next = this.waiting.shift() as { bytes: number; admit: () => void };
+      this.used += next.bytes;
+      next.admit();
+    }
+  }
+
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.maxBytes;
+  }
+}
+
+// What a body of unknown size (chunked, compressed) reserves before it is read.
+const UNKNOWN_SIZE_RESERVATION = 256 * 1024;
+
+/** Reads the body as readBody does, within `budget`. */
+export async function readBodyWithin(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  const identity = !req.headers['content-encoding'] || String(req.headers['content-encoding']).trim().toLowerCase() === 'identity';
+  if (identity && Number.isFinite(declared) && declared > limit) throw new PayloadTooLargeError();
+  const reserved = identity && Number.isFinite(declared) ? declared : Math.min(limit, UNKNOWN_SIZE_RESERVATION);
+  await budget.acquire(reserved);
+  try {
+    return await readBody(req, limit);
+  } finally {
+    budget.release(reserved);
+  }
 }
 
 /**

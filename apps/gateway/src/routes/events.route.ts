@@ -3,7 +3,7 @@ import { InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '@ev
 import type { SourceConfig } from '@evt/db';
 import { isPlainObject } from '@evt/ingest';
 import type { GatewayDeps } from '../app';
-import { parseJson, readBody } from '../middleware/body';
+import { parseJson, readBodyWithin } from '../middleware/body';
 import { answerError, sendText } from '../middleware/errors';
 import { sourceForWriteKey, writeKeyFromBody, writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
 import { requestContext } from '../services/request-context';
@@ -36,7 +36,7 @@ export async function authenticateAndParse(deps: GatewayDeps, req: IncomingMessa
   let bytes: Buffer;
   let body: unknown;
   try {
-    bytes = await readBody(req, limit);
+    bytes = await readBodyWithin(req, limit, deps.bodyBudget);
     body = parseJson(bytes);
   } catch (error) {
     if (source && (error instanceof InvalidJsonError || error instanceof PayloadTooLargeError)) {

@@ -3,7 +3,7 @@ import { InvalidRequestError, SourceRejectedError, UnauthorizedError } from '@ev
 import { isPlainObject } from '@evt/ingest';
 import { ExtractPayload, InternalBatchItem, Validator } from '@evt/schemas';
 import type { GatewayDeps } from '../app';
-import { parseJson, readBody } from '../middleware/body';
+import { parseJson, readBodyWithin } from '../middleware/body';
 import { sendText } from '../middleware/errors';
 import { internalWriteKey, sourceForSourceId } from '../middleware/internal-auth';
 import { requestContext } from '../services/request-context';
@@ -58,7 +58,7 @@ export function internalRoutes(deps: GatewayDeps): Router {
       if (!destination) throw new InvalidRequestError(`unknown destination ${destinationId}`);
       if (!destination.enabled) throw new SourceRejectedError('Destination is disabled');
     }
-    const bytes = await readBody(req, config.maxRequestSize);
+    const bytes = await readBodyWithin(req, config.maxRequestSize, deps.bodyBudget);
     const body = parseJson(bytes);
     const batch = await batchOf(deps, source, body, bytes.length, receivedAt);
     await deps.internal.submitRetl(source, destinationId, batch, receivedAt, bytes.length);
@@ -70,7 +70,7 @@ export function internalRoutes(deps: GatewayDeps): Router {
     const source = sourceForSourceId(config, deps.sources, req);
     const original = source.kind === 'replay' && source.originalSourceId ? deps.sources.bySourceId(source.originalSourceId) : undefined;
     if (!original) throw new UnauthorizedError('Invalid source id');
-    const bytes = await readBody(req, config.maxRequestSize);
+    const bytes = await readBodyWithin(req, config.maxRequestSize, deps.bodyBudget);
     const body = parseJson(bytes);
     const events = await batchOf(deps, source, body, bytes.length, new Date(receivedAtMs).toISOString());
     await deps.ingest.submit({
@@ -87,7 +87,7 @@ export function internalRoutes(deps: GatewayDeps): Router {
   router.post('/internal/v1/batch', async (req: Request, res: Response) => {
     const receivedAtMs = Date.now();
     const source = sourceForSourceId(config, deps.sources, req);
-    const bytes = await readBody(req, config.maxRequestSize);
+    const bytes = await readBodyWithin(req, config.maxRequestSize, deps.bodyBudget);
     const body = parseJson(bytes);
     if (!Array.isArray(body)) throw new InvalidRequestError('body must be a JSON array of {"properties", "payload"}');
     await deps.ingest.submit({

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { InvalidJsonError, SourceRejectedError } from '@evt/errors';
 import { isPlainObject, setOwn, type Dictionary } from '@evt/ingest';
 import type { GatewayDeps } from '../app';
-import { readBody } from '../middleware/body';
+import { readBodyWithin } from '../middleware/body';
 import { sendText } from '../middleware/errors';
 import { sourceForWriteKey, writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
 import { requestContext } from '../services/request-context';
@@ -38,7 +38,7 @@ export function webhookRoutes(deps: GatewayDeps): Router {
     const receivedAtMs = Date.now();
     const source = sourceForWriteKey(deps.sources, writeKeyFromQuery(req) ?? writeKeyFromHeader(req));
     if (source.kind !== 'webhook') throw new SourceRejectedError('Source does not accept webhook events');
-    const bytes = req.method === 'GET' ? Buffer.alloc(0) : await readBody(req, deps.config.maxRequestSize);
+    const bytes = req.method === 'GET' ? Buffer.alloc(0) : await readBodyWithin(req, deps.config.maxRequestSize, deps.bodyBudget);
     const body = req.method === 'GET' ? queryWithoutWriteKey(req) : parseWebhookBody(bytes, req.headers['content-type']);
     const event: Dictionary = {
       type: 'webhook',
