@@ -13,7 +13,7 @@ export function copyValue(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   const text = typeof value === 'string' ? value : sanitizeJsonForPostgres(JSON.stringify(value));
   // Postgres text cannot hold U+0000 at all.
-  const storable = text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text;
+  const storable = text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text;
   return SPECIAL.test(storable) ? storable.replace(SPECIALS, (c) => ESCAPES[c]) : storable;
 }
 
