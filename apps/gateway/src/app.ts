@@ -5,7 +5,7 @@ import type { Config } from '@evt/config';
 import { ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 import type { BodyBudget } from './middleware/body';
-import { cors } from './middleware/cors';
+import { cors, setCorsHeaders } from './middleware/cors';
 import { answerError, errorHandler, sendText } from './middleware/errors';
 import type { RawHandler } from './routes/events.route';
 import { internalRoutes } from './routes/internal.route';
@@ -33,6 +33,14 @@ export interface GatewayDeps {
   bodyBudget: BodyBudget;
 }
 
+/** While stopping, a new request gets 503 and its connection is closed: the client retries elsewhere. */
+function refusedWhileStopping(deps: GatewayDeps, res: ServerResponse): boolean {
+  if (!deps.isStopping()) return false;
+  res.setHeader('Connection', 'close');
+  answerError(res, new ServiceUnavailableError('shutting down'), deps.logger);
+  return true;
+}
+
 function swaggerUiAssets(): string {
   return path.dirname(require.resolve('swagger-ui-dist/package.json'));
 }
@@ -49,9 +57,7 @@ export function createApp(deps: GatewayDeps, eventHandlers: Map<string, RawHandl
 
   app.use(cors);
   app.use((_req: Request, res: Response, next: NextFunction) => {
-    if (!deps.isStopping()) return next();
-    res.setHeader('Connection', 'close');
-    answerError(res, new ServiceUnavailableError('shutting down'), deps.logger);
+    if (!refusedWhileStopping(deps, res)) next();
   });
   for (const [path, handler] of eventHandlers) app.post(path, (req: Request, res: Response) => handler(req, res));
   app.use(pixelRoutes(deps));
@@ -75,12 +81,7 @@ export function createRequestListener(deps: GatewayDeps, eventHandlers: Map<stri
     const query = url.indexOf('?');
     const handler = req.method === 'POST' ? eventHandlers.get(query === -1 ? url : url.slice(0, query)) : undefined;
     if (!handler) return void app(req, res);
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
-    if (deps.isStopping()) {
-      res.setHeader('Connection', 'close');
-      return answerError(res, new ServiceUnavailableError('shutting down'), deps.logger);
-    }
-    void handler(req, res);
+    setCorsHeaders(res);
+    if (!refusedWhileStopping(deps, res)) void handler(req, res);
   };
 }

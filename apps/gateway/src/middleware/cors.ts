@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 // Every header the browser SDKs send must be listed: `Allow-Headers: *` does not cover Authorization.
@@ -15,10 +16,15 @@ const ALLOWED_HEADERS = [
   'Rsa-Recovered',
 ].join(', ');
 
-/** CORS for any origin, never with credentials; answers preflights itself. */
-export function cors(req: Request, res: Response, next: NextFunction): void {
+/** The CORS headers of every answer: any origin, never credentials, Retry-After readable. */
+export function setCorsHeaders(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+}
+
+/** CORS for any origin, never with credentials; answers preflights itself. */
+export function cors(req: Request, res: Response, next: NextFunction): void {
+  setCorsHeaders(res);
   if (req.method === 'OPTIONS') {
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
     // Reflect what the browser asks for (the Rsa-* family grows); the fixed list covers older browsers.
