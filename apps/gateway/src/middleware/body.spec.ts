@@ -1,4 +1,4 @@
-import { BodyBudget } from './body';
+import { BodyBudget, nestedDeeperThan } from './body';
 
 describe('BodyBudget', () => {
   it('admits bodies while they fit, then in arrival order as others are released', async () => {
@@ -25,5 +25,16 @@ describe('BodyBudget', () => {
     budget.release(5000);
     await waiting;
     expect(next).toBe(true);
+  });
+});
+
+describe('nestedDeeperThan', () => {
+  const bytes = (text: string) => Buffer.from(text);
+  it('measures object and array nesting, skipping strings and escaped quotes', () => {
+    expect(nestedDeeperThan(bytes(`${'['.repeat(5)}${']'.repeat(5)}`.padEnd(20)), 4)).toBe(true);
+    expect(nestedDeeperThan(bytes(`${'['.repeat(4)}${']'.repeat(4)}`.padEnd(20)), 4)).toBe(false);
+    expect(nestedDeeperThan(bytes(JSON.stringify({ a: '{{{{{{{{{{', b: 'x\\"[[[[[[[[' })), 2)).toBe(false);
+    expect(nestedDeeperThan(bytes('[{"a":[{"b":[1]}]}, {"c":2}]'), 4)).toBe(true);
+    expect(nestedDeeperThan(bytes('[{"a":[{"b":[1]}]}, {"c":2}]'), 5)).toBe(false);
   });
 });

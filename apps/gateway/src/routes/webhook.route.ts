@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
-import { InvalidJsonError, SourceRejectedError } from '@evt/errors';
+import { InvalidJsonError, InvalidRequestError, SourceRejectedError } from '@evt/errors';
 import { isPlainObject, setOwn, type Dictionary } from '@evt/ingest';
 import type { GatewayDeps } from '../app';
-import { readBodyWithin } from '../middleware/body';
+import { MAX_JSON_DEPTH, nestedDeeperThan, readBodyWithin } from '../middleware/body';
 import { sendText } from '../middleware/errors';
 import { sourceForWriteKey, writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
 import { requestContext } from '../services/request-context';
@@ -10,6 +10,7 @@ import { requestContext } from '../services/request-context';
 /** Any JSON body, or a form body, as an object; an empty body is `{}`. */
 function parseWebhookBody(bytes: Buffer, contentType: string | undefined): unknown {
   if (bytes.length === 0) return {};
+  if (nestedDeeperThan(bytes, MAX_JSON_DEPTH)) throw new InvalidRequestError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
