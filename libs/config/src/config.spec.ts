@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       sourceConfigRefreshMs: 2000,
       gatewayProcesses: 1,
       shutdownTimeoutMs: 10000,
+      headersTimeoutMs: 10000,
+      requestTimeoutMs: 60000,
       workerConcurrency: 8,
       workerQueues: ['replay', 'retl', 'audiencelist', 'extract', 'internal-batch'],
       workerLockMs: 30000,

@@ -37,6 +37,9 @@ export interface Config {
   readonly sourceConfigRefreshMs: number;
   readonly gatewayProcesses: number;
   readonly shutdownTimeoutMs: number;
+  /** A client must send its headers within this, and its whole request within requestTimeoutMs. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   readonly workerConcurrency: number;
   /** Queues the internal worker consumes; one deployment per queue scales each on its own. */
   readonly workerQueues: readonly string[];
@@ -151,6 +154,8 @@ export function loadConfig(env: Env = process.env): Config {
     sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
     gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 1000),
     workerQueues: list(env, 'WORKER_QUEUES', INTERNAL_QUEUES, INTERNAL_QUEUES),
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 500, 600_000),
