@@ -1,6 +1,6 @@
 import { loadConfig } from '@evt/config';
 import { createDbClient, EventStore, migrate } from '@evt/db';
-import { createLogger } from '@evt/logging';
+import { createLogger, stopOnSignals } from '@evt/logging';
 import { createConsumer } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { createEventsProcessor } from './processors/events.processor';
@@ -31,18 +31,10 @@ async function main(): Promise<void> {
   await consumer.ready();
   logger.info({ queue: QUEUE_NAMES.events, concurrency: config.workerConcurrency }, 'events worker started');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing jobs in flight');
+  stopOnSignals(logger, 'finishing jobs in flight', async () => {
     await consumer.close();
     await db.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((error: Error) => {

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { loadConfig, type Config } from '@evt/config';
-import { createLogger, type Logger } from '@evt/logging';
+import { createLogger, stopOnSignals, type Logger } from '@evt/logging';
 // The product's version is the root package.json's; the bundler inlines it at build time.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { version } from '../../../package.json';
@@ -26,17 +26,7 @@ function runPrimary(config: Config, logger: Logger): void {
 async function runServer(config: Config, logger: Logger): Promise<void> {
   const gateway = await startGateway(config, logger, version);
   logger.info({ port: gateway.port }, 'gateway listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: answering requests in flight, then closing');
-    await gateway.stop();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(logger, 'answering requests in flight, then closing', () => gateway.stop());
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { loadConfig } from '@evt/config';
 import { createDbClient, EventStore, migrate } from '@evt/db';
-import { createLogger } from '@evt/logging';
+import { createLogger, stopOnSignals } from '@evt/logging';
 import { createConsumer, type Consumer } from '@evt/queue';
 import { ORDERED_QUEUES, PROCESSORS } from './processors/registry';
 
@@ -35,18 +35,10 @@ async function main(): Promise<void> {
   await Promise.all(consumers.map((consumer) => consumer.ready()));
   logger.info({ queues: config.workerQueues, concurrency: config.workerConcurrency }, 'internal worker started');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing jobs in flight');
+  stopOnSignals(logger, 'finishing jobs in flight', async () => {
     await Promise.all(consumers.map((consumer) => consumer.close()));
     await db.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((error: Error) => {

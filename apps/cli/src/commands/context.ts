@@ -1,6 +1,6 @@
 import type { Config } from '@evt/config';
-import type { DbClient } from '@evt/db';
-import type { Output } from '../output';
+import { SourcesRepository, type DbClient, type Source } from '@evt/db';
+import { UsageError, type Output } from '../output';
 
 export interface CommandContext {
   config: Config;
@@ -9,4 +9,16 @@ export interface CommandContext {
   output: Output;
   args: string[];
   flags: Record<string, string | boolean | undefined>;
+}
+
+/** The source named by id or name, or the usage error an admin reads. */
+export async function requireSource(ctx: CommandContext, idOrName: string): Promise<Source> {
+  const source = await new SourcesRepository(ctx.db().db).find(idOrName);
+  if (!source) throw new UsageError(`no source with id or name "${idOrName}"`);
+  return source;
+}
+
+/** The id of the source of `--source`, when given. */
+export async function sourceIdFlag(ctx: CommandContext): Promise<string | undefined> {
+  return ctx.flags.source ? (await requireSource(ctx, ctx.flags.source as string)).id : undefined;
 }

@@ -1,6 +1,6 @@
-import { DestinationsRepository, SourcesRepository } from '@evt/db';
+import { DestinationsRepository } from '@evt/db';
 import { table, UsageError } from '../output';
-import type { CommandContext } from './context';
+import { requireSource, sourceIdFlag, type CommandContext } from './context';
 
 /** Destinations of rETL sources: what `X-Rudder-Destination-Id` is checked against. */
 export async function destinationsCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
@@ -10,20 +10,13 @@ export async function destinationsCommand(action: string | undefined, ctx: Comma
       const sourceRef = ctx.flags.source as string | undefined;
       const name = ctx.flags.name as string | undefined;
       if (!sourceRef || !name) throw new UsageError('destinations add needs --source S --name N');
-      const source = await new SourcesRepository(ctx.db().db).find(sourceRef);
-      if (!source) throw new UsageError(`no source with id or name "${sourceRef}"`);
+      const source = await requireSource(ctx, sourceRef);
       const destination = await repository.add(source.id, name);
       ctx.output.out(ctx.flags.json ? JSON.stringify({ id: destination.id, sourceId: destination.sourceId, name: destination.name }) : `created destination ${destination.name} (id ${destination.id})`);
       return;
     }
     case 'list': {
-      let sourceId: string | undefined;
-      if (ctx.flags.source) {
-        const source = await new SourcesRepository(ctx.db().db).find(ctx.flags.source as string);
-        if (!source) throw new UsageError(`no source with id or name "${ctx.flags.source}"`);
-        sourceId = source.id;
-      }
-      const rows = await repository.list(sourceId);
+      const rows = await repository.list(await sourceIdFlag(ctx));
       ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows, ['id', 'name', 'sourceId', 'enabled']));
       return;
     }

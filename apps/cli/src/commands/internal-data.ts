@@ -1,24 +1,17 @@
-import { InternalDataRepository, SourcesRepository } from '@evt/db';
+import { InternalDataRepository } from '@evt/db';
 import { table, UsageError } from '../output';
-import type { CommandContext } from './context';
-
-async function sourceIdOf(ctx: CommandContext): Promise<string | undefined> {
-  if (!ctx.flags.source) return undefined;
-  const source = await new SourcesRepository(ctx.db().db).find(ctx.flags.source as string);
-  if (!source) throw new UsageError(`no source with id or name "${ctx.flags.source}"`);
-  return source.id;
-}
+import { sourceIdFlag, type CommandContext } from './context';
 
 /** `audiences list`: each list with its member counts; `audiences members --source S --audience A`. */
 export async function audiencesCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
   const repository = new InternalDataRepository(ctx.db().db);
   if (action === 'list') {
-    const rows = await repository.audiences(await sourceIdOf(ctx));
+    const rows = await repository.audiences(await sourceIdFlag(ctx));
     ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows as unknown as Record<string, unknown>[], ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']));
     return;
   }
   if (action === 'members') {
-    const sourceId = await sourceIdOf(ctx);
+    const sourceId = await sourceIdFlag(ctx);
     const audienceId = ctx.flags.audience as string | undefined;
     if (!sourceId || !audienceId) throw new UsageError('audiences members needs --source S --audience A');
     const rows = await repository.members(sourceId, audienceId, ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 100);
@@ -32,7 +25,7 @@ export async function audiencesCommand(action: string | undefined, ctx: CommandC
 export async function retlCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
   if (action !== 'list') throw new UsageError(`unknown action "${action ?? ''}" for retl: use list`);
   const rows = await new InternalDataRepository(ctx.db().db).retlRecords({
-    sourceId: await sourceIdOf(ctx),
+    sourceId: await sourceIdFlag(ctx),
     destinationId: ctx.flags.destination as string | undefined,
     limit: ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50,
   });

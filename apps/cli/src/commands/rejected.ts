@@ -1,16 +1,9 @@
-import { RejectedEventsRepository, SourcesRepository, type RejectedEventRecord } from '@evt/db';
+import { RejectedEventsRepository, type RejectedEventRecord } from '@evt/db';
 import { enrichEvent, isPlainObject, type Dictionary } from '@evt/ingest';
 import { QueueProducers } from '@evt/queue';
 import { eventRejectionReason, isEventType, type QueuedEvent } from '@evt/schemas';
 import { table, UsageError } from '../output';
-import type { CommandContext } from './context';
-
-async function sourceIdOf(ctx: CommandContext): Promise<string | undefined> {
-  if (!ctx.flags.source) return undefined;
-  const source = await new SourcesRepository(ctx.db().db).find(ctx.flags.source as string);
-  if (!source) throw new UsageError(`no source with id or name "${ctx.flags.source}"`);
-  return source.id;
-}
+import { sourceIdFlag, type CommandContext } from './context';
 
 function limitOf(ctx: CommandContext): number {
   const limit = ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50;
@@ -32,7 +25,7 @@ function stillRejected(row: RejectedEventRecord): string | undefined {
  * rejections are deleted; the rest stay, with the reason they still fail.
  */
 async function retry(ctx: CommandContext, repository: RejectedEventsRepository): Promise<void> {
-  const rows = await repository.list({ sourceId: await sourceIdOf(ctx), ids: ctx.args, limit: limitOf(ctx) });
+  const rows = await repository.list({ sourceId: await sourceIdFlag(ctx), ids: ctx.args, limit: limitOf(ctx) });
   const accepted: QueuedEvent[] = [];
   const results: Array<{ id: string; result: string }> = [];
   for (const row of rows) {
@@ -67,6 +60,6 @@ export async function rejectedCommand(action: string | undefined, ctx: CommandCo
   const repository = new RejectedEventsRepository(ctx.db().db);
   if (action === 'retry') return retry(ctx, repository);
   if (action !== 'list') throw new UsageError(`unknown action "${action ?? ''}" for rejected: use list or retry`);
-  const rows = await repository.list({ sourceId: await sourceIdOf(ctx), limit: limitOf(ctx) });
+  const rows = await repository.list({ sourceId: await sourceIdFlag(ctx), limit: limitOf(ctx) });
   ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows, ['id', 'receivedAt', 'sourceId', 'messageId', 'reason', 'eventSize']));
 }

@@ -1,6 +1,6 @@
 import { SOURCE_KINDS, SourcesRepository, WorkspacesRepository, type Source, type SourceKind } from '@evt/db';
 import { table, UsageError } from '../output';
-import type { CommandContext } from './context';
+import { requireSource, type CommandContext } from './context';
 
 function publicView(source: Source) {
   return { id: source.id, writeKey: source.writeKey, workspaceId: source.workspaceId, kind: source.kind };
@@ -11,12 +11,10 @@ function positiveInt(value: unknown, flag: string): number {
   return Number(value);
 }
 
-async function findSource(repository: SourcesRepository, ctx: CommandContext, action: string): Promise<Source> {
+async function findSource(ctx: CommandContext, action: string): Promise<Source> {
   const idOrName = ctx.args[0] ?? (ctx.flags.source as string | undefined);
   if (!idOrName) throw new UsageError(`sources ${action} needs a source id: sources ${action} SOURCE_ID`);
-  const source = await repository.find(idOrName);
-  if (!source) throw new UsageError(`no source with id or name "${idOrName}"`);
-  return source;
+  return requireSource(ctx, idOrName);
 }
 
 export async function sourcesCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
@@ -58,20 +56,20 @@ export async function sourcesCommand(action: string | undefined, ctx: CommandCon
     }
     case 'disable':
     case 'enable': {
-      const source = await findSource(repository, ctx, action);
+      const source = await findSource(ctx, action);
       const updated = await repository.setEnabled(source.id, action === 'enable');
       ctx.output.out(ctx.flags.json ? JSON.stringify({ id: updated?.id, enabled: updated?.enabled }) : `source ${source.id} ${action}d`);
       return;
     }
     case 'rotate-key': {
-      const source = await findSource(repository, ctx, action);
+      const source = await findSource(ctx, action);
       const updated = await repository.rotateWriteKey(source.id);
       if (!updated) throw new UsageError(`source ${source.id} disappeared`);
       ctx.output.out(ctx.flags.json ? JSON.stringify(publicView(updated)) : `new write key for ${updated.id}: ${updated.writeKey}`);
       return;
     }
     case 'rate-limit': {
-      const source = await findSource(repository, ctx, action);
+      const source = await findSource(ctx, action);
       const off = ctx.flags.off === true;
       const events = off ? null : positiveInt(ctx.flags.events, '--events');
       const window = ctx.flags.window !== undefined ? positiveInt(ctx.flags.window, '--window') : 60;
