@@ -1,5 +1,6 @@
 export * from './containers';
 export * from './fixtures';
+export * from './isolated-stack';
 export * from './processes';
 export * from './redis-server';
 export * from './test-env';

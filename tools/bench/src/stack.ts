@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { createDbClient, dropDatabase, migrate, SourcesRepository, WorkspacesRepository, type DbClient } from '@evt/db';
-import { AppProcess, freePort, startOwnRedis, waitForHealthy, type OwnRedis } from '@evt/testing';
+import { freePort, startIsolatedStack, type AppProcess, type IsolatedStack } from '@evt/testing';
 
 // The baseline: a plain node:http server that reads the body and answers OK, nothing else.
 const BASELINE_SERVER = `
@@ -12,56 +11,11 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('baseline listening'));
 `;
 
-export interface BenchStack {
-  redis: OwnRedis;
-  databaseUrl: string;
-  db: DbClient;
-  writeKey: string;
-  sourceId: string;
-  env: Record<string, string>;
-  stop(): Promise<void>;
-}
+export type BenchStack = IsolatedStack;
 
 /** Durable Redis of its own (AOF everysec, noeviction), a fresh database and one source. */
-export async function startBackends(baseDatabaseUrl: string): Promise<BenchStack> {
-  const redis = await startOwnRedis({ appendonly: true, appendfsync: 'everysec' });
-  const url = new URL(baseDatabaseUrl);
-  url.pathname = `/evt_bench_${Date.now()}`;
-  const databaseUrl = url.toString();
-  await migrate(databaseUrl);
-  const db = createDbClient(databaseUrl, { max: 4, applicationName: 'evt-bench' });
-  const workspace = await new WorkspacesRepository(db.db).create('bench');
-  const source = await new SourcesRepository(db.db).create({ workspaceId: workspace.id, name: 'bench' });
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    REDIS_URL: redis.url,
-    DATABASE_URL: databaseUrl,
-    QUEUE_PREFIX: 'evt-bench',
-    LOG_LEVEL: 'warn',
-    MIGRATE_ON_START: 'false',
-  };
-  return {
-    redis,
-    databaseUrl,
-    db,
-    writeKey: source.writeKey,
-    sourceId: source.id,
-    env,
-    async stop() {
-      await db.close();
-      await dropDatabase(databaseUrl);
-      await redis.dispose();
-    },
-  };
-}
-
-/** A built app on a free port, healthy. */
-export async function startGateway(stack: BenchStack, extraEnv: Record<string, string> = {}): Promise<{ app: AppProcess; url: string }> {
-  const port = await freePort();
-  const app = AppProcess.start('gateway', 'dist/apps/gateway/main.js', { ...stack.env, PORT: String(port), HOST: '127.0.0.1', ...extraEnv }, profileArgs('gateway'));
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealthy(`${url}/health`, app, 20_000);
-  return { app, url };
+export function startBackends(baseDatabaseUrl: string): Promise<BenchStack> {
+  return startIsolatedStack({ baseDatabaseUrl, prefix: 'evt-bench' });
 }
 
 /** BENCH_PROFILE_DIR=dir writes a CPU profile of each gateway and worker run there (when it stops). */
@@ -70,8 +24,13 @@ function profileArgs(name: string): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
 }
 
+/** The gateway on a free port, healthy. */
+export function startGateway(stack: BenchStack, extraEnv: Record<string, string> = {}): Promise<{ app: AppProcess; url: string }> {
+  return stack.startGateway({ env: extraEnv, nodeArgs: profileArgs('gateway') });
+}
+
 export function startWorker(stack: BenchStack, extraEnv: Record<string, string> = {}): AppProcess {
-  return AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', { ...stack.env, ...extraEnv }, profileArgs('worker'));
+  return stack.startWorker({ env: extraEnv, nodeArgs: profileArgs('worker') });
 }
 
 /** The plain node:http baseline, in its own process like the gateway. */

@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import { SCENARIOS, type FaultResult } from './scenarios';
+
+// `nx run faults:run [-- --scenarios gateway-kill9,worker-kill9 --seconds 20 --connections 8]`
+const { values } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
+    seconds: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '8' },
+    'batch-size': { type: 'string', default: '50' },
+  },
+});
+
+async function main(): Promise<void> {
+  const results: FaultResult[] = [];
+  for (const name of (values.scenarios as string).split(',')) {
+    const run = SCENARIOS[name.trim()];
+    if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    results.push(await run({ seconds: Number(values.seconds), connections: Number(values.connections), batchSize: Number(values['batch-size']), log: (line) => console.log(line) }));
+  }
+  console.log('\n| scenario | acknowledged | stored | lost | duplicated | answers other than 200 | what happened |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    console.log(`| ${r.scenario} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${JSON.stringify(r.refusals)} | ${r.notes} |`);
+  }
+  const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0);
+  if (failed.length > 0) {
+    console.error(`\nFAILED: ${failed.map((r) => r.scenario).join(', ')} lost or duplicated events`);
+    process.exit(1);
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`faults failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});
