@@ -150,6 +150,16 @@ describe('admin CLI (real Postgres)', () => {
     expect((await cli('--help')).stdout).toContain('usage: npm run cli');
   });
 
+  it('stores names exactly as typed: SQL goes through parameters only', async () => {
+    const name = `x'); DROP TABLE events; --"\\`;
+    expect((await cli('workspaces', 'create', '--name', name)).code).toBe(0);
+    const created = JSON.parse((await cli('sources', 'create', '--workspace', name, '--name', `${name}$1`, '--json')).stdout);
+    expect(await env.db.query('SELECT w.name AS workspace, s.name AS source FROM sources s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = $1', [created.id])).toEqual([
+      { workspace: name, source: `${name}$1` },
+    ]);
+    expect(await env.db.query("SELECT to_regclass('events')::text AS t")).toEqual([{ t: 'events' }]);
+  });
+
   it('names the variable when the configuration is wrong', async () => {
     let stderr = '';
     const code = await run(['workspaces', 'list'], { DATABASE_URL: 'mysql://x' }, { out: () => undefined, err: (text) => (stderr += text) });
