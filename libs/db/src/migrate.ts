@@ -48,6 +48,7 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 export async function migrate(databaseUrl: string): Promise<string[]> {
   await ensureDatabase(databaseUrl);
   const client = new Client({ connectionString: databaseUrl, application_name: 'evt-migrate' });
+  client.on('error', () => undefined); // a lost connection fails the query in progress; no crash on top
   await client.connect();
   const applied: string[] = [];
   try {

@@ -1,6 +1,7 @@
 export * from './containers';
 export * from './fixtures';
 export * from './isolated-stack';
+export * from './postgres-server';
 export * from './processes';
 export * from './redis-server';
 export * from './test-env';

@@ -1,5 +1,6 @@
 import { createDbClient, dropDatabase, migrate, SourcesRepository, WorkspacesRepository, type DbClient } from '@evt/db';
 import { AppProcess, freePort, waitForHealthy } from './processes';
+import { startOwnPostgres, type OwnPostgres } from './postgres-server';
 import { startOwnRedis, type OwnRedis } from './redis-server';
 
 /**
@@ -8,6 +9,8 @@ import { startOwnRedis, type OwnRedis } from './redis-server';
  */
 export interface IsolatedStack {
   redis: OwnRedis;
+  /** The cluster of the stack's own, when started with `ownPostgres` (it may be stopped). */
+  postgres?: OwnPostgres;
   databaseUrl: string;
   db: DbClient;
   writeKey: string;
@@ -22,9 +25,12 @@ export interface IsolatedStack {
   stop(): Promise<void>;
 }
 
-export async function startIsolatedStack(options: { baseDatabaseUrl?: string; appendfsync?: 'always' | 'everysec'; prefix?: string } = {}): Promise<IsolatedStack> {
+export async function startIsolatedStack(
+  options: { baseDatabaseUrl?: string; appendfsync?: 'always' | 'everysec'; prefix?: string; ownPostgres?: boolean } = {},
+): Promise<IsolatedStack> {
   const redis = await startOwnRedis({ appendonly: true, appendfsync: options.appendfsync ?? 'everysec' });
-  const url = new URL(options.baseDatabaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  const postgres = options.ownPostgres ? await startOwnPostgres() : undefined;
+  const url = new URL(postgres?.url ?? options.baseDatabaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   url.pathname = `/evt_isolated_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const databaseUrl = url.toString();
   await migrate(databaseUrl);
@@ -41,6 +47,7 @@ export async function startIsolatedStack(options: { baseDatabaseUrl?: string; ap
   };
   return {
     redis,
+    postgres,
     databaseUrl,
     db,
     writeKey: source.writeKey,
@@ -61,7 +68,8 @@ export async function startIsolatedStack(options: { baseDatabaseUrl?: string; ap
     },
     async stop() {
       await db.close();
-      await dropDatabase(databaseUrl);
+      if (postgres) postgres.dispose();
+      else await dropDatabase(databaseUrl);
       await redis.dispose();
     },
   };

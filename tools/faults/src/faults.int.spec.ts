@@ -6,7 +6,7 @@ describe('fault scenarios, quick variants', () => {
   it.each(Object.keys(SCENARIOS))(
     '%s: 0 lost, 0 duplicated',
     async (name) => {
-      const result = await SCENARIOS[name]({ seconds: 3, connections: 2, batchSize: 10, log: () => undefined });
+      const result = await SCENARIOS[name]({ seconds: 3, postgresOutageSeconds: 3, connections: 2, batchSize: 10, log: () => undefined });
       expect(result.acknowledged).toBeGreaterThan(0);
       expect({ lost: result.lost, duplicated: result.duplicated, stored: result.stored }).toEqual({ lost: 0, duplicated: 0, stored: result.acknowledged });
     },

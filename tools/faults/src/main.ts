@@ -8,6 +8,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     connections: { type: 'string', default: '8' },
     'batch-size': { type: 'string', default: '50' },
+    'postgres-outage-seconds': { type: 'string', default: '60' },
   },
 });
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   for (const name of (values.scenarios as string).split(',')) {
     const run = SCENARIOS[name.trim()];
     if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-    results.push(await run({ seconds: Number(values.seconds), connections: Number(values.connections), batchSize: Number(values['batch-size']), log: (line) => console.log(line) }));
+    results.push(await run({ seconds: Number(values.seconds), postgresOutageSeconds: Number(values['postgres-outage-seconds']), connections: Number(values.connections), batchSize: Number(values['batch-size']), log: (line) => console.log(line) }));
   }
   console.log('\n| scenario | acknowledged | stored | lost | duplicated | answers other than 200 | what happened |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');

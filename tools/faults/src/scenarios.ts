@@ -3,6 +3,8 @@ import { drive } from './drive';
 
 export interface FaultOptions {
   seconds: number;
+  /** How long Postgres stays down in the postgres-stopped scenario. */
+  postgresOutageSeconds: number;
   connections: number;
   batchSize: number;
   log: (line: string) => void;
@@ -30,17 +32,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * One scenario: its own stack, load with unique messageIds for `seconds`, `fault` injected a
  * third of the way in, then the queues drained and every acknowledged messageId looked up.
  */
-async function scenario(name: string, options: FaultOptions, fault: (running: Running) => Promise<string>, stackOptions: { appendfsync?: 'always' | 'everysec' } = {}): Promise<FaultResult> {
+async function scenario(
+  name: string,
+  options: FaultOptions,
+  fault: (running: Running) => Promise<string | { notes: string; acknowledged: string[] }>,
+  stackOptions: { appendfsync?: 'always' | 'everysec'; ownPostgres?: boolean } = {},
+): Promise<FaultResult> {
   options.log(`${name}…`);
-  const stack = await startIsolatedStack({ appendfsync: stackOptions.appendfsync, prefix: `evt-faults-${name}` });
+  const stack = await startIsolatedStack({ appendfsync: stackOptions.appendfsync, ownPostgres: stackOptions.ownPostgres, prefix: `evt-faults-${name}` });
   const workerEnv = { WORKER_LOCK_MS: '2000' };
   const running: Running = { stack, gateway: await stack.startGateway(), worker: stack.startWorker({ env: workerEnv }) };
   try {
     const load = drive({ url: () => running.gateway.url, writeKey: stack.writeKey, connections: options.connections, seconds: options.seconds, batchSize: options.batchSize });
     await sleep((options.seconds * 1000) / 3);
-    const notes = await fault(running);
+    const injected = await fault(running);
+    const notes = typeof injected === 'string' ? injected : injected.notes;
     const result = await load;
-    const expected = new Set(result.acknowledged);
+    // Events the fault itself got acknowledged (probes) must land too.
+    const expected = new Set([...result.acknowledged, ...(typeof injected === 'string' ? [] : injected.acknowledged)]);
     try {
       await waitFor(async () => ((await stack.countEvents()) >= expected.size ? true : undefined), 120_000, 'the queues to drain');
     } catch {
@@ -58,6 +67,7 @@ async function scenario(name: string, options: FaultOptions, fault: (running: Ru
       notes: `${notes}${result.abandoned ? `; ${result.abandoned} batches abandoned by the client` : ''}`,
     };
     options.log(`  ${JSON.stringify(outcome)}`);
+    if (outcome.lost > 0 || outcome.duplicated > 0) options.log(`${running.worker.report()}\n${running.gateway.app.report()}`);
     return outcome;
   } finally {
     await running.gateway.app.stop();
@@ -129,6 +139,32 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       }
       return `redis stopped for 2 s: the gateway answered 503 with Retry-After in ${elapsed} ms; clients retried`;
     }),
+
+  'postgres-stopped': (options) =>
+    scenario(
+      'postgres-stopped',
+      options,
+      async (running) => {
+        const postgres = running.stack.postgres as NonNullable<IsolatedStack['postgres']>;
+        postgres.stop();
+        // The gateway keeps answering 200 from its cached source configuration; workers back off.
+        await sleep(500);
+        const probeId = `probe-${Date.now()}`;
+        const probe = await fetch(`${running.gateway.url}/v1/track`, {
+          method: 'POST',
+          headers: { Authorization: `Basic ${Buffer.from(`${running.stack.writeKey}:`).toString('base64')}` },
+          body: JSON.stringify({ userId: 'probe', event: 'Probe', messageId: probeId }),
+        });
+        await sleep(Math.max(0, options.postgresOutageSeconds * 1000 - 500));
+        postgres.start();
+        if (probe.status !== 200) throw new Error(`while Postgres was down the gateway answered ${probe.status}`);
+        return {
+          notes: `postgres stopped (immediate) for ${options.postgresOutageSeconds} s under load: the gateway kept answering 200, workers retried`,
+          acknowledged: [probeId],
+        };
+      },
+      { ownPostgres: true },
+    ),
 
   'gateway-sigterm': (options) =>
     scenario('gateway-sigterm', options, async (running) => {

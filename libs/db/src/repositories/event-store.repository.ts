@@ -351,6 +351,12 @@ export class EventStore {
       throw translateDbError(error);
     }
     let broken: Error | undefined;
+    // A connection lost while checked out (Postgres stopped) emits 'error' on the client; unheard,
+    // that would crash the worker. The failing query rejects anyway; the client is then discarded.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(new EventStoreSession(client));
@@ -362,6 +368,7 @@ export class EventStore {
       });
       throw translateDbError(error);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
