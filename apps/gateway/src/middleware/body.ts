@@ -42,10 +42,9 @@ const UNKNOWN_SIZE_RESERVATION = 256 * 1024;
 
 /** Reads the body as readBody does, within `budget`. */
 export async function readBodyWithin(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  const identity = !req.headers['content-encoding'] || String(req.headers['content-encoding']).trim().toLowerCase() === 'identity';
-  if (identity && Number.isFinite(declared) && declared > limit) throw new PayloadTooLargeError();
-  const reserved = identity && Number.isFinite(declared) ? declared : Math.min(limit, UNKNOWN_SIZE_RESERVATION);
+  const declared = declaredPlainLength(req);
+  if (declared !== undefined && declared > limit) throw new PayloadTooLargeError();
+  const reserved = declared ?? Math.min(limit, UNKNOWN_SIZE_RESERVATION);
   await budget.acquire(reserved);
   try {
     return await readBody(req, limit);
@@ -54,16 +53,25 @@ export async function readBodyWithin(req: IncomingMessage, limit: number, budget
   }
 }
 
+function contentEncoding(req: IncomingMessage): string {
+  return String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+}
+
+/** The Content-Length of an uncompressed body (what it will weigh once read), when declared. */
+function declaredPlainLength(req: IncomingMessage): number | undefined {
+  const encoding = contentEncoding(req);
+  const declared = Number(req.headers['content-length']);
+  return (encoding === 'identity' || encoding === '') && req.headers['content-length'] !== undefined && Number.isFinite(declared) ? declared : undefined;
+}
+
 /**
  * Reads the whole body, inflating gzip or deflate, and stops as soon as more than `limit`
  * bytes have come out: a 50 MB gzip bomb costs `limit` bytes of memory, not 50 GB.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  const declared = Number(req.headers['content-length']);
-  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new PayloadTooLargeError());
-  }
+  const encoding = contentEncoding(req);
+  const declared = declaredPlainLength(req);
+  if (declared !== undefined && declared > limit) return Promise.reject(new PayloadTooLargeError());
   let inflater: Gunzip | Inflate | undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
   else if (encoding === 'deflate') inflater = createInflate();

@@ -1,15 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '@evt/config';
 import { ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
 import { parseBasicAuthorization, type BasicCredentials } from '@evt/ingest';
+import { sameSecret } from '../services/secrets';
 import type { SourceRegistry } from '../services/source-registry';
-
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 function basicCredentials(req: IncomingMessage): BasicCredentials | undefined {
   const header = req.headers.authorization;

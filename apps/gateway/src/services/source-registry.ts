@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { SourceConfig } from '@evt/db';
 import type { Logger } from '@evt/logging';
+import { sameSecret, secretDigest } from './secrets';
 
-function digest(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
+interface Entry {
+  config: SourceConfig;
+  digest: Buffer;
 }
 
 /**
@@ -12,7 +13,7 @@ function digest(secret: string): Buffer {
  * Write keys are looked up by their SHA-256 and then compared in constant time.
  */
 export class SourceRegistry {
-  private byKeyDigest = new Map<string, SourceConfig>();
+  private byKeyDigest = new Map<string, Entry>();
   private byId = new Map<string, SourceConfig>();
   private loadedOnce = false;
   private timer: NodeJS.Timeout | undefined;
@@ -42,10 +43,11 @@ export class SourceRegistry {
   async refresh(): Promise<void> {
     try {
       const configs = await this.load();
-      const byKeyDigest = new Map<string, SourceConfig>();
+      const byKeyDigest = new Map<string, Entry>();
       const byId = new Map<string, SourceConfig>();
       for (const config of configs) {
-        byKeyDigest.set(digest(config.writeKey).toString('base64'), config);
+        const digest = secretDigest(config.writeKey);
+        byKeyDigest.set(digest.toString('base64'), { config, digest });
         byId.set(config.id, config);
       }
       this.byKeyDigest = byKeyDigest;
@@ -58,10 +60,9 @@ export class SourceRegistry {
   }
 
   byWriteKey(writeKey: string): SourceConfig | undefined {
-    const key = digest(writeKey);
-    const source = this.byKeyDigest.get(key.toString('base64'));
-    if (!source) return undefined;
-    return timingSafeEqual(digest(source.writeKey), key) ? source : undefined;
+    const key = secretDigest(writeKey);
+    const entry = this.byKeyDigest.get(key.toString('base64'));
+    return entry && sameSecret(key, entry.digest) ? entry.config : undefined;
   }
 
   bySourceId(sourceId: string): SourceConfig | undefined {
