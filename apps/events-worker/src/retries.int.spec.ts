@@ -40,7 +40,7 @@ describe('events worker retries', () => {
     const producer = new QueueProducers({ redisUrl, prefix, timeoutMs: 2000, maxItemsPerJob: 100, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
     try {
       await consumer.ready();
-      await waitFor(async () => (producer.ready ? true : undefined), 5000, 'the producer to connect');
+      await producer.waitUntilReady();
       const event = { type: 'track', event: 'E', userId: 'u', messageId: 'retried', receivedAt: new Date().toISOString(), rudderId: randomUUID() };
       await producer.events.enqueue({ items: [{ sourceId: 's', workspaceId: 'w', event }], rejected: [], bytes: 100 });
 

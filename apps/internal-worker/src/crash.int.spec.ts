@@ -49,7 +49,7 @@ describe('internal worker killed mid-job', () => {
         expect(expected).toHaveLength(2000);
 
         const producers = new QueueProducers({ redisUrl: env.redisUrl, prefix: env.queuePrefix, timeoutMs: 5000, maxItemsPerJob: 10_000, maxBytesPerJob: 1 << 24, maxPendingBytes: 1 << 26 });
-        await waitFor(async () => (producers.ready ? true : undefined), 5000, 'Redis');
+        await producers.waitUntilReady();
         await producers.retl.enqueue({ items, rejected: [], bytes: 1000 });
         await producers.close();
 

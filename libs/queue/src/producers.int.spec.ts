@@ -20,7 +20,7 @@ describe('QueueProducers (real Redis)', () => {
 
   beforeAll(async () => {
     producers = new QueueProducers({ redisUrl, prefix, timeoutMs: 800, maxItemsPerJob: 500, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
-    for (let i = 0; i < 100 && !producers.ready; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await producers.waitUntilReady();
   });
   afterAll(async () => {
     await producers.close();
@@ -71,7 +71,7 @@ describe('QueueProducers (real Redis)', () => {
 
   it('refuses with a 503 error when the backlog waiting for Redis is full', async () => {
     const small = new QueueProducers({ redisUrl, prefix, timeoutMs: 800, maxItemsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
-    for (let i = 0; i < 100 && !small.ready; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await small.waitUntilReady();
     await expect(small.events.enqueue({ items: [event('too-big')], rejected: [], bytes: 5000 })).rejects.toMatchObject({ status: 503, reason: 'queue backlog full' });
     await small.close();
   });

@@ -58,6 +58,12 @@ export class QueueProducers {
     return isRedisReady(this.redis);
   }
 
+  /** Resolves once Redis is connected, or after `timeoutMs` (callers then meet a 503 on enqueue). */
+  async waitUntilReady(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   /** The connection, for other Redis users of the gateway (rate limits). */
   get connection(): Redis {
     return this.redis;

@@ -46,7 +46,7 @@ async function retry(ctx: CommandContext, repository: RejectedEventsRepository):
   if (accepted.length > 0) {
     const producers = new QueueProducers({ redisUrl: ctx.config.redisUrl, prefix: ctx.config.queuePrefix, timeoutMs: 10_000, maxItemsPerJob: 10_000, maxBytesPerJob: 1 << 30, maxPendingBytes: 1 << 30 });
     try {
-      for (let i = 0; i < 100 && !producers.ready; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await producers.waitUntilReady();
       await producers.events.enqueue({ items: accepted, rejected: [], bytes: 0 });
     } finally {
       await producers.close();
