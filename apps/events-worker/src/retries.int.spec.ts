@@ -49,7 +49,8 @@ describe('events worker retries', () => {
       const rows = await waitFor(async () => {
         const found = await db.query('SELECT message_id FROM events').catch(() => []);
         return found.length > 0 ? found : undefined;
-      }, 15_000, 'the event to be stored');
+      // Attempts made while the migrations ran push the next one back (capped at 30 s).
+      }, 40_000, 'the event to be stored');
       expect(rows).toEqual([{ message_id: 'retried' }]);
       expect(attempts.slice(0, 3)).toEqual([0, 1, 2].slice(0, Math.min(3, attempts.length)));
     } finally {
@@ -57,5 +58,5 @@ describe('events worker retries', () => {
       await consumer.close();
       await db.close();
     }
-  });
+  }, 60_000);
 });
