@@ -1,11 +1,12 @@
-import { createDbClient, dropDatabase, migrate, SourcesRepository, WorkspacesRepository, type DbClient } from '@evt/db';
+import { createDbClient, DestinationsRepository, dropDatabase, migrate, SourcesRepository, WorkspacesRepository, type DbClient } from '@evt/db';
 import { AppProcess, freePort, waitForHealthy } from './processes';
 import { startOwnPostgres, type OwnPostgres } from './postgres-server';
 import { startOwnRedis, type OwnRedis } from './redis-server';
 
 /**
  * A stack of the benchmark's and fault harness's own: a `redis-server` on a free port (AOF on),
- * a fresh database with one source, and the built apps started against them as processes.
+ * a fresh database with one source (and one rETL destination of it), and the built apps started
+ * against them as processes.
  */
 export interface IsolatedStack {
   redis: OwnRedis;
@@ -15,11 +16,15 @@ export interface IsolatedStack {
   db: DbClient;
   writeKey: string;
   sourceId: string;
+  workspaceId: string;
+  /** A destination of the source, for `/internal/v1/retl`. */
+  destinationId: string;
   /** Environment for the apps: REDIS_URL, DATABASE_URL, QUEUE_PREFIX, LOG_LEVEL … */
   env: Record<string, string>;
   /** Starts the gateway on `port` (a free one by default) and waits until it is healthy. */
   startGateway(options?: { port?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<{ app: AppProcess; url: string; port: number }>;
   startWorker(options?: { env?: Record<string, string>; nodeArgs?: string[] }): AppProcess;
+  startInternalWorker(options?: { env?: Record<string, string>; nodeArgs?: string[] }): AppProcess;
   /** Rows of the stack's source in `events`. */
   countEvents(): Promise<number>;
   stop(): Promise<void>;
@@ -37,6 +42,7 @@ export async function startIsolatedStack(
   const db = createDbClient(databaseUrl, { max: 4, applicationName: 'evt-isolated' });
   const workspace = await new WorkspacesRepository(db.db).create('isolated');
   const source = await new SourcesRepository(db.db).create({ workspaceId: workspace.id, name: 'isolated' });
+  const destination = await new DestinationsRepository(db.db).add(source.id, 'isolated');
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     REDIS_URL: redis.url,
@@ -52,6 +58,8 @@ export async function startIsolatedStack(
     db,
     writeKey: source.writeKey,
     sourceId: source.id,
+    workspaceId: workspace.id,
+    destinationId: destination.id,
     env,
     async startGateway(gatewayOptions = {}) {
       const port = gatewayOptions.port ?? (await freePort());
@@ -62,6 +70,9 @@ export async function startIsolatedStack(
     },
     startWorker(workerOptions = {}) {
       return AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', { ...env, ...workerOptions.env }, workerOptions.nodeArgs);
+    },
+    startInternalWorker(workerOptions = {}) {
+      return AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', { ...env, ...workerOptions.env }, workerOptions.nodeArgs);
     },
     async countEvents() {
       return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE source_id = $1', [source.id]))[0].n;

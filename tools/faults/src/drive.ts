@@ -1,44 +1,112 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
+import { Analytics, FetchHTTPClient, type HTTPClientRequest } from '@segment/analytics-node';
 
 export interface DriveResult {
-  /** Every messageId the gateway answered 200 for. */
+  /** Every id (messageId, or recordId for rETL) whose request the gateway answered 200. */
   acknowledged: string[];
   /** Answers other than 200, by status (0: no answer, the connection failed). */
   refusals: Record<number, number>;
-  /** Batches given up on after `giveUpSeconds` of retries (a loss on the client's side, not ours). */
+  /** Batches given up on by the client (a loss on the client's side, not ours). */
   abandoned: number;
 }
 
+/** Where a workload's ids land: the table and the column that holds them, per source. */
+export type StoredIn = 'events' | 'retl_records';
+
+/** What a stack offers a workload: where to send, and as whom. */
+export interface Target {
+  writeKey: string;
+  sourceId: string;
+  workspaceId: string;
+  destinationId: string;
+}
+
+/** One kind of request the harness sends, carrying one event (or record) per id. */
+export interface Workload {
+  name: string;
+  storedIn: StoredIn;
+  request(ids: string[], target: Target): { path: string; headers: Record<string, string>; body: string };
+}
+
+const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
+
+export const WORKLOADS: Record<'batch' | 'internal-batch' | 'retl', Workload> = {
+  /** `/v1/batch` with the write key, as the server SDKs send. */
+  batch: {
+    name: 'batch',
+    storedIn: 'events',
+    request: (ids, target) => ({
+      path: '/v1/batch',
+      headers: { authorization: basic(target.writeKey) },
+      body: JSON.stringify({ batch: ids.map((messageId) => ({ type: 'track', event: 'Fault Test', userId: 'u-fault', messageId, properties: { n: 1 } })), sentAt: new Date().toISOString() }),
+    }),
+  },
+  /** `/internal/v1/batch`: events enriched upstream, consumed by the internal worker. */
+  'internal-batch': {
+    name: 'internal-batch',
+    storedIn: 'events',
+    request: (ids, target) => ({
+      path: '/internal/v1/batch',
+      headers: { authorization: basic(target.sourceId) },
+      body: JSON.stringify(
+        ids.map((messageId) => ({
+          properties: { sourceID: target.sourceId, workspaceID: target.workspaceId },
+          payload: { type: 'track', event: 'Fault Test', userId: 'u-fault', messageId, receivedAt: new Date().toISOString(), request_ip: '203.0.113.9', rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11' },
+        })),
+      ),
+    }),
+  },
+  /** `/internal/v1/retl`: record inserts, consumed in order by the internal worker. */
+  retl: {
+    name: 'retl',
+    storedIn: 'retl_records',
+    request: (ids, target) => ({
+      path: '/internal/v1/retl',
+      headers: { authorization: basic(target.sourceId), 'x-rudder-destination-id': target.destinationId },
+      body: JSON.stringify({ batch: ids.map((recordId) => ({ type: 'record', recordId, action: 'insert', fields: { n: 1 } })) }),
+    }),
+  },
+};
+
 /**
- * Sends batches with unique messageIds as an SDK does: a batch answered 5xx or 429, or not
- * answered at all, is sent again (same messageIds) until it gets 200; other 4xx are not retried.
+ * Sends `workload` requests with unique ids as an SDK does: a request answered 5xx or 429, or
+ * not answered at all, is sent again (same ids) until it gets 200; other 4xx are not retried.
  */
-export async function drive(options: { url: () => string; writeKey: string; connections: number; seconds: number; batchSize: number; giveUpSeconds?: number }): Promise<DriveResult> {
-  const authorization = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
+export async function drive(options: {
+  url: () => string;
+  target: Target;
+  workload: Workload;
+  connections: number;
+  seconds: number;
+  batchSize: number;
+  giveUpSeconds?: number;
+}): Promise<DriveResult> {
   const acknowledged: string[] = [];
   const refusals: Record<number, number> = {};
   let abandoned = 0;
   const deadline = Date.now() + options.seconds * 1000;
 
-  const post = (body: string) =>
+  const post = (request: { path: string; headers: Record<string, string>; body: string }) =>
     new Promise<number>((resolve) => {
-      const request = http.request(`${options.url()}/v1/batch`, { method: 'POST', agent: false, headers: { authorization, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 5000 }, (response) => {
+      const headers = { ...request.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(request.body)) };
+      const sent = http.request(`${options.url()}${request.path}`, { method: 'POST', agent: false, headers, timeout: 5000 }, (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
       });
-      request.on('timeout', () => request.destroy());
-      request.on('error', () => resolve(0));
-      request.end(body);
+      sent.on('timeout', () => sent.destroy());
+      sent.on('error', () => resolve(0));
+      sent.end(request.body);
     });
 
   const loop = async () => {
     while (Date.now() < deadline) {
       const ids = Array.from({ length: options.batchSize }, () => randomUUID());
-      const body = JSON.stringify({ batch: ids.map((messageId) => ({ type: 'track', event: 'Fault Test', userId: 'u-fault', messageId, properties: { n: 1 } })), sentAt: new Date().toISOString() });
+      const request = options.workload.request(ids, options.target);
       const giveUp = Date.now() + (options.giveUpSeconds ?? 60) * 1000;
       for (;;) {
-        const status = await post(body);
+        const status = await post(request);
         if (status === 200) {
           for (const id of ids) acknowledged.push(id);
           break;
@@ -54,4 +122,59 @@ export async function drive(options: { url: () => string; writeKey: string; conn
   };
   await Promise.all(Array.from({ length: options.connections }, loop));
   return { acknowledged, refusals, abandoned };
+}
+
+/**
+ * Drives the gateway with the real `@segment/analytics-node` SDK at `eventsPerSecond`, with its
+ * own batching and retries (raised so that a 60 s outage is ridden out, as users configure it
+ * for that). An event counts as acknowledged when the SDK's callback reports it delivered,
+ * which it does only once its batch got a 2xx.
+ */
+export async function driveSdk(options: { url: string; writeKey: string; seconds: number; eventsPerSecond: number }): Promise<DriveResult> {
+  const refusals: Record<number, number> = {};
+  // The SDK's own fetch client, counting the requests that got no answer (it retries those too).
+  const httpClient = new (class extends FetchHTTPClient {
+    override async makeRequest(request: HTTPClientRequest) {
+      try {
+        return await super.makeRequest(request);
+      } catch (error) {
+        refusals[0] = (refusals[0] ?? 0) + 1;
+        throw error;
+      }
+    }
+  })();
+  // The SDK puts a listener on one AbortSignal per batch it is sending or backing off; with many
+  // batches retrying through an outage that passes Node's default warning threshold of 10.
+  EventEmitter.defaultMaxListeners = Math.max(EventEmitter.defaultMaxListeners, 1000);
+  const analytics = new Analytics({
+    writeKey: options.writeKey,
+    host: options.url,
+    path: '/v1/batch',
+    flushInterval: 200,
+    maxEventsInBatch: 100,
+    maxRetries: 30,
+    httpRequestTimeout: 5000,
+    httpClient,
+  });
+  analytics.on('http_response', ({ status }) => {
+    if (status !== 200) refusals[status] = (refusals[status] ?? 0) + 1;
+  });
+  const acknowledged: string[] = [];
+  let failed = 0;
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((options.eventsPerSecond * tickMs) / 1000));
+  const deadline = Date.now() + options.seconds * 1000;
+  while (Date.now() < deadline) {
+    for (let i = 0; i < perTick; i++) {
+      const messageId = randomUUID();
+      analytics.track({ userId: 'u-sdk', event: 'Fault Test SDK', properties: { n: i }, messageId }, (error) => {
+        if (error) failed++;
+        else acknowledged.push(messageId);
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, tickMs));
+  }
+  // Waits for every batch to be delivered or given up on, retries included.
+  await analytics.closeAndFlush({ timeout: 180_000 });
+  return { acknowledged, refusals, abandoned: failed };
 }

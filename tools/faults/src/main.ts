@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SCENARIOS, type FaultResult } from './scenarios';
 
-// `nx run faults:run [-- --scenarios gateway-kill9,worker-kill9 --seconds 20 --connections 8]`
+// `nx run faults:run [-- --scenarios gateway-kill9,worker-kill9 --seconds 20 --connections 8 --sdk-events-per-second 500]`
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
@@ -9,20 +9,27 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '8' },
     'batch-size': { type: 'string', default: '50' },
     'postgres-outage-seconds': { type: 'string', default: '60' },
+    'sdk-events-per-second': { type: 'string', default: '500' },
   },
 });
+
+/** `http batch: 503 ×104; sdk …: 503 ×3` (status 0: no answer). */
+function formatRefusals(refusals: FaultResult['refusals']): string {
+  const clients = Object.entries(refusals).map(([client, statuses]) => `${client}: ${Object.entries(statuses).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
+  return clients.length > 0 ? clients.join('; ') : 'none';
+}
 
 async function main(): Promise<void> {
   const results: FaultResult[] = [];
   for (const name of (values.scenarios as string).split(',')) {
     const run = SCENARIOS[name.trim()];
     if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-    results.push(await run({ seconds: Number(values.seconds), postgresOutageSeconds: Number(values['postgres-outage-seconds']), connections: Number(values.connections), batchSize: Number(values['batch-size']), log: (line) => console.log(line) }));
+    results.push(await run({ seconds: Number(values.seconds), postgresOutageSeconds: Number(values['postgres-outage-seconds']), connections: Number(values.connections), batchSize: Number(values['batch-size']), sdkEventsPerSecond: Number(values['sdk-events-per-second']), log: (line) => console.log(line) }));
   }
-  console.log('\n| scenario | acknowledged | stored | lost | duplicated | answers other than 200 | what happened |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log('\n| scenario | acknowledged | of which by client | stored | lost | duplicated | answers other than 200 | what happened |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
-    console.log(`| ${r.scenario} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${JSON.stringify(r.refusals)} | ${r.notes} |`);
+    console.log(`| ${r.scenario} | ${r.acknowledged} | ${Object.entries(r.byClient).map(([client, n]) => `${client}: ${n}`).join(', ')} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${formatRefusals(r.refusals)} | ${r.notes} |`);
   }
   const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0);
   if (failed.length > 0) {

@@ -1,5 +1,5 @@
 import { startIsolatedStack, waitFor, type AppProcess, type IsolatedStack } from '@evt/testing';
-import { drive } from './drive';
+import { drive, driveSdk, WORKLOADS, type StoredIn, type Workload } from './drive';
 
 export interface FaultOptions {
   seconds: number;
@@ -7,6 +7,8 @@ export interface FaultOptions {
   postgresOutageSeconds: number;
   connections: number;
   batchSize: number;
+  /** Events per second sent through the real SDK beside the raw HTTP load (0: no SDK). */
+  sdkEventsPerSecond: number;
   log: (line: string) => void;
 }
 
@@ -16,7 +18,10 @@ export interface FaultResult {
   stored: number;
   lost: number;
   duplicated: number;
-  refusals: Record<number, number>;
+  /** Acknowledged ids per client: each raw HTTP workload, and the SDK. */
+  byClient: Record<string, number>;
+  /** Answers other than 200 per client, by status (0: no answer). */
+  refusals: Record<string, Record<number, number>>;
   notes: string;
 }
 
@@ -24,54 +29,89 @@ interface Running {
   stack: IsolatedStack;
   gateway: { app: AppProcess; url: string; port: number };
   worker: AppProcess;
+  internalWorker?: AppProcess;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const WORKER_ENV = { WORKER_LOCK_MS: '2000' };
+
+/** Every id stored for the stack's source in `table`, with how many rows carry it. */
+async function storedIds(stack: IsolatedStack, table: StoredIn): Promise<Map<string, number>> {
+  const query =
+    table === 'events'
+      ? 'SELECT message_id AS id, count(*)::int AS n FROM events WHERE source_id = $1 GROUP BY message_id'
+      : 'SELECT record_id AS id, count(*)::int AS n FROM retl_records WHERE source_id = $1 GROUP BY record_id';
+  const rows = await stack.db.query<{ id: string; n: number }>(query, [stack.sourceId]);
+  return new Map(rows.map((row) => [row.id, row.n]));
+}
 
 /**
- * One scenario: its own stack, load with unique messageIds for `seconds`, `fault` injected a
- * third of the way in, then the queues drained and every acknowledged messageId looked up.
+ * One scenario: its own stack, raw HTTP load of each workload with unique ids and the real SDK
+ * beside it for `seconds`, `fault` injected a third of the way in, then the queues drained and
+ * every acknowledged id looked up.
  */
 async function scenario(
   name: string,
   options: FaultOptions,
   fault: (running: Running) => Promise<string | { notes: string; acknowledged: string[] }>,
-  stackOptions: { appendfsync?: 'always' | 'everysec'; ownPostgres?: boolean } = {},
+  stackOptions: { appendfsync?: 'always' | 'everysec'; ownPostgres?: boolean; workloads?: Workload[] } = {},
 ): Promise<FaultResult> {
   options.log(`${name}…`);
+  const workloads = stackOptions.workloads ?? [WORKLOADS.batch];
+  const internal = workloads.some((workload) => workload !== WORKLOADS.batch);
   const stack = await startIsolatedStack({ appendfsync: stackOptions.appendfsync, ownPostgres: stackOptions.ownPostgres, prefix: `evt-faults-${name}` });
-  const workerEnv = { WORKER_LOCK_MS: '2000' };
-  const running: Running = { stack, gateway: await stack.startGateway(), worker: stack.startWorker({ env: workerEnv }) };
+  const running: Running = {
+    stack,
+    gateway: await stack.startGateway(),
+    worker: stack.startWorker({ env: WORKER_ENV }),
+    internalWorker: internal ? stack.startInternalWorker({ env: WORKER_ENV }) : undefined,
+  };
   try {
-    const load = drive({ url: () => running.gateway.url, writeKey: stack.writeKey, connections: options.connections, seconds: options.seconds, batchSize: options.batchSize });
+    const connections = Math.max(1, Math.round(options.connections / workloads.length));
+    const loads = workloads.map((workload) => ({
+      client: `http ${workload.name}`,
+      storedIn: workload.storedIn,
+      result: drive({ url: () => running.gateway.url, target: stack, workload, connections, seconds: options.seconds, batchSize: options.batchSize }),
+    }));
+    if (options.sdkEventsPerSecond > 0) {
+      loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk({ url: running.gateway.url, writeKey: stack.writeKey, seconds: options.seconds, eventsPerSecond: options.sdkEventsPerSecond }) });
+    }
     await sleep((options.seconds * 1000) / 3);
     const injected = await fault(running);
     const notes = typeof injected === 'string' ? injected : injected.notes;
-    const result = await load;
+    const results = await Promise.all(loads.map(async (load) => ({ ...load, result: await load.result })));
+
     // Events the fault itself got acknowledged (probes) must land too.
-    const expected = new Set([...result.acknowledged, ...(typeof injected === 'string' ? [] : injected.acknowledged)]);
+    const expected = new Map<string, StoredIn>(typeof injected === 'string' ? [] : injected.acknowledged.map((id) => [id, 'events']));
+    for (const load of results) for (const id of load.result.acknowledged) expected.set(id, load.storedIn);
+    const tables = [...new Set<StoredIn>([...expected.values(), 'events'])];
+    const lookUp = async () => new Map(await Promise.all(tables.map(async (table) => [table, await storedIds(stack, table)] as const)));
+    let found = await lookUp();
+    const missing = () => [...expected].filter(([id, table]) => !found.get(table)?.has(id)).length;
     try {
-      await waitFor(async () => ((await stack.countEvents()) >= expected.size ? true : undefined), 120_000, 'the queues to drain');
+      await waitFor(async () => ((found = await lookUp()), missing() === 0 ? true : undefined), 120_000, 'the queues to drain');
     } catch {
       // counted below as lost
     }
-    const rows = await stack.db.query<{ message_id: string; n: number }>('SELECT message_id, count(*)::int AS n FROM events WHERE source_id = $1 GROUP BY message_id', [stack.sourceId]);
-    const seen = new Set(rows.map((row) => row.message_id));
+    const refusals = Object.fromEntries(results.filter((load) => Object.keys(load.result.refusals).length > 0).map((load) => [load.client, load.result.refusals]));
+    const abandoned = results.filter((load) => load.result.abandoned > 0).map((load) => `${load.client} gave up on ${load.result.abandoned}`);
     const outcome: FaultResult = {
       scenario: name,
       acknowledged: expected.size,
-      stored: rows.length,
-      lost: [...expected].filter((id) => !seen.has(id)).length,
-      duplicated: rows.filter((row) => row.n > 1).length,
-      refusals: result.refusals,
-      notes: `${notes}${result.abandoned ? `; ${result.abandoned} batches abandoned by the client` : ''}`,
+      stored: [...found.values()].reduce((sum, ids) => sum + ids.size, 0),
+      lost: missing(),
+      duplicated: [...found.values()].reduce((sum, ids) => sum + [...ids.values()].filter((n) => n > 1).length, 0),
+      byClient: Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])),
+      refusals,
+      notes: [notes, ...abandoned].join('; '),
     };
     options.log(`  ${JSON.stringify(outcome)}`);
-    if (outcome.lost > 0 || outcome.duplicated > 0) options.log(`${running.worker.report()}\n${running.gateway.app.report()}`);
+    if (outcome.lost > 0 || outcome.duplicated > 0) options.log([running.worker, running.internalWorker, running.gateway.app].map((app) => app?.report() ?? '').join('\n'));
     return outcome;
   } finally {
     await running.gateway.app.stop();
     await running.worker.stop();
+    await running.internalWorker?.stop();
     await stack.stop();
   }
 }
@@ -96,7 +136,7 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       running.worker.kill('SIGKILL');
       await running.worker.stop();
       await sleep(300);
-      running.worker = running.stack.startWorker({ env: { WORKER_LOCK_MS: '2000' } });
+      running.worker = running.stack.startWorker({ env: WORKER_ENV });
       return 'worker killed with SIGKILL under load (mid bulk write), restarted';
     }),
 
@@ -166,6 +206,33 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       { ownPostgres: true },
     ),
 
+  'internal-worker-kill9': (options) =>
+    scenario(
+      'internal-worker-kill9',
+      options,
+      async (running) => {
+        const worker = running.internalWorker as AppProcess;
+        worker.kill('SIGKILL');
+        await worker.stop();
+        await sleep(300);
+        running.internalWorker = running.stack.startInternalWorker({ env: WORKER_ENV });
+        return 'internal worker killed with SIGKILL under /internal/v1/batch and /internal/v1/retl load, restarted';
+      },
+      { workloads: [WORKLOADS['internal-batch'], WORKLOADS.retl] },
+    ),
+
+  'internal-worker-sigterm': (options) =>
+    scenario(
+      'internal-worker-sigterm',
+      options,
+      async (running) => {
+        const status = await (running.internalWorker as AppProcess).stop();
+        running.internalWorker = running.stack.startInternalWorker({ env: WORKER_ENV });
+        return `internal worker stopped with SIGTERM under /internal/v1/batch and /internal/v1/retl load (jobs in flight finished, exit ${status.code}), restarted`;
+      },
+      { workloads: [WORKLOADS['internal-batch'], WORKLOADS.retl] },
+    ),
+
   'gateway-sigterm': (options) =>
     scenario('gateway-sigterm', options, async (running) => {
       await running.gateway.app.stop();
@@ -176,7 +243,7 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
   'worker-sigterm': (options) =>
     scenario('worker-sigterm', options, async (running) => {
       const status = await running.worker.stop();
-      running.worker = running.stack.startWorker({ env: { WORKER_LOCK_MS: '2000' } });
+      running.worker = running.stack.startWorker({ env: WORKER_ENV });
       return `worker stopped with SIGTERM under load (jobs in flight finished, exit ${status.code}), restarted`;
     }),
 };
