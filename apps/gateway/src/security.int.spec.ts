@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { connect } from 'node:net';
 import { AppProcess, basicAuth, createSource, createTestEnv, freePort, startOwnRedis, waitForHealthy, type OwnRedis, type TestEnv } from '@evt/testing';
 import { send, startStack, type Stack } from './test-support/harness';
@@ -143,5 +144,35 @@ describe('request size limit', () => {
     expect(answer.endsWith('Request size too large')).toBe(true);
     // Socket buffers take a few megabytes at most; the other 250 MB were never read.
     expect(bodyBytesSent).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  // Closing at once would reset a connection the client is still writing to, and its kernel may
+  // drop the 413 unread: the SDK would see a network error and retry the batch forever. Without
+  // the lingering close, some of these 200 uploads to the gateway process ended in EPIPE.
+  it('lets a client still uploading an oversized body read its 413 instead of a reset connection', async () => {
+    const port = await freePort();
+    const gateway = AppProcess.start('gateway', 'dist/apps/gateway/main.js', stack.env.processEnv({ PORT: String(port), MAX_REQUEST_SIZE: '64KB' }));
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/health`, gateway, 20_000);
+      const body = Buffer.alloc(5 * 1024 * 1024, 0x20);
+      const upload = () =>
+        new Promise<string>((resolve) => {
+          const request = http.request(`http://127.0.0.1:${port}/v1/batch`, { method: 'POST', agent: false, headers: { authorization: basicAuth(writeKey), 'content-length': body.length } }, (response) => {
+            response.resume();
+            response.on('end', () => resolve(String(response.statusCode)));
+          });
+          request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+          request.end(body);
+        });
+      const outcomes: string[] = [];
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < 50; i++) outcomes.push(await upload());
+        }),
+      );
+      expect(outcomes.filter((outcome) => outcome !== '413')).toEqual([]);
+    } finally {
+      await gateway.stop();
+    }
   });
 });

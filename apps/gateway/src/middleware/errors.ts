@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, InvalidJsonError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
@@ -26,8 +27,33 @@ export function answerError(res: ServerResponse, error: unknown, logger: Logger)
     logger.warn({ reason: appError.reason }, 'answered 503');
   }
   if (appError instanceof RateLimitedError) res.setHeader('Retry-After', String(appError.retryAfterSeconds));
-  if (appError instanceof PayloadTooLargeError) res.setHeader('Connection', 'close');
+  if (appError instanceof PayloadTooLargeError) {
+    res.setHeader('Connection', 'close');
+    if (res.socket) lingerOnClose(res.socket);
+  }
   sendText(res, appError.status, appError.publicMessage);
+}
+
+// How long a connection closed on a request left unread is kept before it is dropped.
+const LINGER_MS = 2000;
+
+/**
+ * Closes the connection after the answer without resetting it (a lingering close, as nginx
+ * does). Dropped at once, a connection the client is still uploading to is reset, and the
+ * client's kernel may discard our 413 unread: the SDK sees a network error and retries the
+ * same oversized batch forever. So our side sends FIN once the answer is out and leaves the
+ * rest of the body unread (the client is held back by TCP, not buffered by us) until the
+ * client closes, or LINGER_MS has passed.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    const destroy = () => this.destroy();
+    const timer = setTimeout(destroy, LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', destroy);
+    this.end();
+  };
 }
 
 /** Express's error handler: the one place errors become answers. */
