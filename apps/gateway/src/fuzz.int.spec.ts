@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
-import { basicAuth, createSource } from '@evt/testing';
+import { basicAuth, createSource, hostileBody, prototypesIntact } from '@evt/testing';
 import type { Source } from '@evt/db';
 import { send, startStack, type Stack } from './test-support/harness';
 
@@ -8,22 +8,6 @@ import { send, startStack, type Stack } from './test-support/harness';
 // never a 5xx for input, and no input changes a prototype.
 const ALLOWED = [200, 400, 401, 404, 413];
 const ROUTES = ['/v1/track', '/v1/identify', '/v1/page', '/v1/group', '/v1/alias', '/v1/batch', '/v1/import', '/v1/b', '/internal/v1/extract', '/internal/v1/audiencelist'];
-
-const hostileKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'userId', 'anonymousId', 'type', 'batch', 'context', 'messageId', 'writeKey', 'event');
-const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  leaf: fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.string({ unit: 'binary', maxLength: 50 })),
-  node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.oneof(hostileKey, fc.string({ maxLength: 8 })), tie('node'), { maxKeys: 5 })),
-})).node;
-const eventLike = fc.record(
-  { type: fc.oneof(fc.constantFrom('track', 'identify', 'page', 'group', 'alias', 'screen'), fc.anything()), userId: fc.oneof(fc.string(), fc.integer(), fc.anything()), event: fc.oneof(fc.string(), fc.anything()), properties: value, context: value, __proto__: value },
-  { requiredKeys: [] },
-);
-const body = fc.oneof(value, eventLike, fc.record({ batch: fc.oneof(fc.array(fc.oneof(eventLike, value), { maxLength: 5 }), value) }, { requiredKeys: [] }));
-
-function prototypesIntact(): boolean {
-  const probe = {} as Record<string, unknown>;
-  return probe.polluted === undefined && probe.userId === undefined && Object.keys(Object.prototype).length === 0 && typeof Object.prototype.toString === 'function';
-}
 
 describe('gateway under hostile input', () => {
   let stack: Stack;
@@ -39,7 +23,7 @@ describe('gateway under hostile input', () => {
 
   it('answers random JSON on every event route with 200/400/413, never 5xx, and keeps prototypes intact', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ROUTES), body, async (path, payload) => {
+      fc.asyncProperty(fc.constantFrom(...ROUTES), hostileBody, async (path, payload) => {
         const answer = await post(path, JSON.stringify(payload) ?? 'null', { Authorization: basicAuth(source.writeKey), 'Content-Type': 'application/json' });
         expect(ALLOWED).toContain(answer.status);
         expect(answer.status).not.toBe(401);

@@ -1,5 +1,6 @@
 export * from './containers';
 export * from './fixtures';
+export * from './hostile';
 export * from './isolated-stack';
 export * from './postgres-server';
 export * from './processes';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -153,4 +153,20 @@ export function withProcessOutput(processes: () => AppProcess[], body: () => Pro
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in bytes; 0 where /proc is not there. */
+export function processMemory(pid: number | undefined): { rssBytes: number; peakRssBytes: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+  } catch {
+    return { rssBytes: 0, peakRssBytes: 0 };
+  }
+}
+
+/** Peak resident memory of a process so far (VmHWM), in bytes; 0 where /proc is not there. */
+export function peakRss(pid: number | undefined): number {
+  return processMemory(pid).peakRssBytes;
 }

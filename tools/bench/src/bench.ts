@@ -1,8 +1,9 @@
 import { cpus } from 'node:os';
+import { peakRss } from '@evt/testing';
 import { copyInto, deleteQueuePrefix, readQueueDepthsFromEnv } from './db-access';
 import { batchBody, trackEvent } from './payloads';
 import { hammer, sustained, type LoadResult } from './load';
-import { peakRss, startBackends, startBaseline, startGateway, startWorker, type BenchStack } from './stack';
+import { startBackends, startBaseline, startGateway, startWorker, type BenchStack } from './stack';
 
 export interface BenchOptions {
   scenarios: Array<'a' | 'b' | 'c' | 'd'>;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { freePort, startIsolatedStack, type AppProcess, type IsolatedStack } from '@evt/testing';
 
@@ -48,15 +47,4 @@ export async function startBaseline(): Promise<{ url: string; pid: number; stop(
       await exited;
     },
   };
-}
-
-/** Peak resident memory of a process so far (VmHWM), in bytes; 0 where /proc is not there. */
-export function peakRss(pid: number | undefined): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /VmHWM:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }

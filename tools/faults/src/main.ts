@@ -1,9 +1,15 @@
 import { parseArgs } from 'node:util';
+import { fuzzGateway } from './fuzz';
 import { SCENARIOS, type FaultResult } from './scenarios';
 
 // `nx run faults:run [-- --scenarios gateway-kill9,worker-kill9 --seconds 20 --connections 8 --sdk-events-per-second 500]`
-const { values } = parseArgs({
+// `nx run faults:fuzz [-- --requests 10000 --concurrency 16 --seed 42]`
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
+    requests: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '16' },
+    seed: { type: 'string', default: '42' },
     scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
     seconds: { type: 'string', default: '20' },
     connections: { type: 'string', default: '8' },
@@ -38,7 +44,24 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
+/** Hostile requests against the running gateway: fails on a 5xx, no answer, a dead process or a stuck queue. */
+async function fuzz(): Promise<void> {
+  const result = await fuzzGateway({ requests: Number(values.requests), concurrency: Number(values.concurrency), seed: Number(values.seed), log: (line) => console.log(line) });
+  console.log(JSON.stringify(result, null, 2));
+  const problems = [
+    result.failures.length > 0 && `${result.failures.length} requests got a 5xx or no answer`,
+    !result.gatewayAlive && 'the gateway died',
+    !result.workersAlive && 'a worker died',
+    !result.queuesDrained && 'the queues did not drain, or a job failed',
+    !result.stillServing && 'a plain event sent afterwards was not stored as sent',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    console.error(`\nFAILED: ${problems.join('; ')}`);
+    process.exit(1);
+  }
+}
+
+(positionals[0] === 'fuzz' ? fuzz() : main()).catch((error: Error) => {
   console.error(`faults failed: ${error.stack ?? error.message}`);
   process.exit(1);
 });
