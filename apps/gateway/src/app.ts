@@ -6,7 +6,7 @@ import { ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 import type { BodyBudget } from './middleware/body';
 import { cors, setCorsHeaders } from './middleware/cors';
-import { answerError, errorHandler, sendText } from './middleware/errors';
+import { answerError, closeAfterAnswer, errorHandler, sendText } from './middleware/errors';
 import type { RawHandler } from './routes/events.route';
 import { internalRoutes } from './routes/internal.route';
 import { operationsRoutes } from './routes/operations.route';
@@ -36,7 +36,7 @@ export interface GatewayDeps {
 /** While stopping, a new request gets 503 and its connection is closed: the client retries elsewhere. */
 function refusedWhileStopping(deps: GatewayDeps, res: ServerResponse): boolean {
   if (!deps.isStopping()) return false;
-  res.setHeader('Connection', 'close');
+  closeAfterAnswer(res);
   answerError(res, new ServiceUnavailableError('shutting down'), deps.logger);
   return true;
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { connect } from 'node:net';
 import { SourcesRepository } from '@evt/db';
 import { basicAuth, createSource, waitFor } from '@evt/testing';
 import type { Source } from '@evt/db';
@@ -118,6 +119,36 @@ describe('gateway operations', () => {
       await expect(fetch(`${other.url}/health`)).rejects.toThrow();
       await other.worker.stop();
       await other.env.close();
+    });
+
+    // A client that connected just before the stop and writes its request after it reads an
+    // answer it can retry on, not a reset.
+    it('answers a request sent on a connection accepted just before the stop, then closes it', async () => {
+      const other = await startStack('operations-stop-fresh');
+      try {
+        const socket = connect(other.gateway.port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        const closed = new Promise<string>((resolve) => {
+          socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+          socket.on('close', () => resolve('closed'));
+        });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const stopped = other.gateway.stop();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // A batch of 256 KB: most of it is still unread when the 503 goes out.
+        const body = JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(256 * 1024) } }] });
+        socket.write(`POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        expect(await closed).toBe('closed');
+        expect(received.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
+        expect(received).toMatch(/\r\nretry-after: \d+\r\n/i);
+        expect(received).toMatch(/\r\nconnection: close\r\n/i);
+        await stopped;
+      } finally {
+        await other.worker.stop();
+        await other.env.close();
+      }
     });
   });
 });

@@ -6,8 +6,14 @@ import { Analytics, FetchHTTPClient, type HTTPClientRequest } from '@segment/ana
 export interface DriveResult {
   /** Every id (messageId, or recordId for rETL) whose request the gateway answered 200. */
   acknowledged: string[];
-  /** Answers other than 200, by status (0: no answer, the connection failed). */
-  refusals: Record<number, number>;
+  /**
+   * Answers other than 200, by status; and requests with no answer: `refused` (the connection
+   * was refused or reset while connecting: the request was never sent) or `dropped` (the
+   * connection was reset or timed out after the request was sent, with no answer; this includes
+   * connections the kernel had completed but the gateway never accepted, which the kernel resets
+   * when a stopping gateway closes its listening socket).
+   */
+  refusals: Record<string, number>;
   /** Batches given up on by the client (a loss on the client's side, not ours). */
   abandoned: number;
 }
@@ -21,6 +27,13 @@ export interface Target {
   sourceId: string;
   workspaceId: string;
   destinationId: string;
+}
+
+/** How a request that got no answer failed: see DriveResult.refusals. */
+export function noAnswer(error: unknown): 'refused' | 'dropped' {
+  const failure = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const cause = failure.code ? failure : (failure.cause ?? failure);
+  return cause.code === 'ECONNREFUSED' || cause.syscall === 'connect' ? 'refused' : 'dropped';
 }
 
 /** One kind of request the harness sends, carrying one event (or record) per id. */
@@ -84,19 +97,19 @@ export async function drive(options: {
   giveUpSeconds?: number;
 }): Promise<DriveResult> {
   const acknowledged: string[] = [];
-  const refusals: Record<number, number> = {};
+  const refusals: Record<string, number> = {};
   let abandoned = 0;
   const deadline = Date.now() + options.seconds * 1000;
 
   const post = (request: { path: string; headers: Record<string, string>; body: string }) =>
-    new Promise<number>((resolve) => {
+    new Promise<number | 'refused' | 'dropped'>((resolve) => {
       const headers = { ...request.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(request.body)) };
       const sent = http.request(`${options.url()}${request.path}`, { method: 'POST', agent: false, headers, timeout: 5000 }, (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
       });
-      sent.on('timeout', () => sent.destroy());
-      sent.on('error', () => resolve(0));
+      sent.on('timeout', () => sent.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      sent.on('error', (error) => resolve(noAnswer(error)));
       sent.end(request.body);
     });
 
@@ -112,7 +125,7 @@ export async function drive(options: {
           break;
         }
         refusals[status] = (refusals[status] ?? 0) + 1;
-        if ((status >= 400 && status < 500 && status !== 429) || Date.now() > giveUp) {
+        if ((typeof status === 'number' && status >= 400 && status < 500 && status !== 429) || Date.now() > giveUp) {
           abandoned++;
           break;
         }
@@ -125,20 +138,51 @@ export async function drive(options: {
 }
 
 /**
+ * Starts `count` batch requests and sends only their headers and the first half of their
+ * bodies: requests truly in flight, the gateway reading them. `finish` sends the rest and
+ * resolves with each one's answer (or `dropped`).
+ */
+export async function holdRequests(url: string, target: Target, count: number, batchSize: number): Promise<{ finish(): Promise<Array<{ ids: string[]; answer: number | 'dropped' }>> }> {
+  const held = Array.from({ length: count }, () => {
+    const ids = Array.from({ length: batchSize }, () => randomUUID());
+    const request = WORKLOADS.batch.request(ids, target);
+    const body = Buffer.from(request.body);
+    let answered!: (answer: number | 'dropped') => void;
+    const answer = new Promise<number | 'dropped'>((resolve) => (answered = resolve));
+    const sent = http.request(`${url}${request.path}`, { method: 'POST', agent: false, headers: { ...request.headers, 'content-type': 'application/json', 'content-length': String(body.length) } }, (response) => {
+      response.resume();
+      response.on('end', () => answered(response.statusCode ?? 0));
+    });
+    sent.on('error', () => answered('dropped'));
+    sent.write(body.subarray(0, body.length >> 1));
+    return { ids, body, sent, answer };
+  });
+  // Long enough for the gateway to have read every head and started on every body.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return {
+    async finish() {
+      for (const { body, sent } of held) sent.end(body.subarray(body.length >> 1));
+      return Promise.all(held.map(async ({ ids, answer }) => ({ ids, answer: await answer })));
+    },
+  };
+}
+
+/**
  * Drives the gateway with the real `@segment/analytics-node` SDK at `eventsPerSecond`, with its
  * own batching and retries (raised so that a 60 s outage is ridden out, as users configure it
  * for that). An event counts as acknowledged when the SDK's callback reports it delivered,
  * which it does only once its batch got a 2xx.
  */
 export async function driveSdk(options: { url: string; writeKey: string; seconds: number; eventsPerSecond: number }): Promise<DriveResult> {
-  const refusals: Record<number, number> = {};
+  const refusals: Record<string, number> = {};
   // The SDK's own fetch client, counting the requests that got no answer (it retries those too).
   const httpClient = new (class extends FetchHTTPClient {
     override async makeRequest(request: HTTPClientRequest) {
       try {
         return await super.makeRequest(request);
       } catch (error) {
-        refusals[0] = (refusals[0] ?? 0) + 1;
+        const kind = noAnswer(error);
+        refusals[kind] = (refusals[kind] ?? 0) + 1;
         throw error;
       }
     }

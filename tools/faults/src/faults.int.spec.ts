@@ -12,7 +12,7 @@ describe('fault scenarios, quick variants', () => {
       for (const [client, acknowledged] of Object.entries(result.byClient)) expect([client, acknowledged > 0]).toEqual([client, true]);
       // With Redis away the SDK got 503s, and its own retries then delivered those events.
       if (name === 'redis-stopped') expect(result.refusals['sdk @segment/analytics-node']?.[503]).toBeGreaterThan(0);
-      expect({ lost: result.lost, duplicated: result.duplicated, stored: result.stored }).toEqual({ lost: 0, duplicated: 0, stored: result.acknowledged });
+      expect({ lost: result.lost, duplicated: result.duplicated, stored: result.stored, failures: result.failures }).toEqual({ lost: 0, duplicated: 0, stored: result.acknowledged, failures: [] });
     },
     180_000,
   );

@@ -19,7 +19,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-/** `http batch: 503 ×104; sdk …: 503 ×3` (status 0: no answer). */
+/** `http batch: 503 ×104; sdk …: 503 ×3, refused ×2`. */
 function formatRefusals(refusals: FaultResult['refusals']): string {
   const clients = Object.entries(refusals).map(([client, statuses]) => `${client}: ${Object.entries(statuses).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
   return clients.length > 0 ? clients.join('; ') : 'none';
@@ -37,9 +37,9 @@ async function main(): Promise<void> {
   for (const r of results) {
     console.log(`| ${r.scenario} | ${r.acknowledged} | ${Object.entries(r.byClient).map(([client, n]) => `${client}: ${n}`).join(', ')} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${formatRefusals(r.refusals)} | ${r.notes} |`);
   }
-  const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0);
+  const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.failures.length > 0);
   if (failed.length > 0) {
-    console.error(`\nFAILED: ${failed.map((r) => r.scenario).join(', ')} lost or duplicated events`);
+    console.error(`\nFAILED: ${failed.map((r) => `${r.scenario} (${[r.lost > 0 && `${r.lost} lost`, r.duplicated > 0 && `${r.duplicated} duplicated`, ...r.failures].filter(Boolean).join(', ')})`).join('; ')}`);
     process.exit(1);
   }
 }

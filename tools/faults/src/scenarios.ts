@@ -1,5 +1,5 @@
 import { startIsolatedStack, waitFor, type AppProcess, type IsolatedStack } from '@evt/testing';
-import { drive, driveSdk, WORKLOADS, type StoredIn, type Workload } from './drive';
+import { drive, driveSdk, holdRequests, WORKLOADS, type StoredIn, type Workload } from './drive';
 
 export interface FaultOptions {
   seconds: number;
@@ -20,8 +20,10 @@ export interface FaultResult {
   duplicated: number;
   /** Acknowledged ids per client: each raw HTTP workload, and the SDK. */
   byClient: Record<string, number>;
-  /** Answers other than 200 per client, by status (0: no answer). */
-  refusals: Record<string, Record<number, number>>;
+  /** Answers other than 200 per client, by status, `refused` or `dropped` (see DriveResult). */
+  refusals: Record<string, Record<string, number>>;
+  /** What else the scenario promised and did not hold (it fails with them as with a loss). */
+  failures: string[];
   notes: string;
 }
 
@@ -53,8 +55,12 @@ async function storedIds(stack: IsolatedStack, table: StoredIn): Promise<Map<str
 async function scenario(
   name: string,
   options: FaultOptions,
-  fault: (running: Running) => Promise<string | { notes: string; acknowledged: string[] }>,
-  stackOptions: { appendfsync?: 'always' | 'everysec'; ownPostgres?: boolean; workloads?: Workload[] } = {},
+  fault: (running: Running) => Promise<string | { notes: string; acknowledged: string[]; failures?: string[] }>,
+  stackOptions: {
+    appendfsync?: 'always' | 'everysec';
+    ownPostgres?: boolean;
+    workloads?: Workload[];
+  } = {},
 ): Promise<FaultResult> {
   options.log(`${name}…`);
   const workloads = stackOptions.workloads ?? [WORKLOADS.batch];
@@ -94,6 +100,7 @@ async function scenario(
       // counted below as lost
     }
     const refusals = Object.fromEntries(results.filter((load) => Object.keys(load.result.refusals).length > 0).map((load) => [load.client, load.result.refusals]));
+    const failures = typeof injected === 'string' ? [] : (injected.failures ?? []);
     const abandoned = results.filter((load) => load.result.abandoned > 0).map((load) => `${load.client} gave up on ${load.result.abandoned}`);
     const outcome: FaultResult = {
       scenario: name,
@@ -103,10 +110,11 @@ async function scenario(
       duplicated: [...found.values()].reduce((sum, ids) => sum + [...ids.values()].filter((n) => n > 1).length, 0),
       byClient: Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])),
       refusals,
+      failures,
       notes: [notes, ...abandoned].join('; '),
     };
     options.log(`  ${JSON.stringify(outcome)}`);
-    if (outcome.lost > 0 || outcome.duplicated > 0) options.log([running.worker, running.internalWorker, running.gateway.app].map((app) => app?.report() ?? '').join('\n'));
+    if (outcome.lost > 0 || outcome.duplicated > 0 || failures.length > 0) options.log([running.worker, running.internalWorker, running.gateway.app].map((app) => app?.report() ?? '').join('\n'));
     return outcome;
   } finally {
     await running.gateway.app.stop();
@@ -235,9 +243,19 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
 
   'gateway-sigterm': (options) =>
     scenario('gateway-sigterm', options, async (running) => {
-      await running.gateway.app.stop();
+      // Requests the gateway is in the middle of reading when SIGTERM comes: each must be answered 200.
+      const held = await holdRequests(running.gateway.url, running.stack, 8, options.batchSize);
+      running.gateway.app.kill('SIGTERM');
+      await sleep(100);
+      const answers = await held.finish();
+      const status = await running.gateway.app.stop();
       await restartGateway(running);
-      return 'gateway stopped with SIGTERM under load (requests in flight answered), restarted';
+      const unanswered = answers.filter(({ answer }) => answer !== 200);
+      return {
+        notes: `gateway stopped with SIGTERM under load (exit ${status.code}); the ${answers.length} requests it was reading got ${answers.map(({ answer }) => answer).join(', ')}; restarted`,
+        acknowledged: answers.filter(({ answer }) => answer === 200).flatMap(({ ids }) => ids),
+        failures: unanswered.length > 0 ? [`${unanswered.length} requests in flight at SIGTERM were not answered 200`] : [],
+      };
     }),
 
   'worker-sigterm': (options) =>

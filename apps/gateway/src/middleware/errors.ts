@@ -27,10 +27,7 @@ export function answerError(res: ServerResponse, error: unknown, logger: Logger)
     logger.warn({ reason: appError.reason }, 'answered 503');
   }
   if (appError instanceof RateLimitedError) res.setHeader('Retry-After', String(appError.retryAfterSeconds));
-  if (appError instanceof PayloadTooLargeError) {
-    res.setHeader('Connection', 'close');
-    if (res.socket) lingerOnClose(res.socket);
-  }
+  if (appError instanceof PayloadTooLargeError) closeAfterAnswer(res);
   sendText(res, appError.status, appError.publicMessage);
 }
 
@@ -46,6 +43,7 @@ const LINGER_MS = 2000;
  * client closes, or LINGER_MS has passed.
  */
 function lingerOnClose(socket: Socket): void {
+  if (socket.destroySoon.name === 'lingeringClose') return;
   socket.destroySoon = function lingeringClose(this: Socket) {
     const destroy = () => this.destroy();
     const timer = setTimeout(destroy, LINGER_MS);
@@ -54,6 +52,12 @@ function lingerOnClose(socket: Socket): void {
     this.once('end', destroy);
     this.end();
   };
+}
+
+/** Closes the connection once this answer is sent, with a lingering close (the request body may be unread). */
+export function closeAfterAnswer(res: ServerResponse): void {
+  res.setHeader('Connection', 'close');
+  if (res.socket) lingerOnClose(res.socket);
 }
 
 /** Express's error handler: the one place errors become answers. */
