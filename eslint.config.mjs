@@ -5,6 +5,8 @@ import nx from '@nx/eslint-plugin';
 const redis = ['bullmq', 'ioredis'];
 const postgres = ['pg', 'drizzle-orm', 'drizzle-orm/*'];
 const http = ['express'];
+// Only libs/metrics talks to prom-client: one place for metric names and the cluster protocol.
+const metrics = ['prom-client'];
 
 export default [
   ...nx.configs['flat/base'],
@@ -27,19 +29,20 @@ export default [
               onlyDependOnLibsWithTags: ['scope:schemas', 'scope:errors'],
               bannedExternalImports: [...redis, ...postgres, ...http, 'pino', 'node:net', 'node:http', 'node:fs'],
             },
-            { sourceTag: 'scope:errors', onlyDependOnLibsWithTags: [], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:errors'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:errors'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:logging', onlyDependOnLibsWithTags: ['scope:errors'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:queue', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:logging', 'scope:errors'], bannedExternalImports: [...postgres, ...http] },
-            { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:logging', 'scope:errors'], bannedExternalImports: [...redis, ...http] },
-            { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:domain', 'scope:db', 'scope:logging', 'scope:errors', 'scope:testing'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:db', 'scope:queue', 'scope:config', 'scope:schemas', 'scope:logging', 'scope:errors'], bannedExternalImports: [...redis, ...postgres] },
-            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing', 'scope:errors'], bannedExternalImports: [...redis, ...postgres] },
-            { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:pipeline', 'scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing', 'scope:errors'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing', 'scope:errors'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:runner', onlyDependOnLibsWithTags: ['scope:config', 'scope:db', 'scope:errors', 'scope:testing'], bannedExternalImports: [...redis, ...postgres, ...http] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:testing', 'scope:errors'], bannedExternalImports: [...redis, ...postgres] },
+            { sourceTag: 'scope:errors', onlyDependOnLibsWithTags: [], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: [], bannedExternalImports: [...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:logging', onlyDependOnLibsWithTags: ['scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:queue', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:logging', 'scope:errors'], bannedExternalImports: [...metrics, ...postgres, ...http] },
+            { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:logging', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...http] },
+            { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:domain', 'scope:db', 'scope:logging', 'scope:errors', 'scope:testing'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:db', 'scope:queue', 'scope:config', 'scope:schemas', 'scope:logging', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres] },
+            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:metrics', 'scope:testing', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres] },
+            { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:pipeline', 'scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:metrics', 'scope:testing', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:domain', 'scope:queue', 'scope:db', 'scope:logging', 'scope:testing', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:runner', onlyDependOnLibsWithTags: ['scope:config', 'scope:db', 'scope:errors', 'scope:testing'], bannedExternalImports: [...metrics, ...redis, ...postgres, ...http] },
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:schemas', 'scope:config', 'scope:testing', 'scope:errors'], bannedExternalImports: [...metrics, ...redis, ...postgres] },
           ],
         },
       ],

@@ -1,6 +1,8 @@
 import { loadConfig } from '@evt/config';
 import { createDbClient, EventStore, migrate } from '@evt/db';
+import { bearerTokenCheck } from '@evt/ingest';
 import { createLogger, stopOnSignals } from '@evt/logging';
+import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
 import { createConsumer } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { createEventsProcessor } from './processors/events.processor';
@@ -14,7 +16,12 @@ async function main(): Promise<void> {
   }
   const db = createDbClient(config.databaseUrl, { max: 4, applicationName: 'evt-events-worker' });
   const store = new EventStore(db);
-  const processEvents = createEventsProcessor({ store, logger }, { maxJobsPerCommit: config.workerConcurrency });
+  const metrics = new WorkerMetrics(createRegistry('events-worker'));
+  const processEvents = createEventsProcessor(
+    { store, logger },
+    { maxJobsPerCommit: config.workerConcurrency, onCommitted: (outcome) => metrics.wrote(QUEUE_NAMES.events, outcome) },
+  );
+  const metricsServer = config.metricsPort > 0 ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) }) : undefined;
 
   const consumer = createConsumer({
     queueName: QUEUE_NAMES.events,
@@ -23,16 +30,22 @@ async function main(): Promise<void> {
     concurrency: config.workerConcurrency,
     lockMs: config.workerLockMs,
     process: async (data, job) => {
+      const started = performance.now();
       const outcome = await processEvents(data, job.id);
-      logger.debug({ jobId: job.id, ...outcome }, 'events job stored');
+      metrics.done(QUEUE_NAMES.events, (performance.now() - started) / 1000);
+      logger.debug({ jobId: job.id, group: outcome }, 'events job stored');
     },
-    onFailedAttempt: (error, job) => logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'events job failed; it will be retried'),
+    onFailedAttempt: (error, job) => {
+      metrics.failed(QUEUE_NAMES.events);
+      logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'events job failed; it will be retried');
+    },
   });
   await consumer.ready();
-  logger.info({ queue: QUEUE_NAMES.events, concurrency: config.workerConcurrency }, 'events worker started');
+  logger.info({ queue: QUEUE_NAMES.events, concurrency: config.workerConcurrency, metricsPort: metricsServer?.port }, 'events worker started');
 
   stopOnSignals(logger, 'finishing jobs in flight', async () => {
     await consumer.close();
+    await metricsServer?.close();
     await db.close();
   });
 }

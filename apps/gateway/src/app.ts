@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Config } from '@evt/config';
 import { ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
+import type { GatewayMetrics } from '@evt/metrics';
 import type { BodyBudget } from './middleware/body';
 import { cors, setCorsHeaders } from './middleware/cors';
 import { answerError, closeAfterAnswer, errorHandler, sendText } from './middleware/errors';
@@ -31,6 +32,9 @@ export interface GatewayDeps {
   clientIp: ClientIp;
   /** Bounds the request bodies held in memory at once. */
   bodyBudget: BodyBudget;
+  metrics: GatewayMetrics;
+  /** GET /metrics (Prometheus text; METRICS_TOKEN as a Bearer token when set). */
+  serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 /** While stopping, a new request gets 503 and its connection is closed: the client retries elsewhere. */
@@ -70,6 +74,15 @@ export function createApp(deps: GatewayDeps, eventHandlers: Map<string, RawHandl
   return app;
 }
 
+/** The route a request matched, as a metrics label: its pattern, never its own path (bounded). */
+function routeLabel(req: Request): string {
+  if (req.method === 'OPTIONS') return 'preflight';
+  const route = req.route as { path?: string | string[] } | undefined;
+  if (route?.path !== undefined) return `${req.baseUrl ?? ''}${Array.isArray(route.path) ? route.path[0] : route.path}`;
+  if (req.url?.startsWith('/docs/assets/')) return '/docs/assets';
+  return 'unmatched';
+}
+
 /**
  * The server's request listener: POSTs to the public event routes go to their handlers directly
  * (Express's routing and request decoration cost more than the whole of our ingest work);
@@ -79,7 +92,9 @@ export function createRequestListener(deps: GatewayDeps, eventHandlers: Map<stri
   return (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    const handler = req.method === 'POST' ? eventHandlers.get(query === -1 ? url : url.slice(0, query)) : undefined;
+    const path = query === -1 ? url : url.slice(0, query);
+    const handler = req.method === 'POST' ? eventHandlers.get(path) : undefined;
+    res.once('finish', () => deps.metrics.request(handler ? path : routeLabel(req as Request), res.statusCode));
     if (!handler) return void app(req, res);
     setCorsHeaders(res);
     if (!refusedWhileStopping(deps, res)) void handler(req, res);

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '@evt/config';
 import { createDbClient, SourcesRepository } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { QueueProducers, RateLimiter, readRedisDurability, type Redis } from '@evt/queue';
+import { bearerTokenCheck } from '@evt/ingest';
+import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
+import { QueueProducers, RateLimiter, readQueueDepths, readRedisDurability, type Redis } from '@evt/queue';
 import { createApp, createRequestListener } from './app';
 import { BodyBudget } from './middleware/body';
 import { eventHandlers } from './routes/events.route';
@@ -55,7 +57,15 @@ export async function startGateway(config: Config, logger: Logger, version: stri
 
   let stopping = false;
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
-  const ingest = new IngestService(config.enqueueDisabled ? discardingProducers() : producers, new RateLimiter(producers.connection, config.queuePrefix), config.maxEventSize, logger);
+  const registry = createRegistry('gateway');
+  const metrics = new GatewayMetrics(registry, () => withTimeout(readQueueDepths(config.redisUrl, config.queuePrefix), 2000));
+  const ingest = new IngestService(
+    config.enqueueDisabled ? discardingProducers() : producers,
+    new RateLimiter(producers.connection, config.queuePrefix),
+    config.maxEventSize,
+    logger,
+    metrics,
+  );
   const deps = {
     config,
     logger,
@@ -67,6 +77,8 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     isStopping: () => stopping,
     clientIp: clientIpResolver(config.trustProxy),
     bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
+    metrics,
+    serveMetrics: metricsHandler(metricsSource(registry), bearerTokenCheck(config.metricsToken)),
   };
   const handlers = eventHandlers(deps);
   // Slow clients cannot hold sockets for ever: headers within HEADERS_TIMEOUT_MS, the whole
@@ -105,4 +117,13 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       await db.close();
     },
   };
+}
+
+/** Rejects once `ms` have passed (a Redis that does not answer must not hang a scrape). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { loadConfig, type Config } from '@evt/config';
 import { createLogger, stopOnSignals, type Logger } from '@evt/logging';
+import { aggregateForWorkers } from '@evt/metrics';
 // The product's version is the root package.json's; the bundler inlines it at build time.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { version } from '../../../package.json';
@@ -9,6 +10,8 @@ import { startGateway } from './gateway';
 /** GATEWAY_PROCESSES > 1: a primary that only forks and restarts workers sharing one port. */
 function runPrimary(config: Config, logger: Logger): void {
   let stopping = false;
+  // /metrics in any process answers with the sum over all of them, collected here.
+  aggregateForWorkers();
   for (let i = 0; i < config.gatewayProcesses; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;

@@ -1,6 +1,8 @@
 import { loadConfig } from '@evt/config';
 import { createDbClient, EventStore, migrate } from '@evt/db';
+import { bearerTokenCheck } from '@evt/ingest';
 import { createLogger, stopOnSignals } from '@evt/logging';
+import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
 import { createConsumer, type Consumer } from '@evt/queue';
 import { ORDERED_QUEUES, PROCESSORS } from './processors/registry';
 
@@ -17,6 +19,8 @@ async function main(): Promise<void> {
   }
   const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency * config.workerQueues.length + 1, applicationName: 'evt-internal-worker' });
   const deps = { store: new EventStore(db), logger };
+  const metrics = new WorkerMetrics(createRegistry('internal-worker'));
+  const metricsServer = config.metricsPort > 0 ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) }) : undefined;
 
   const consumers: Consumer[] = config.workerQueues.map((queue) =>
     createConsumer({
@@ -26,17 +30,24 @@ async function main(): Promise<void> {
       concurrency: ORDERED_QUEUES.has(queue) ? 1 : config.workerConcurrency,
       lockMs: config.workerLockMs,
       process: async (data, job) => {
+        const started = performance.now();
         const outcome = await PROCESSORS[queue](data, job.id, deps);
+        metrics.done(queue, (performance.now() - started) / 1000);
+        metrics.wrote(queue, outcome);
         logger.debug({ queue, jobId: job.id, ...outcome }, 'job done');
       },
-      onFailedAttempt: (error, job) => logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed; it will be retried'),
+      onFailedAttempt: (error, job) => {
+        metrics.failed(queue);
+        logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed; it will be retried');
+      },
     }),
   );
   await Promise.all(consumers.map((consumer) => consumer.ready()));
-  logger.info({ queues: config.workerQueues, concurrency: config.workerConcurrency }, 'internal worker started');
+  logger.info({ queues: config.workerQueues, concurrency: config.workerConcurrency, metricsPort: metricsServer?.port }, 'internal worker started');
 
   stopOnSignals(logger, 'finishing jobs in flight', async () => {
     await Promise.all(consumers.map((consumer) => consumer.close()));
+    await metricsServer?.close();
     await db.close();
   });
 }

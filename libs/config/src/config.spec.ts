@@ -41,6 +41,8 @@ describe('loadConfig', () => {
       migrateOnStart: true,
       internalApiEnabled: true,
       internalApiToken: undefined,
+      metricsToken: undefined,
+      metricsPort: 0,
     });
   });
 

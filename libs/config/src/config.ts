@@ -48,6 +48,10 @@ export interface Config {
   readonly migrateOnStart: boolean;
   readonly internalApiEnabled: boolean;
   readonly internalApiToken: string | undefined;
+  /** When set, /metrics wants `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
+  /** A worker's /metrics port (0: no metrics server). The gateway serves /metrics on its own port. */
+  readonly metricsPort: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -162,5 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     internalApiEnabled: bool(env, 'INTERNAL_API_ENABLED', true),
     internalApiToken: read(env, 'INTERNAL_API_TOKEN'),
+    metricsToken: read(env, 'METRICS_TOKEN'),
+    metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
   });
 }

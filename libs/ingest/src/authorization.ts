@@ -19,3 +19,9 @@ export function parseBasicAuthorization(header: string | undefined): BasicCreden
   if (user === '' || /[\u0000-\u001f\u007f\ufffd]/.test(user)) return undefined;
   return { user, password };
 }
+
+/** Reads `Authorization: Bearer <token>`; undefined when the header is missing or of another scheme. */
+export function parseBearerAuthorization(header: string | undefined): string | undefined {
+  const match = header ? /^\s*bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match ? match[1] : undefined;
+}

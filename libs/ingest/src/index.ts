@@ -3,3 +3,4 @@ export * from './enrich';
 export * from './identity';
 export * from './objects';
 export * from './timestamps';
+export * from './secrets';

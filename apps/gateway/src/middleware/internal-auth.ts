@@ -2,8 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Config } from '@evt/config';
 import { ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
-import { parseBasicAuthorization, type BasicCredentials } from '@evt/ingest';
-import { sameSecret } from '../services/secrets';
+import { parseBasicAuthorization, sameSecret, type BasicCredentials } from '@evt/ingest';
 import type { SourceRegistry } from '../services/source-registry';
 
 function basicCredentials(req: IncomingMessage): BasicCredentials | undefined {

@@ -16,7 +16,7 @@ const DOCS_PAGE = `<!doctype html>
 </body>
 </html>`;
 
-/** Health, version and the API's own description. */
+/** Health, version, metrics and the API's own description. */
 export function operationsRoutes(deps: GatewayDeps): Router {
   const router = Router();
   const openApi = JSON.stringify(buildOpenApiDocument(deps.version));
@@ -38,6 +38,8 @@ export function operationsRoutes(deps: GatewayDeps): Router {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(openApi);
   });
+
+  router.get('/metrics', (req: Request, res: Response) => deps.serveMetrics(req, res));
 
   router.get(['/docs', '/docs/'], (_req: Request, res: Response) => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');

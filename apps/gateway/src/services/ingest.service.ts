@@ -49,6 +49,13 @@ export interface Submission {
   bytes: number;
 }
 
+/** What the ingest reports (GatewayMetrics). */
+export interface IngestMetrics {
+  accepted(count: number): void;
+  rejected(reasons: string[]): void;
+  enqueued(seconds: number): void;
+}
+
 /**
  * The gateway's core: validates each event, enriches the valid ones, sets the invalid ones aside
  * as rejected events, applies the source's rate limit and enqueues. Resolves once Redis holds
@@ -60,6 +67,7 @@ export class IngestService {
     private readonly limiter: Limiter | undefined,
     private readonly maxEventSize: number,
     private readonly logger: Logger,
+    private readonly metrics?: IngestMetrics,
   ) {}
 
   async submit(submission: Submission): Promise<void> {
@@ -98,7 +106,13 @@ export class IngestService {
       });
       if (!decision.allowed) throw new RateLimitedError(decision.retryAfterSeconds);
     }
+    const started = performance.now();
     await this.producers[queue].enqueue({ items: accepted, rejected, bytes: submission.bytes });
+    if (this.metrics) {
+      this.metrics.enqueued((performance.now() - started) / 1000);
+      this.metrics.accepted(accepted.length);
+      if (rejected.length > 0) this.metrics.rejected(rejected.map((r) => r.reason));
+    }
   }
 
   /**
@@ -107,9 +121,10 @@ export class IngestService {
    */
   async recordRejections(rejected: RejectedEvent[], bytes: number): Promise<void> {
     if (rejected.length === 0) return;
-    await this.producers.events.enqueue({ items: [], rejected, bytes }).catch((error: unknown) => {
-      this.logger.warn({ err: (error as Error).message, count: rejected.length }, 'could not record rejected events');
-    });
+    await this.producers.events.enqueue({ items: [], rejected, bytes }).then(
+      () => this.metrics?.rejected(rejected.map((r) => r.reason)),
+      (error: unknown) => this.logger.warn({ err: (error as Error).message, count: rejected.length }, 'could not record rejected events'),
+    );
   }
 
   /** A rejected-event record; the event itself is kept unless it is too large. `unwrap` finds the event in a wrapper. */

@@ -1,6 +1,6 @@
 import type { SourceConfig } from '@evt/db';
+import { sameSecret, secretDigest } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
-import { sameSecret, secretDigest } from './secrets';
 
 interface Entry {
   config: SourceConfig;

@@ -1,0 +1,38 @@
+import { createRegistry, GatewayMetrics, WorkerMetrics } from './metrics';
+
+const samples = async (metrics: { registry: { metrics(): Promise<string> } }, prefix: string) => (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith(prefix));
+
+describe('GatewayMetrics', () => {
+  it('counts rejections by reason, and past 200 distinct reasons counts new ones as other', async () => {
+    const metrics = new GatewayMetrics(createRegistry('gateway'));
+    metrics.rejected(['userId or anonymousId is required', 'userId or anonymousId is required']);
+    for (let i = 0; i < 250; i++) metrics.rejected([`reason ${i}`]);
+    const lines = await samples(metrics, 'evt_events_total');
+    expect(lines).toHaveLength(201);
+    expect(lines).toContain('evt_events_total{outcome="rejected",reason="userId or anonymousId is required",service="gateway"} 2');
+    expect(lines).toContain('evt_events_total{outcome="rejected",reason="reason 198",service="gateway"} 1');
+    expect(lines).toContain('evt_events_total{outcome="rejected",reason="other",service="gateway"} 51');
+  });
+
+  it('counts requests by route and status', async () => {
+    const metrics = new GatewayMetrics(createRegistry('gateway'));
+    for (const status of [200, 200, 503]) metrics.request('/v1/batch', status);
+    expect(await samples(metrics, 'evt_http_requests_total')).toEqual([
+      'evt_http_requests_total{route="/v1/batch",status="200",service="gateway"} 2',
+      'evt_http_requests_total{route="/v1/batch",status="503",service="gateway"} 1',
+    ]);
+  });
+});
+
+describe('WorkerMetrics', () => {
+  it('counts what each write did, by outcome', async () => {
+    const metrics = new WorkerMetrics(createRegistry('events-worker'));
+    metrics.wrote('events', { stored: 5, duplicates: 2, rejected: 0 });
+    metrics.wrote('events', { stored: 1, duplicates: 0, rejected: 1 });
+    expect(await samples(metrics, 'evt_worker_items_total')).toEqual([
+      'evt_worker_items_total{queue="events",outcome="stored",service="events-worker"} 6',
+      'evt_worker_items_total{queue="events",outcome="duplicate",service="events-worker"} 2',
+      'evt_worker_items_total{queue="events",outcome="rejected",service="events-worker"} 1',
+    ]);
+  });
+});

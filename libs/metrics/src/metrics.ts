@@ -1,0 +1,129 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export { Registry };
+
+/** A registry with the process's own metrics (CPU, memory, event loop lag, GC) and `service` on every series. */
+export function createRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+// Rejection reasons are a finite set (schema paths and messages), but a new kind of reason should
+// not be able to grow the series without bound: past this many, they are counted as `other`.
+const MAX_REASONS = 200;
+
+/** What the gateway reports at /metrics. */
+export class GatewayMetrics {
+  private readonly requests: Counter<'route' | 'status'>;
+  private readonly events: Counter<'outcome' | 'reason'>;
+  private readonly enqueue: Histogram;
+  private readonly reasons = new Set<string>();
+  /** Children of `requests` by route and status, bound once: the hot path only increments. */
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+
+  constructor(
+    readonly registry: Registry,
+    queueDepths?: () => Promise<Array<{ queue: string; waiting: number; active: number; delayed: number; failed: number }>>,
+  ) {
+    this.requests = new Counter({ name: 'evt_http_requests_total', help: 'Requests answered, by route and status.', labelNames: ['route', 'status'], registers: [registry] });
+    this.events = new Counter({
+      name: 'evt_events_total',
+      help: 'Events accepted (queued) and rejected (recorded in rejected_events), by reason.',
+      labelNames: ['outcome', 'reason'],
+      registers: [registry],
+    });
+    this.enqueue = new Histogram({
+      name: 'evt_enqueue_duration_seconds',
+      help: 'Time from a request’s events being ready to Redis holding their job.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    if (queueDepths) {
+      const gauge: Gauge<'queue' | 'state'> = new Gauge({
+        name: 'evt_queue_jobs',
+        help: 'Jobs in each queue, by state (read from Redis when scraped).',
+        labelNames: ['queue', 'state'],
+        registers: [registry],
+        // Every gateway process reads the same Redis: across processes the value is the same, not a sum.
+        aggregator: 'max',
+        async collect() {
+          try {
+            for (const depth of await queueDepths()) {
+              for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) gauge.set({ queue: depth.queue, state }, depth[state]);
+            }
+          } catch {
+            // Redis away: the last values stay; evt_http_requests_total shows the 503s.
+          }
+        },
+      });
+    }
+  }
+
+  request(route: string, status: number): void {
+    const key = `${route} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = this.requests.labels(route, String(status));
+      this.requestChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  accepted(count: number): void {
+    this.events.inc({ outcome: 'accepted', reason: '' }, count);
+  }
+
+  rejected(reasons: string[]): void {
+    for (const reason of reasons) {
+      if (!this.reasons.has(reason) && this.reasons.size < MAX_REASONS) this.reasons.add(reason);
+      this.events.inc({ outcome: 'rejected', reason: this.reasons.has(reason) ? reason : 'other' });
+    }
+  }
+
+  enqueued(seconds: number): void {
+    this.enqueue.observe(seconds);
+  }
+}
+
+/** What a worker reports at /metrics: its throughput. */
+export class WorkerMetrics {
+  private readonly jobs: Counter<'queue' | 'outcome'>;
+  private readonly duration: Histogram<'queue'>;
+  private readonly items: Counter<'queue' | 'outcome'>;
+
+  constructor(readonly registry: Registry) {
+    this.jobs = new Counter({ name: 'evt_worker_jobs_total', help: 'Jobs processed, by queue and outcome (done, or failed and to be retried).', labelNames: ['queue', 'outcome'], registers: [registry] });
+    this.duration = new Histogram({
+      name: 'evt_worker_job_duration_seconds',
+      help: 'Time to process one job, by queue.',
+      labelNames: ['queue'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.items = new Counter({
+      name: 'evt_worker_items_total',
+      help: 'Events (or records) written by jobs, by queue and outcome: stored, duplicate (already there), rejected.',
+      labelNames: ['queue', 'outcome'],
+      registers: [registry],
+    });
+  }
+
+  /** A job done, and how long it took (waiting for its group commit included). */
+  done(queue: string, seconds: number): void {
+    this.jobs.inc({ queue, outcome: 'done' });
+    this.duration.observe({ queue }, seconds);
+  }
+
+  /** What a write did: `{ stored, duplicates, rejected, … }`, counted once per write. */
+  wrote(queue: string, outcome: object): void {
+    for (const [key, value] of Object.entries(outcome)) {
+      if (typeof value === 'number' && value > 0) this.items.inc({ queue, outcome: key === 'duplicates' ? 'duplicate' : key }, value);
+    }
+  }
+
+  failed(queue: string): void {
+    this.jobs.inc({ queue, outcome: 'failed' });
+  }
+}
