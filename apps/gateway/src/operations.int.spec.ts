@@ -81,6 +81,7 @@ describe('gateway operations', () => {
       const spec = JSON.parse((await send(stack.url, { path: '/openapi.json', method: 'GET' })).body);
       expect(spec.openapi).toBe('3.0.3');
       expect(spec.paths['/v1/track'].post.operationId).toBe('Track');
+      expect(spec.paths['/metrics'].get.operationId).toBe('Metrics');
       const docs = await send(stack.url, { path: '/docs', method: 'GET' });
       expect(docs.status).toBe(200);
       expect(docs.body).toContain("url: '/openapi.json'");

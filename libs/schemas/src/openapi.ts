@@ -170,6 +170,18 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
   paths['/version'] = {
     get: { tags: ['Operations'], summary: 'Version', operationId: 'Version', responses: { '200': { description: 'Name and version', content: { 'application/json': { schema: { type: 'object' } } } } } },
   };
+  paths['/metrics'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Metrics in Prometheus text format',
+      description: 'With METRICS_TOKEN set, send it as `Authorization: Bearer <token>`.',
+      operationId: 'Metrics',
+      responses: {
+        '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '401': { description: 'Invalid metrics token', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    },
+  };
 
   return {
     openapi: '3.0.3',
