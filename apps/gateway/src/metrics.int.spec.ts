@@ -103,8 +103,25 @@ describe('/metrics of a gateway of two processes', () => {
           request.end(body);
         });
       await waitFor(async () => ((await track()) === 200 && (await track()) === 200 ? true : undefined), 10_000, 'both processes to know the source');
-      const before = await trackCount(url);
+      // A request is counted once its answer has left the process: let the last ones settle.
+      const seen: number[] = [];
+      const settled = (expected?: number) =>
+        waitFor(
+          async () => {
+            const first = await trackCount(url);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            const second = await trackCount(url);
+            seen.push(first, second);
+            return first === second && (expected === undefined || second === expected) ? second : undefined;
+          },
+          15_000,
+          'the counts of both processes to settle',
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}; counts seen: ${seen.slice(-8).join(', ')}`);
+        });
+      const before = await settled();
       for (let i = 0; i < 20; i++) expect(await track()).toBe(200);
+      await settled(before + 20);
       for (let i = 0; i < 4; i++) expect(await trackCount(url)).toBe(before + 20);
     } finally {
       await gateway.stop();
