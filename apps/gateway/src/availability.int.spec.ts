@@ -1,11 +1,12 @@
-import { basicAuth, createSource, freePort, startOwnRedis, waitFor, type OwnRedis } from '@evt/testing';
+import { basicAuth, createSource, startOwnRedis, waitFor, type OwnRedis } from '@evt/testing';
 import { send, startStack, type Stack } from './test-support/harness';
 
 // A fault of ours is a 503 that SDKs retry, never a 200 and never a 4xx they drop.
 describe('gateway when Redis is away', () => {
   it('answers 503 Service unavailable with Retry-After within a second when Redis cannot be reached', async () => {
-    const deadPort = await freePort();
-    const stack = await startStack('redis-never', { REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    // Port 1: nothing listens there, and unlike a port freePort() gave back, no other test's
+    // process can come to listen on it while this runs.
+    const stack = await startStack('redis-never', { REDIS_URL: 'redis://127.0.0.1:1' });
     try {
       const source = await createSource(stack.env);
       await stack.gateway.sources.refresh();

@@ -5,7 +5,7 @@ import { createDbClient, SourcesRepository } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
-import { QueueProducers, RateLimiter, readQueueDepths, readRedisDurability, type Redis } from '@evt/queue';
+import { QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
 import { createApp, createRequestListener } from './app';
 import { BodyBudget } from './middleware/body';
 import { eventHandlers } from './routes/events.route';
@@ -58,7 +58,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   let stopping = false;
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
   const registry = createRegistry('gateway');
-  const metrics = new GatewayMetrics(registry, () => withTimeout(readQueueDepths(config.redisUrl, config.queuePrefix), 2000));
+  const metrics = new GatewayMetrics(registry, () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000));
   const ingest = new IngestService(
     config.enqueueDisabled ? discardingProducers() : producers,
     new RateLimiter(producers.connection, config.queuePrefix),

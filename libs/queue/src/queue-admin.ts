@@ -37,17 +37,28 @@ export async function readRedisDurability(redis: Redis): Promise<RedisDurability
 export async function readQueueDepths(redisUrl: string, prefix: string): Promise<QueueDepth[]> {
   const connection = createRedis(redisUrl, 'admin');
   try {
-    const depths: QueueDepth[] = [];
-    for (const name of Object.values(QUEUE_NAMES)) {
-      const queue = new Queue(name, { connection, prefix });
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-      depths.push({ queue: name, waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 });
-      await queue.close();
-    }
-    return depths;
+    return await readQueueDepthsOn(connection, prefix);
   } finally {
     connection.disconnect();
   }
+}
+
+/**
+ * The same on a connection the caller keeps (the gateway's producer connection: it fails at
+ * once while Redis is away instead of queueing the reads).
+ */
+export async function readQueueDepthsOn(connection: Redis, prefix: string): Promise<QueueDepth[]> {
+  const depths: QueueDepth[] = [];
+  for (const name of Object.values(QUEUE_NAMES)) {
+    const queue = new Queue(name, { connection, prefix });
+    try {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      depths.push({ queue: name, waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 });
+    } finally {
+      await queue.close();
+    }
+  }
+  return depths;
 }
 
 /** Deletes every key under `prefix` (tests clean up their own queues with it). */
