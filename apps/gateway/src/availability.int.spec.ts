@@ -51,6 +51,9 @@ describe('gateway when Redis is away', () => {
         expect(answer.headers.get('retry-after')).toBe('1');
       }
       expect(during).toEqual([503, 503, 503, 503, 503]);
+      // Metrics still answer, with the 503s counted.
+      const metrics = await send(stack.url, { path: '/metrics', method: 'GET' });
+      expect([metrics.status, metrics.body.includes('evt_http_requests_total{route="/v1/track",status="503",service="gateway"} 5')]).toEqual([200, true]);
 
       await redis.start();
       await waitFor(async () => ((await track('after')).status === 200 ? true : undefined), 10_000, 'the gateway to accept again');
