@@ -25,8 +25,6 @@ export interface IsolatedStack {
   startGateway(options?: { port?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<{ app: AppProcess; url: string; port: number }>;
   startWorker(options?: { env?: Record<string, string>; nodeArgs?: string[] }): AppProcess;
   startInternalWorker(options?: { env?: Record<string, string>; nodeArgs?: string[] }): AppProcess;
-  /** Rows of the stack's source in `events`. */
-  countEvents(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -73,9 +71,6 @@ export async function startIsolatedStack(
     },
     startInternalWorker(workerOptions = {}) {
       return AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', { ...env, ...workerOptions.env }, workerOptions.nodeArgs);
-    },
-    async countEvents() {
-      return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE source_id = $1', [source.id]))[0].n;
     },
     async stop() {
       await db.close();

@@ -1,4 +1,4 @@
-import { startIsolatedStack, waitFor, type AppProcess, type IsolatedStack } from '@evt/testing';
+import { sleep, startIsolatedStack, waitFor, type AppProcess, type ExitStatus, type IsolatedStack } from '@evt/testing';
 import { drive, driveSdk, holdRequests, WORKLOADS, type StoredIn, type Workload } from './drive';
 
 export interface FaultOptions {
@@ -34,8 +34,10 @@ interface Running {
   internalWorker?: AppProcess;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const WORKER_ENV = { WORKER_LOCK_MS: '2000' };
+
+/** A graceful stop exits 0; anything else is a failure of the scenario. */
+const exitFailures = (app: string, status: ExitStatus) => (status.code === 0 ? [] : [`${app} exited with ${status.signal ?? status.code} on SIGTERM`]);
 
 /** Every id stored for the stack's source in `table`, with how many rows carry it. */
 async function storedIds(stack: IsolatedStack, table: StoredIn): Promise<Map<string, number>> {
@@ -236,7 +238,11 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       async (running) => {
         const status = await (running.internalWorker as AppProcess).stop();
         running.internalWorker = running.stack.startInternalWorker({ env: WORKER_ENV });
-        return `internal worker stopped with SIGTERM under /internal/v1/batch and /internal/v1/retl load (jobs in flight finished, exit ${status.code}), restarted`;
+        return {
+          notes: `internal worker stopped with SIGTERM under /internal/v1/batch and /internal/v1/retl load (jobs in flight finished, exit ${status.code}), restarted`,
+          acknowledged: [],
+          failures: exitFailures('internal worker', status),
+        };
       },
       { workloads: [WORKLOADS['internal-batch'], WORKLOADS.retl] },
     ),
@@ -254,7 +260,7 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       return {
         notes: `gateway stopped with SIGTERM under load (exit ${status.code}); the ${answers.length} requests it was reading got ${answers.map(({ answer }) => answer).join(', ')}; restarted`,
         acknowledged: answers.filter(({ answer }) => answer === 200).flatMap(({ ids }) => ids),
-        failures: unanswered.length > 0 ? [`${unanswered.length} requests in flight at SIGTERM were not answered 200`] : [],
+        failures: [...(unanswered.length > 0 ? [`${unanswered.length} requests in flight at SIGTERM were not answered 200`] : []), ...exitFailures('gateway', status)],
       };
     }),
 
@@ -262,6 +268,6 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
     scenario('worker-sigterm', options, async (running) => {
       const status = await running.worker.stop();
       running.worker = running.stack.startWorker({ env: WORKER_ENV });
-      return `worker stopped with SIGTERM under load (jobs in flight finished, exit ${status.code}), restarted`;
+      return { notes: `worker stopped with SIGTERM under load (jobs in flight finished, exit ${status.code}), restarted`, acknowledged: [], failures: exitFailures('worker', status) };
     }),
 };
