@@ -14,7 +14,7 @@ export interface DriveResult {
    * when a stopping gateway closes its listening socket).
    */
   refusals: Record<string, number>;
-  /** Batches given up on by the client (a loss on the client's side, not ours). */
+  /** Batches (for the SDK: events) the client gave up on: a loss on the client's side, not ours. */
   abandoned: number;
 }
 
