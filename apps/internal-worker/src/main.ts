@@ -1,5 +1,5 @@
 import { loadConfig } from '@evt/config';
-import { createDbClient, EventStore, migrate } from '@evt/db';
+import { createDbClient, EventStore, migrate, type DbClient } from '@evt/db';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createLogger, stopOnSignals } from '@evt/logging';
 import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
@@ -8,21 +8,34 @@ import { ORDERED_QUEUES, PROCESSORS } from './processors/registry';
 
 // The workers behind the internal API. WORKER_QUEUES picks the queues this process consumes
 // (all five by default), so each can be deployed and scaled on its own.
+// Set once a stop began: start-up steps it cuts short then fail, and that is no failure to start.
+let stopping = false;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('internal-worker', config.logLevel);
+  // Listening for SIGTERM from the first moment: a stop during start-up closes what has started
+  // (jobs already taken are finished) instead of the signal killing the process.
+  const running: { consumers: Consumer[]; metricsServer?: { close(): Promise<void> }; db?: DbClient } = { consumers: [] };
+  stopOnSignals(logger, 'finishing jobs in flight', async () => {
+    stopping = true;
+    await Promise.all(running.consumers.map((consumer) => consumer.close()));
+    await running.metricsServer?.close();
+    await running.db?.close();
+  });
+  logger.info('internal worker starting');
   const missing = config.workerQueues.filter((queue) => !PROCESSORS[queue]);
   if (missing.length > 0) throw new Error(`no processor for queue(s) ${missing.join(', ')}`);
   if (config.migrateOnStart) {
     const applied = await migrate(config.databaseUrl);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const db = createDbClient(config.databaseUrl, { max: config.workerConcurrency * config.workerQueues.length + 1, applicationName: 'evt-internal-worker' });
+  const db = (running.db = createDbClient(config.databaseUrl, { max: config.workerConcurrency * config.workerQueues.length + 1, applicationName: 'evt-internal-worker' }));
   const deps = { store: new EventStore(db), logger };
   const metrics = new WorkerMetrics(createRegistry('internal-worker'));
-  const metricsServer = config.metricsPort > 0 ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) }) : undefined;
+  const metricsServer = (running.metricsServer = config.metricsPort > 0 ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) }) : undefined);
 
-  const consumers: Consumer[] = config.workerQueues.map((queue) =>
+  const consumers: Consumer[] = (running.consumers = config.workerQueues.map((queue) =>
     createConsumer({
       queueName: queue,
       redisUrl: config.redisUrl,
@@ -41,18 +54,13 @@ async function main(): Promise<void> {
         logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed; it will be retried');
       },
     }),
-  );
+  ));
   await Promise.all(consumers.map((consumer) => consumer.ready()));
   logger.info({ queues: config.workerQueues, concurrency: config.workerConcurrency, metricsPort: metricsServer?.port }, 'internal worker started');
-
-  stopOnSignals(logger, 'finishing jobs in flight', async () => {
-    await Promise.all(consumers.map((consumer) => consumer.close()));
-    await metricsServer?.close();
-    await db.close();
-  });
 }
 
 main().catch((error: Error) => {
+  if (stopping) return;
   console.error(`internal worker failed to start: ${error.message}`);
   process.exit(1);
 });

@@ -34,7 +34,8 @@ interface Running {
   internalWorker?: AppProcess;
 }
 
-const WORKER_ENV = { WORKER_LOCK_MS: '2000' };
+// Info logs: the harness waits for the workers' "started" line before it starts the load.
+const WORKER_ENV = { WORKER_LOCK_MS: '2000', LOG_LEVEL: 'info' };
 
 /** A graceful stop exits 0; anything else is a failure of the scenario. */
 const exitFailures = (app: string, status: ExitStatus) => (status.code === 0 ? [] : [`${app} exited with ${status.signal ?? status.code} on SIGTERM`]);
@@ -75,6 +76,9 @@ async function scenario(
     internalWorker: internal ? stack.startInternalWorker({ env: WORKER_ENV }) : undefined,
   };
   try {
+    // The fault must find every process running, not still loading (a SIGTERM then is no stop to test).
+    await running.worker.waitForOutput(/events worker started/, 30_000);
+    await running.internalWorker?.waitForOutput(/internal worker started/, 30_000);
     const connections = Math.max(1, Math.round(options.connections / workloads.length));
     const loads = workloads.map((workload) => ({
       client: `http ${workload.name}`,
