@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
+import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics, FetchHTTPClient, type HTTPClientRequest } from '@segment/analytics-node';
 
 export interface DriveResult {
@@ -220,5 +221,43 @@ export async function driveSdk(options: { url: string; writeKey: string; seconds
   }
   // Waits for every batch to be delivered or given up on, retries included.
   await analytics.closeAndFlush({ timeout: 180_000 });
+  return { acknowledged, refusals, abandoned: failed };
+}
+
+/**
+ * Drives the gateway with the real `@rudderstack/rudder-sdk-node` SDK at `eventsPerSecond`:
+ * gzipped batches, one in flight at a time, retried by its axios-retry on network errors, 5xx
+ * and 429 (`retryCount` raised to 12, about 7 minutes of backoff). An event counts as
+ * acknowledged when its callback comes without an error, which happens only after a 2xx.
+ */
+export async function driveRudderSdk(options: { url: string; writeKey: string; seconds: number; eventsPerSecond: number }): Promise<DriveResult> {
+  const client = new RudderAnalytics(options.writeKey, { dataPlaneUrl: options.url, flushAt: 100, flushInterval: 200, retryCount: 12, axiosConfig: { timeout: 5000 }, logLevel: 'none', errorHandler: () => undefined });
+  const refusals: Record<string, number> = {};
+  // Each retry the SDK makes of a batch, counted as it goes out (axios-retry numbers them).
+  const axios = (client as unknown as { axiosInstance: { interceptors: { request: { use(f: (config: Record<string, unknown>) => unknown): void } } } }).axiosInstance;
+  axios.interceptors.request.use((config) => {
+    if (((config['axios-retry'] as { retryCount?: number } | undefined)?.retryCount ?? 0) > 0) refusals.retried = (refusals.retried ?? 0) + 1;
+    return config;
+  });
+  const acknowledged: string[] = [];
+  let failed = 0;
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((options.eventsPerSecond * tickMs) / 1000));
+  const deadline = Date.now() + options.seconds * 1000;
+  while (Date.now() < deadline) {
+    for (let i = 0; i < perTick; i++) {
+      const messageId = randomUUID();
+      // messageId is honoured by the SDK but missing from its typings.
+      client.track({ userId: 'u-rudder', event: 'Fault Test Rudder SDK', properties: { n: i }, messageId } as RudderAnalytics.TrackParams, (error?: unknown) => {
+        if (error) failed++;
+        else acknowledged.push(messageId);
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, tickMs));
+  }
+  // flush() sends at most flushAt events per call: until the queue is empty, then once more for the last batch.
+  const queue = (client as unknown as { queue: unknown[] }).queue;
+  while (queue.length > 0) await client.flush();
+  await client.flush();
   return { acknowledged, refusals, abandoned: failed };
 }

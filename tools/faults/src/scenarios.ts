@@ -1,5 +1,5 @@
 import { sleep, startIsolatedStack, waitFor, type AppProcess, type ExitStatus, type IsolatedStack } from '@evt/testing';
-import { drive, driveSdk, holdRequests, WORKLOADS, type StoredIn, type Workload } from './drive';
+import { drive, driveRudderSdk, driveSdk, holdRequests, WORKLOADS, type StoredIn, type Workload } from './drive';
 
 export interface FaultOptions {
   seconds: number;
@@ -7,7 +7,7 @@ export interface FaultOptions {
   postgresOutageSeconds: number;
   connections: number;
   batchSize: number;
-  /** Events per second sent through the real SDK beside the raw HTTP load (0: no SDK). */
+  /** Events per second sent through each real SDK beside the raw HTTP load (0: no SDK). */
   sdkEventsPerSecond: number;
   log: (line: string) => void;
 }
@@ -86,7 +86,9 @@ async function scenario(
       result: drive({ url: () => running.gateway.url, target: stack, workload, connections, seconds: options.seconds, batchSize: options.batchSize }),
     }));
     if (options.sdkEventsPerSecond > 0) {
-      loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk({ url: running.gateway.url, writeKey: stack.writeKey, seconds: options.seconds, eventsPerSecond: options.sdkEventsPerSecond }) });
+      const sdk = { url: running.gateway.url, writeKey: stack.writeKey, seconds: options.seconds, eventsPerSecond: options.sdkEventsPerSecond };
+      loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk(sdk) });
+      loads.push({ client: 'sdk @rudderstack/rudder-sdk-node', storedIn: 'events', result: driveRudderSdk(sdk) });
     }
     await sleep((options.seconds * 1000) / 3);
     const injected = await fault(running);
