@@ -169,6 +169,33 @@ export async function holdRequests(url: string, target: Target, count: number, b
 }
 
 /**
+ * Calls `track` with a new messageId `eventsPerSecond` times a second for `seconds`; each call's
+ * callback reports the event delivered (no error) or given up on. Resolves when the last is sent,
+ * before the callbacks have all come: `acknowledged` and `failed` keep counting until the SDK is flushed.
+ */
+async function trackPaced(
+  options: { seconds: number; eventsPerSecond: number },
+  track: (messageId: string, done: (error?: unknown) => void) => void,
+): Promise<{ acknowledged: string[]; failed(): number }> {
+  const acknowledged: string[] = [];
+  let failed = 0;
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((options.eventsPerSecond * tickMs) / 1000));
+  const deadline = Date.now() + options.seconds * 1000;
+  while (Date.now() < deadline) {
+    for (let i = 0; i < perTick; i++) {
+      const messageId = randomUUID();
+      track(messageId, (error) => {
+        if (error) failed++;
+        else acknowledged.push(messageId);
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, tickMs));
+  }
+  return { acknowledged, failed: () => failed };
+}
+
+/**
  * Drives the gateway with the real `@segment/analytics-node` SDK at `eventsPerSecond`, with its
  * own batching and retries (raised so that a 60 s outage is ridden out, as users configure it
  * for that). An event counts as acknowledged when the SDK's callback reports it delivered,
@@ -204,24 +231,10 @@ export async function driveSdk(options: { url: string; writeKey: string; seconds
   analytics.on('http_response', ({ status }) => {
     if (status !== 200) refusals[status] = (refusals[status] ?? 0) + 1;
   });
-  const acknowledged: string[] = [];
-  let failed = 0;
-  const tickMs = 50;
-  const perTick = Math.max(1, Math.round((options.eventsPerSecond * tickMs) / 1000));
-  const deadline = Date.now() + options.seconds * 1000;
-  while (Date.now() < deadline) {
-    for (let i = 0; i < perTick; i++) {
-      const messageId = randomUUID();
-      analytics.track({ userId: 'u-sdk', event: 'Fault Test SDK', properties: { n: i }, messageId }, (error) => {
-        if (error) failed++;
-        else acknowledged.push(messageId);
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, tickMs));
-  }
+  const outcome = await trackPaced(options, (messageId, done) => analytics.track({ userId: 'u-sdk', event: 'Fault Test SDK', properties: { n: 1 }, messageId }, done));
   // Waits for every batch to be delivered or given up on, retries included.
   await analytics.closeAndFlush({ timeout: 180_000 });
-  return { acknowledged, refusals, abandoned: failed };
+  return { acknowledged: outcome.acknowledged, refusals, abandoned: outcome.failed() };
 }
 
 /**
@@ -239,25 +252,11 @@ export async function driveRudderSdk(options: { url: string; writeKey: string; s
     if (((config['axios-retry'] as { retryCount?: number } | undefined)?.retryCount ?? 0) > 0) refusals.retried = (refusals.retried ?? 0) + 1;
     return config;
   });
-  const acknowledged: string[] = [];
-  let failed = 0;
-  const tickMs = 50;
-  const perTick = Math.max(1, Math.round((options.eventsPerSecond * tickMs) / 1000));
-  const deadline = Date.now() + options.seconds * 1000;
-  while (Date.now() < deadline) {
-    for (let i = 0; i < perTick; i++) {
-      const messageId = randomUUID();
-      // messageId is honoured by the SDK but missing from its typings.
-      client.track({ userId: 'u-rudder', event: 'Fault Test Rudder SDK', properties: { n: i }, messageId } as RudderAnalytics.TrackParams, (error?: unknown) => {
-        if (error) failed++;
-        else acknowledged.push(messageId);
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, tickMs));
-  }
+  // messageId is honoured by the SDK but missing from its typings.
+  const outcome = await trackPaced(options, (messageId, done) => client.track({ userId: 'u-rudder', event: 'Fault Test Rudder SDK', properties: { n: 1 }, messageId } as RudderAnalytics.TrackParams, done));
   // flush() sends at most flushAt events per call: until the queue is empty, then once more for the last batch.
   const queue = (client as unknown as { queue: unknown[] }).queue;
   while (queue.length > 0) await client.flush();
   await client.flush();
-  return { acknowledged, refusals, abandoned: failed };
+  return { acknowledged: outcome.acknowledged, refusals, abandoned: outcome.failed() };
 }
