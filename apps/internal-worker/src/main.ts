@@ -6,11 +6,11 @@ import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
 import { createConsumer, type Consumer } from '@evt/queue';
 import { ORDERED_QUEUES, PROCESSORS } from './processors/registry';
 
-// The workers behind the internal API. WORKER_QUEUES picks the queues this process consumes
-// (all five by default), so each can be deployed and scaled on its own.
 // Set once a stop began: start-up steps it cuts short then fail, and that is no failure to start.
 let stopping = false;
 
+// The workers behind the internal API. WORKER_QUEUES picks the queues this process consumes
+// (all five by default), so each can be deployed and scaled on its own.
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('internal-worker', config.logLevel);

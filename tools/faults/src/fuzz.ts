@@ -152,7 +152,8 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     };
     await Promise.all(Array.from({ length: options.concurrency }, loop));
     const seconds = (Date.now() - started) / 1000;
-    const memory = { afterStartBytes, afterWarmUpBytes, endBytes: processMemory(gateway.app.pid).rssBytes, peakBytes: processMemory(gateway.app.pid).peakRssBytes };
+    const end = processMemory(gateway.app.pid);
+    const memory = { afterStartBytes, afterWarmUpBytes, endBytes: end.rssBytes, peakBytes: end.peakRssBytes };
     options.log(`fuzz: ${options.requests} requests in ${seconds.toFixed(1)} s; answers ${JSON.stringify(statuses)}; gateway RSS ${mb(memory.afterStartBytes)} at start, ${mb(memory.afterWarmUpBytes)} after warm-up, ${mb(memory.endBytes)} at the end, ${mb(memory.peakBytes)} at peak`);
 
     const queuesDrained = await waitFor(
