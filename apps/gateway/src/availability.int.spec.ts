@@ -6,7 +6,7 @@ describe('gateway when Redis is away', () => {
   it('answers 503 Service unavailable with Retry-After within a second when Redis cannot be reached', async () => {
     // Port 1: nothing listens there, and unlike a port freePort() gave back, no other test's
     // process can come to listen on it while this runs.
-    const stack = await startStack('redis-never', { REDIS_URL: 'redis://127.0.0.1:1' });
+    const stack = await startStack('redis-never', { REDIS_URL: 'redis://127.0.0.1:1' }, { unhealthy: true });
     try {
       const source = await createSource(stack.env);
       await stack.gateway.sources.refresh();

@@ -15,11 +15,22 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** `gatewayEnv` applies to the gateway; REDIS_URL in it applies to the worker too. */
-export async function startStack(name: string, gatewayEnv: Record<string, string> = {}, options: { internalWorker?: boolean; workerEnv?: Record<string, string> } = {}): Promise<Stack> {
+/**
+ * `gatewayEnv` applies to the gateway; REDIS_URL in it applies to the worker too. Resolves once the
+ * gateway is healthy (Redis connected: a first request would otherwise meet a 503), unless
+ * `unhealthy` says its Redis is meant to be unreachable.
+ */
+export async function startStack(
+  name: string,
+  gatewayEnv: Record<string, string> = {},
+  options: { internalWorker?: boolean; workerEnv?: Record<string, string>; unhealthy?: boolean } = {},
+): Promise<Stack> {
   const env = await createTestEnv(name);
   const config = env.config({ PORT: '0', HOST: '127.0.0.1', SOURCE_CONFIG_REFRESH_MS: '100', ...gatewayEnv });
   const gateway = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
+  if (!options.unhealthy) {
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${gateway.port}/health`)).status === 200 ? true : undefined), 15_000, `the ${name} gateway to be healthy`);
+  }
   const workerEnv = env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}), ...options.workerEnv });
   const worker = AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', workerEnv);
   const internalWorker = options.internalWorker ? AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', workerEnv) : undefined;
