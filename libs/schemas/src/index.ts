@@ -3,3 +3,4 @@ export * from './internal.schema';
 export * from './jobs.schema';
 export * from './validate';
 export * from './openapi';
+export * from './storable';

@@ -1,0 +1,56 @@
+/**
+ * What Postgres can keep exactly. Identifiers become keys and indexed columns, whose btree entries
+ * are limited to about 2.7 kB: a bound well inside that keeps every key (three ids in `aliases`)
+ * storable. Text and jsonb cannot hold U+0000, and UTF-8 cannot encode an unpaired surrogate:
+ * Postgres would refuse the first and the encoder would turn the second into U+FFFD, which would
+ * make two distinct ids one. Such values are refused with a reason, never changed (docs/reliability.md).
+ */
+export const MAX_ID_BYTES = 1024;
+
+/** Why `id` cannot be stored exactly as an identifier, or undefined when it can. */
+export function idProblem(id: string): string | undefined {
+  // Three UTF-8 bytes at most per UTF-16 unit: short ids need no counting.
+  if (id.length * 3 > MAX_ID_BYTES && Buffer.byteLength(id) > MAX_ID_BYTES) return `is longer than ${MAX_ID_BYTES} bytes`;
+  return textProblem(id);
+}
+
+/** Why a string cannot be stored exactly in Postgres (NUL, unpaired surrogate), or undefined when it can. */
+export function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'contains NUL (U+0000), which Postgres cannot store';
+  if (!text.isWellFormed()) return 'contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
+  return undefined;
+}
+
+function joinPath(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+/**
+ * The first place in a parsed JSON value that Postgres' jsonb cannot keep exactly, as a reason
+ * (`properties.name contains NUL …`), or undefined. Keys are checked as well as values; numbers
+ * must be finite (JSON.parse reads 1e400 as Infinity, which would be stored as null).
+ */
+export function unstorableValueReason(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    return problem === undefined ? undefined : `${path || 'event'} ${problem}`;
+  }
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? undefined : `${path || 'event'} is a number too large to store`;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const reason = unstorableValueReason(value[i], joinPath(path, String(i)));
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const keyProblem = textProblem(key);
+    if (keyProblem !== undefined) return `a key of ${path || 'event'} ${keyProblem}`;
+    const reason = unstorableValueReason((value as Record<string, unknown>)[key], joinPath(path, key));
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
+}
