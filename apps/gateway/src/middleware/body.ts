@@ -1,55 +1,129 @@
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
-import { InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '@evt/errors';
+import { AppError, InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '@evt/errors';
+
+/** The client closed its connection before its body was read: nobody will read an answer (499, as nginx logs it). */
+export class ClientGoneError extends AppError {
+  constructor() {
+    super('client_gone', 499, 'Client closed request', true);
+  }
+}
+
+/** Bytes held from a BodyBudget; `release()` gives them back once (later calls do nothing). */
+export interface BodyReservation {
+  readonly bytes: number;
+  release(): void;
+}
+
+interface Waiter {
+  bytes: number;
+  admit(reservation: BodyReservation): void;
+  cancel(): void;
+}
 
 /**
  * Bytes of request bodies held in memory at once, across all requests of the process. A request
  * is read only once its size fits in what is left (FIFO; one request alone is always admitted);
  * the others wait unread, their clients held back by TCP: a thousand clients uploading 4 MB each
- * cost the bound, not 4 GB.
+ * cost the bound, not 4 GB. A waiter whose client has gone leaves the queue at once (never
+ * admitted), so an abandoned upload, however large, holds nobody back.
  */
 export class BodyBudget {
-  private used = 0;
-  private readonly waiting: Array<{ bytes: number; admit: () => void }> = [];
+  private held = 0;
+  private readonly waiting: Waiter[] = [];
 
   constructor(readonly maxBytes: number) {}
 
-  /** Resolves once `bytes` may be held. */
-  acquire(bytes: number): Promise<void> {
-    if (this.waiting.length === 0 && this.fits(bytes)) {
-      this.used += bytes;
-      return Promise.resolve();
-    }
-    return new Promise((admit) => this.waiting.push({ bytes, admit }));
+  /** Bytes reserved now (for metrics and tests). */
+  get used(): number {
+    return this.held;
   }
 
-  release(bytes: number): void {
-    this.used -= bytes;
+  /** Requests waiting for room now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Resolves once `bytes` may be held. If `signal` aborts first (the client went away), the wait
+   * ends with ClientGoneError and nothing is held.
+   */
+  acquire(bytes: number, signal?: AbortSignal): Promise<BodyReservation> {
+    if (signal?.aborted) return Promise.reject(new ClientGoneError());
+    if (this.waiting.length === 0 && this.fits(bytes)) return Promise.resolve(this.reserve(bytes));
+    return new Promise<BodyReservation>((resolve, reject) => {
+      const onAbort = () => waiter.cancel();
+      const waiter: Waiter = {
+        bytes,
+        admit: (reservation) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(reservation);
+        },
+        cancel: () => {
+          const index = this.waiting.indexOf(waiter);
+          if (index === -1) return; // already admitted: the reader sees the closed request
+          this.waiting.splice(index, 1);
+          reject(new ClientGoneError());
+          // The one that left may have been what kept the next ones out (an oversized body at the head).
+          this.admitWhatFits();
+        },
+      };
+      this.waiting.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private reserve(bytes: number): BodyReservation {
+    this.held += bytes;
+    let released = false;
+    return {
+      bytes,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.held -= bytes;
+        this.admitWhatFits();
+      },
+    };
+  }
+
+  private admitWhatFits(): void {
     while (this.waiting.length > 0 && this.fits(this.waiting[0].bytes)) {
-      const next = this.waiting.shift() as { bytes: number; admit: () => void };
-      this.used += next.bytes;
-      next.admit();
+      const next = this.waiting.shift() as Waiter;
+      next.admit(this.reserve(next.bytes));
     }
   }
 
   private fits(bytes: number): boolean {
-    return this.used === 0 || this.used + bytes <= this.maxBytes;
+    return this.held === 0 || this.held + bytes <= this.maxBytes;
   }
+}
+
+/** True when the request's client closed its connection before the whole body came in. */
+function clientGone(req: IncomingMessage): boolean {
+  return (req.destroyed || req.readableAborted) && !req.complete;
+}
+
+/** A signal that aborts when the request's client goes away before its body is complete (at once if it already has). */
+export function requestGone(req: IncomingMessage): AbortSignal {
+  const controller = new AbortController();
+  if (clientGone(req)) controller.abort();
+  else req.once('close', () => (req.complete ? undefined : controller.abort()));
+  return controller.signal;
 }
 
 // What a body of unknown size (chunked, compressed) reserves before it is read.
 const UNKNOWN_SIZE_RESERVATION = 256 * 1024;
 
-/** Reads the body as readBody does, within `budget`. */
+/** Reads the body as readBody does, within `budget`; what it reserved is given back however the read ends. */
 export async function readBodyWithin(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer> {
   const declared = declaredPlainLength(req);
   if (declared !== undefined && declared > limit) throw new PayloadTooLargeError();
-  const reserved = declared ?? Math.min(limit, UNKNOWN_SIZE_RESERVATION);
-  await budget.acquire(reserved);
+  const reservation = await budget.acquire(declared ?? Math.min(limit, UNKNOWN_SIZE_RESERVATION), requestGone(req));
   try {
     return await readBody(req, limit);
   } finally {
-    budget.release(reserved);
+    reservation.release();
   }
 }
 
@@ -79,6 +153,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     return Promise.reject(new InvalidJsonError());
   }
 
+  // A request whose client has already gone will never send 'end' (its 'close' has fired too).
+  if (clientGone(req)) return Promise.reject(new ClientGoneError());
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -101,11 +177,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) return finish(new PayloadTooLargeError());
       chunks.push(chunk);
     });
+    // A request destroyed because its client went away also emits 'error' (ECONNRESET) before 'close'.
+    const failed = (error: Error) => finish(clientGone(req) ? new ClientGoneError() : error);
     source.on('end', () => finish());
-    source.on('error', (error) => finish(inflater ? new InvalidJsonError({ cause: error }) : error));
-    req.on('aborted', () => finish(new InvalidJsonError()));
+    source.on('error', (error) => failed(inflater ? new InvalidJsonError({ cause: error }) : error));
+    // After a complete body, 'close' may come before the inflater's 'end': only an incomplete one fails.
+    req.on('close', () => (req.complete ? undefined : finish(new ClientGoneError())));
     if (inflater) {
-      req.on('error', (error) => finish(error));
+      req.on('error', failed);
       req.pipe(inflater);
     }
   });
