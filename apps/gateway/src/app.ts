@@ -10,7 +10,7 @@ import { cors, setCorsHeaders } from './middleware/cors';
 import { answerError, closeAfterAnswer, errorHandler, sendText } from './middleware/errors';
 import type { RawHandler } from './routes/events.route';
 import { internalRoutes } from './routes/internal.route';
-import { operationsRoutes } from './routes/operations.route';
+import { healthRoutes, operationsRoutes } from './routes/operations.route';
 import { pixelRoutes } from './routes/pixel.route';
 import { webhookRoutes } from './routes/webhook.route';
 import type { IngestService } from './services/ingest.service';
@@ -60,6 +60,7 @@ export function createApp(deps: GatewayDeps, eventHandlers: Map<string, RawHandl
   app.disable('etag');
 
   app.use(cors);
+  app.use(healthRoutes(deps));
   app.use((_req: Request, res: Response, next: NextFunction) => {
     if (!refusedWhileStopping(deps, res)) next();
   });

@@ -18,6 +18,8 @@ export interface RunningGateway {
   server: http.Server;
   port: number;
   sources: SourceRegistry;
+  /** The bound on request bodies held in memory: tests check that it always returns to 0. */
+  bodyBudget: BodyBudget;
   /** Answers 503 to new requests, finishes those in flight, then closes every connection. */
   stop(): Promise<void>;
 }
@@ -38,6 +40,15 @@ async function warnAboutDurability(redis: Redis, logger: Logger): Promise<void> 
   }
 }
 
+/** The warning the gateway logs at start when /internal/* takes any caller who knows a source id, else undefined. */
+export function internalApiWarning(config: Config): string | undefined {
+  if (!config.internalApiEnabled || config.internalApiToken !== undefined) return undefined;
+  return 'INTERNAL_API_TOKEN is not set: anyone who knows a source id can write pre-enriched events through /internal/*. Set INTERNAL_API_TOKEN, or INTERNAL_API_ENABLED=false if nothing calls the internal API';
+}
+
+// A dependency that does not answer within this is reported down (a health check must not hang).
+const CHECK_TIMEOUT_MS = 2000;
+
 /** Wires the gateway to Redis and Postgres and starts listening on `config.port` (0 picks a free port). */
 export async function startGateway(config: Config, logger: Logger, version: string): Promise<RunningGateway> {
   const db = createDbClient(config.databaseUrl, { max: 2, applicationName: 'evt-gateway' });
@@ -56,9 +67,17 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   producers.connection.once('ready', () => void warnAboutDurability(producers.connection, logger));
 
   let stopping = false;
+  const internalWarning = internalApiWarning(config);
+  if (internalWarning) logger.warn(internalWarning);
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
+  const checks = { redis: () => producers.ping(CHECK_TIMEOUT_MS), postgres: () => withTimeout(db.ping(), CHECK_TIMEOUT_MS) };
+  const answers = (check: () => Promise<void>) => check().then(() => true, () => false);
   const registry = createRegistry('gateway');
-  const metrics = new GatewayMetrics(registry, () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000));
+  const metrics = new GatewayMetrics(
+    registry,
+    () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000),
+    async () => ({ redis: await answers(checks.redis), postgres: await answers(checks.postgres) }),
+  );
   const ingest = new IngestService(
     config.enqueueDisabled ? discardingProducers() : producers,
     new RateLimiter(producers.connection, config.queuePrefix),
@@ -66,6 +85,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     logger,
     metrics,
   );
+  const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
   const deps = {
     config,
     logger,
@@ -73,10 +93,10 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     ingest,
     internal: new InternalIngestService(ingest, producers),
     version,
-    checks: { redis: () => producers.ping(), postgres: () => db.ping() },
+    checks,
     isStopping: () => stopping,
     clientIp: clientIpResolver(config.trustProxy),
-    bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
+    bodyBudget,
     metrics,
     serveMetrics: metricsHandler(metricsSource(registry), bearerTokenCheck(config.metricsToken)),
   };
@@ -99,6 +119,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     server,
     port,
     sources,
+    bodyBudget,
     async stop() {
       if (stopping) return;
       stopping = true;

@@ -22,6 +22,20 @@ describe('GatewayMetrics', () => {
       'evt_http_requests_total{route="/v1/batch",status="503",service="gateway"} 1',
     ]);
   });
+  it('reports each dependency as up (1) or down (0), from the last check or from a check at scrape time', async () => {
+    const checked = new GatewayMetrics(createRegistry('gateway'));
+    checked.dependencyUp('redis', true);
+    checked.dependencyUp('postgres', false);
+    expect(await samples(checked, 'evt_dependency_up')).toEqual([
+      'evt_dependency_up{dependency="redis",service="gateway"} 1',
+      'evt_dependency_up{dependency="postgres",service="gateway"} 0',
+    ]);
+    let postgres = true;
+    const scraped = new GatewayMetrics(createRegistry('gateway'), undefined, async () => ({ redis: true, postgres }));
+    expect(await samples(scraped, 'evt_dependency_up{dependency="postgres"')).toEqual(['evt_dependency_up{dependency="postgres",service="gateway"} 1']);
+    postgres = false;
+    expect(await samples(scraped, 'evt_dependency_up{dependency="postgres"')).toEqual(['evt_dependency_up{dependency="postgres",service="gateway"} 0']);
+  });
 });
 
 describe('WorkerMetrics', () => {

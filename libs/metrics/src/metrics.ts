@@ -14,11 +14,15 @@ export function createRegistry(service: string): Registry {
 // not be able to grow the series without bound: past this many, they are counted as `other`.
 const MAX_REASONS = 200;
 
+/** A service the gateway depends on, as the `dependency` label of evt_dependency_up. */
+export type Dependency = 'redis' | 'postgres';
+
 /** What the gateway reports at /metrics. */
 export class GatewayMetrics {
   private readonly requests: Counter<'route' | 'status'>;
   private readonly events: Counter<'outcome' | 'reason'>;
   private readonly enqueue: Histogram;
+  private readonly dependencies: Gauge<'dependency'>;
   private readonly reasons = new Set<string>();
   /** Children of `requests` by route and status, bound once: the hot path only increments. */
   private readonly requestChildren = new Map<string, { inc(): void }>();
@@ -26,7 +30,22 @@ export class GatewayMetrics {
   constructor(
     readonly registry: Registry,
     queueDepths?: () => Promise<Array<{ queue: string; waiting: number; active: number; delayed: number; failed: number }>>,
+    /** Checked at each scrape, so that a dashboard sees a dependency go down without a readiness probe. */
+    dependencyStates?: () => Promise<Record<Dependency, boolean>>,
   ) {
+    this.dependencies = new Gauge({
+      name: 'evt_dependency_up',
+      help: 'Whether a dependency answered the last check (1) or not (0): set at each readiness check and scrape.',
+      labelNames: ['dependency'],
+      registers: [registry],
+      // Across gateway processes: down if any of them could not reach it.
+      aggregator: 'min',
+      collect: dependencyStates
+        ? async () => {
+            for (const [dependency, up] of Object.entries(await dependencyStates())) this.dependencies.set({ dependency }, up ? 1 : 0);
+          }
+        : undefined,
+    });
     this.requests = new Counter({ name: 'evt_http_requests_total', help: 'Requests answered, by route and status.', labelNames: ['route', 'status'], registers: [registry] });
     this.events = new Counter({
       name: 'evt_events_total',
@@ -84,6 +103,11 @@ export class GatewayMetrics {
 
   enqueued(seconds: number): void {
     this.enqueue.observe(seconds);
+  }
+
+  /** What the last check of a dependency found. */
+  dependencyUp(dependency: Dependency, up: boolean): void {
+    this.dependencies.set({ dependency }, up ? 1 : 0);
   }
 }
 
