@@ -1,4 +1,4 @@
-import { AppError, InvalidRequestError, isRetriable, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from './app-error';
+import { AppError, InvalidRequestError, isRetriable, isTransient, PayloadTooLargeError, PermanentError, RateLimitedError, ServiceUnavailableError, SourceRejectedError, UnauthorizedError, UnexpectedError } from './app-error';
 
 describe('AppError family', () => {
   it('gives each client-facing error its status and exact answer text', () => {
@@ -18,5 +18,14 @@ describe('AppError family', () => {
     expect(isRetriable(new Error('unknown'))).toBe(true);
     expect(new InvalidRequestError('x')).toBeInstanceOf(AppError);
     expect(new InvalidRequestError('x').name).toBe('InvalidRequestError');
+  });
+});
+
+describe('isTransient', () => {
+  it('is true only for errors that say a retry can help; unknown errors and bugs are not transient', () => {
+    expect(isTransient(new ServiceUnavailableError('postgres down'))).toBe(true);
+    expect(isTransient(new PermanentError('index row too large'))).toBe(false);
+    expect(isTransient(new UnexpectedError('relation missing'))).toBe(false);
+    expect(isTransient(new TypeError('x is undefined'))).toBe(false);
   });
 });

@@ -77,6 +77,21 @@ export class PermanentError extends AppError {
   }
 }
 
+/**
+ * Something that should not happen and that waiting does not cure (a missing table, a bug of
+ * ours): a worker retries it a bounded number of times, then fails the job for an operator.
+ */
+export class UnexpectedError extends AppError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('unexpected', 500, reason, false, options);
+  }
+}
+
+/** True for a failure that passes by itself (a dependency down or busy): worth retrying without bound. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof AppError && error.retriable;
+}
+
 /** True when trying the same work again later may succeed. */
 export function isRetriable(error: unknown): boolean {
   return error instanceof AppError ? error.retriable : true;

@@ -1,11 +1,16 @@
-import { PermanentError } from '@evt/errors';
-import { translateDbError, type EventRow, type EventStore, type EventStoreSession, type RejectedRow } from '@evt/db';
+import type { EventRow, EventStore, EventStoreSession, RejectedRow } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { EventsJob, Validator, type RejectedEvent } from '@evt/schemas';
+import { QueuedEvent, Validator } from '@evt/schemas';
 import { profileChanges, toEventRow } from './event-rows';
-import { setAsideMalformedJob, type JobRef } from './malformed-job';
+import { splitJob, type JobRef } from './malformed-job';
+import { jsonSize, rejectionId } from './rejected-rows';
+import { writeIsolating } from './write-isolating';
 
-const jobValidator = new Validator(EventsJob);
+const itemCheck = new Validator(QueuedEvent);
+
+// A refused event is kept whole in rejected_events up to this size (events are at most
+// MAX_EVENT_SIZE anyway), so `rejected retry` can send it again.
+const MAX_KEPT_EVENT_BYTES = 1024 * 1024;
 
 export interface StoreEventsDeps {
   store: EventStore;
@@ -16,20 +21,6 @@ export interface EventsOutcome {
   stored: number;
   duplicates: number;
   rejected: number;
-}
-
-/** A rejected event of a job as its rejected_events row. */
-export function toRejectedRow(rejected: RejectedEvent): RejectedRow {
-  return {
-    id: rejected.id,
-    workspaceId: rejected.workspaceId,
-    sourceId: rejected.sourceId,
-    reason: rejected.reason,
-    messageId: rejected.messageId ?? null,
-    event: rejected.event ?? null,
-    eventSize: rejected.eventSize ?? null,
-    receivedAt: rejected.receivedAt,
-  };
 }
 
 /** Inserts the rows; how many were new, and the new ones that change profiles. */
@@ -47,11 +38,34 @@ async function writeProfiles(session: EventStoreSession, stored: EventRow[]): Pr
   await session.insertAliases(changes.aliases);
 }
 
+/** Events and the profiles they change, as one unit: a profile the database refuses refuses its event. */
+async function writeEventsWithProfiles(session: EventStoreSession, rows: EventRow[]): Promise<number> {
+  const stored = await writeEvents(session, rows);
+  await writeProfiles(session, stored.profileRows);
+  return stored.inserted;
+}
+
+/** The rejected_events row of an event the database refused, with the database's reason. */
+function refusedEventRow(row: EventRow, reason: string): RejectedRow {
+  const size = jsonSize(row.payload);
+  return {
+    id: rejectionId('refused', [row.sourceId, row.messageId]),
+    workspaceId: row.workspaceId,
+    sourceId: row.sourceId,
+    reason: `database refused the event: ${reason}`,
+    messageId: row.messageId,
+    event: size <= MAX_KEPT_EVENT_BYTES ? row.payload : null,
+    eventSize: size,
+    receivedAt: row.receivedAt,
+  };
+}
+
 /**
- * Stores one job of events (the `events`, `replay`, `extract` and `internal-batch` queues) in a single transaction: events (idempotent on source and
- * messageId), the profiles they change, and the rejected events the gateway set aside.
- * Retriable failures are thrown for the queue to retry; a row the database refuses is moved to
- * rejected_events with the database's reason, and the rest of the job is stored.
+ * Stores one job of events (the `events`, `replay`, `extract` and `internal-batch` queues): events
+ * (idempotent on source and messageId), the profiles they change, and the rejected events the
+ * gateway set aside. Retriable failures are thrown for the queue to retry; an item that does not
+ * match the job schema, or a row the database refuses, goes to rejected_events with its reason,
+ * and the rest of the job is stored.
  */
 export async function storeEventsJob(data: unknown, job: JobRef, deps: StoreEventsDeps): Promise<EventsOutcome> {
   return storeEventsJobs([{ data, job }], deps);
@@ -59,69 +73,29 @@ export async function storeEventsJob(data: unknown, job: JobRef, deps: StoreEven
 
 /**
  * Stores several jobs of events in one transaction (group commit: one COPY and one commit for
- * many jobs). Malformed jobs are set aside first; if the database refuses a row, the jobs are
- * stored again event by event, the refused rows going to rejected_events.
+ * many jobs). Malformed items are set aside first. If the database refuses a row, the group is
+ * written again in a second transaction, bisected in savepoints: every event that can be stored
+ * is, and each refused one goes to rejected_events, so one bad event fails no other job.
  */
 export async function storeEventsJobs(jobs: Array<{ data: unknown; job: JobRef }>, deps: StoreEventsDeps): Promise<EventsOutcome> {
-  const outcome: EventsOutcome = { stored: 0, duplicates: 0, rejected: 0 };
   const rows: EventRow[] = [];
   const rejectedRows: RejectedRow[] = [];
   for (const { data, job } of jobs) {
-    const reason = jobValidator.reason(data);
-    if (reason !== undefined) {
-      await setAsideMalformedJob(deps.store, job, data, reason, deps.logger);
-      outcome.rejected++;
-      continue;
-    }
-    const payload = data as EventsJob;
-    for (const event of payload.events) rows.push(toEventRow(event));
-    for (const rejected of payload.rejected) rejectedRows.push(toRejectedRow(rejected));
+    const split = splitJob<QueuedEvent>(data, job, 'events', itemCheck, deps.logger);
+    for (const event of split.items) rows.push(toEventRow(event));
+    rejectedRows.push(...split.rejected);
   }
-  if (rows.length === 0 && rejectedRows.length === 0) return outcome;
+  if (rows.length === 0 && rejectedRows.length === 0) return { stored: 0, duplicates: 0, rejected: 0 };
 
-  let written: EventsOutcome;
-  try {
-    written = await deps.store.transaction(async (session) => {
-      const stored = await writeEvents(session, rows);
-      await writeProfiles(session, stored.profileRows);
-      await session.insertRejected(rejectedRows);
-      return { stored: stored.inserted, duplicates: rows.length - stored.inserted, rejected: rejectedRows.length };
-    });
-  } catch (error) {
-    if (!(error instanceof PermanentError)) throw error;
-    deps.logger.warn({ jobs: jobs.map(({ job }) => `${job.queue}:${job.id}`), err: error.message }, 'bulk write refused; storing event by event');
-    written = await deps.store.transaction((session) => writeOneByOne(session, rows, rejectedRows));
-  }
-  return { stored: written.stored, duplicates: written.duplicates, rejected: written.rejected + outcome.rejected };
-}
-
-/** The slow path for a job holding a row the database refuses: each event in its own savepoint. */
-async function writeOneByOne(session: EventStoreSession, rows: EventRow[], rejectedRows: RejectedRow[]): Promise<EventsOutcome> {
-  const profileRows: EventRow[] = [];
-  let inserted = 0;
-  const refused: RejectedRow[] = [...rejectedRows];
-  for (const row of rows) {
-    try {
-      const stored = await session.savepoint((inner) => writeEvents(inner, [row]));
-      inserted += stored.inserted;
-      profileRows.push(...stored.profileRows);
-    } catch (error) {
-      const translated = translateDbError(error);
-      if (!(translated instanceof PermanentError)) throw translated;
-      const message = translated.message.replace(/^database rejected the data: /, '');
-      refused.push({
-        id: `refused:${row.sourceId}:${row.messageId}`,
-        workspaceId: row.workspaceId,
-        sourceId: row.sourceId,
-        reason: `database refused the event: ${message}`,
-        messageId: row.messageId,
-        event: null,
-        eventSize: Buffer.byteLength(JSON.stringify(row.payload)),
-        receivedAt: row.receivedAt,
-      });
-    }
-  }
-  await writeProfiles(session, profileRows);
-  await session.insertRejected(refused);
-  return { stored: inserted, duplicates: rows.length - inserted - (refused.length - rejectedRows.length), rejected: refused.length };
+  const outcome = await writeIsolating({
+    store: deps.store,
+    logger: deps.logger,
+    jobs: jobs.map(({ job }) => job),
+    rows,
+    rejected: rejectedRows,
+    write: writeEventsWithProfiles,
+    refusedRows: (refusals) => refusals.map(({ item, reason }) => refusedEventRow(item, reason)),
+  });
+  const stored = outcome.written.reduce((sum, count) => sum + count, 0);
+  return { stored, duplicates: rows.length - stored - outcome.refused, rejected: outcome.rejected };
 }

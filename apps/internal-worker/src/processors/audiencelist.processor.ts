@@ -1,10 +1,13 @@
-import type { AudienceMemberWrite, EventStore } from '@evt/db';
+import type { AudienceMemberWrite, EventStore, RejectedRow } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { setAsideMalformedJob, toRejectedRow } from '@evt/pipeline';
-import { AudienceListJob, QUEUE_NAMES, Validator } from '@evt/schemas';
+import { jsonSize, rejectionId, splitJob, writeIsolating, type Refusal } from '@evt/pipeline';
+import { AudienceListItem, QUEUE_NAMES, Validator } from '@evt/schemas';
 import { contentKey } from './canonical';
 
-const jobValidator = new Validator(AudienceListJob);
+const itemCheck = new Validator(AudienceListItem);
+
+// A refused list is kept whole in rejected_events up to this size.
+const MAX_KEPT_LIST_BYTES = 1024 * 1024;
 
 export interface AudienceListOutcome {
   members: number;
@@ -12,19 +15,14 @@ export interface AudienceListOutcome {
 }
 
 /**
- * A job of the `audiencelist` queue. Each request's adds come before its removes, requests in the
- * order the gateway received them; the latest write of a member decides whether it is in the list.
- * Every write carries its order, so a job run twice changes nothing.
+ * The member writes of a job, folded (the latest write of each member wins) and cut into one unit
+ * per list (source, audience), in key order. A member's own key is a hash of fixed length and
+ * its value unindexed jsonb: what the database can refuse is the list's key, so the list is
+ * what is isolated, in O(k log n) statements for k refused lists among n.
  */
-export async function processAudienceListJob(data: unknown, jobId: string, deps: { store: EventStore; logger: Logger }): Promise<AudienceListOutcome> {
-  const reason = jobValidator.reason(data);
-  if (reason !== undefined) {
-    await setAsideMalformedJob(deps.store, { queue: QUEUE_NAMES.audiencelist, id: jobId }, data, reason, deps.logger);
-    return { members: 0, rejected: 1 };
-  }
-  const job = data as AudienceListJob;
+export function foldMemberWrites(lists: AudienceListItem[]): AudienceMemberWrite[][] {
   const latest = new Map<string, AudienceMemberWrite>();
-  for (const list of [...job.lists].sort((a, b) => a.sequence - b.sequence)) {
+  for (const list of [...lists].sort((a, b) => a.sequence - b.sequence)) {
     const writes = [...list.add.map((member) => ({ member, present: true })), ...list.remove.map((member) => ({ member, present: false }))];
     writes.forEach(({ member, present }, index) => {
       const memberKey = contentKey(member);
@@ -41,10 +39,57 @@ export async function processAudienceListJob(data: unknown, jobId: string, deps:
       });
     });
   }
-  const rows = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
-  await deps.store.transaction(async (session) => {
-    await session.upsertAudienceMembers(rows);
-    await session.insertRejected(job.rejected.map(toRejectedRow));
+  const units: AudienceMemberWrite[][] = [];
+  for (const [, row] of [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const unit = units[units.length - 1];
+    if (unit && unit[0].sourceId === row.sourceId && unit[0].audienceId === row.audienceId) unit.push(row);
+    else units.push([row]);
+  }
+  return units;
+}
+
+/** The rejected_events rows of a refused list: one per request of the job that wrote to it, with the database's reason. */
+function refusedListRows(lists: AudienceListItem[], { item, reason }: Refusal<AudienceMemberWrite[]>): RejectedRow[] {
+  const { sourceId, audienceId } = item[0];
+  return lists
+    .filter((list) => list.sourceId === sourceId && list.audienceId === audienceId)
+    .map((list) => {
+      const size = jsonSize(list);
+      return {
+        id: rejectionId('refused', [list.sourceId, list.audienceId, list.messageId, String(list.sequence)]),
+        workspaceId: list.workspaceId,
+        sourceId: list.sourceId,
+        reason: `database refused the audience list: ${reason}`,
+        messageId: list.messageId,
+        event: size <= MAX_KEPT_LIST_BYTES ? list : null,
+        eventSize: size,
+        receivedAt: list.receivedAt,
+      };
+    });
+}
+
+/**
+ * A job of the `audiencelist` queue. Each request's adds come before its removes, requests in the
+ * order the gateway received them; the latest write of a member decides whether it is in the list.
+ * Every write carries its order, so a job run twice changes nothing. A malformed item, or a list
+ * the database refuses, goes to rejected_events; the other lists are stored.
+ */
+export async function processAudienceListJob(data: unknown, jobId: string, deps: { store: EventStore; logger: Logger }): Promise<AudienceListOutcome> {
+  const job = { queue: QUEUE_NAMES.audiencelist, id: jobId };
+  const split = splitJob<AudienceListItem>(data, job, 'lists', itemCheck, deps.logger);
+  const units = foldMemberWrites(split.items);
+  if (units.length === 0 && split.rejected.length === 0) return { members: 0, rejected: 0 };
+  const outcome = await writeIsolating({
+    ...deps,
+    jobs: [job],
+    rows: units,
+    rejected: split.rejected,
+    write: async (session, part) => {
+      const rows = part.flat();
+      await session.upsertAudienceMembers(rows);
+      return rows.length;
+    },
+    refusedRows: (refusals) => refusals.flatMap((refusal) => refusedListRows(split.items, refusal)),
   });
-  return { members: rows.length, rejected: job.rejected.length };
+  return { members: outcome.written.reduce((sum, count) => sum + count, 0), rejected: outcome.rejected };
 }

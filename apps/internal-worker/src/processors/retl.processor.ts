@@ -1,9 +1,9 @@
-import type { EventStore, RetlRecordWrite } from '@evt/db';
+import type { EventStore, RejectedRow, RetlRecordWrite } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { setAsideMalformedJob, toRejectedRow } from '@evt/pipeline';
-import { QUEUE_NAMES, RetlJob, Validator, type RetlItem } from '@evt/schemas';
+import { jsonSize, rejectionId, splitJob, writeIsolating } from '@evt/pipeline';
+import { QUEUE_NAMES, RetlItem, Validator } from '@evt/schemas';
 
-const jobValidator = new Validator(RetlJob);
+const itemCheck = new Validator(RetlItem);
 
 export interface RetlOutcome {
   records: number;
@@ -43,29 +43,45 @@ export function foldRecordWrites(items: RetlItem[]): RetlRecordWrite {
 
 const byOrder = (a: RetlItem, b: RetlItem) => a.sequence - b.sequence || a.index - b.index;
 
+/** The rejected_events row of a record write the database refused, with the database's reason. */
+function refusedRecordRow(write: RetlRecordWrite, reason: string): RejectedRow {
+  return {
+    id: rejectionId('refused', [write.sourceId, write.destinationId, write.recordId, write.messageId]),
+    workspaceId: write.workspaceId,
+    sourceId: write.sourceId,
+    reason: `database refused the record: ${reason}`,
+    messageId: write.messageId,
+    event: write,
+    eventSize: jsonSize(write),
+    receivedAt: write.receivedAt,
+  };
+}
+
 /**
  * A job of the `retl` queue: records upserted into retl_records by (source, destination, record
  * id), honouring each record's action, in one transaction. Every write carries its order, so a
- * job run twice (or after a newer one) changes nothing.
+ * job run twice (or after a newer one) changes nothing. A malformed item, or a record the
+ * database refuses, goes to rejected_events; the other records are stored.
  */
 export async function processRetlJob(data: unknown, jobId: string, deps: { store: EventStore; logger: Logger }): Promise<RetlOutcome> {
-  const reason = jobValidator.reason(data);
-  if (reason !== undefined) {
-    await setAsideMalformedJob(deps.store, { queue: QUEUE_NAMES.retl, id: jobId }, data, reason, deps.logger);
-    return { records: 0, rejected: 1 };
-  }
-  const job = data as RetlJob;
+  const job = { queue: QUEUE_NAMES.retl, id: jobId };
+  const split = splitJob<RetlItem>(data, job, 'records', itemCheck, deps.logger);
   const byRecord = new Map<string, RetlItem[]>();
-  for (const item of job.records) {
+  for (const item of split.items) {
     const key = JSON.stringify([item.sourceId, item.destinationId, item.recordId]);
     byRecord.set(key, [...(byRecord.get(key) ?? []), item]);
   }
   const writes = [...byRecord.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) // one lock order for every worker
     .map(([, items]) => foldRecordWrites(items.sort(byOrder)));
-  await deps.store.transaction(async (session) => {
-    await session.upsertRetlRecords(writes);
-    await session.insertRejected(job.rejected.map(toRejectedRow));
+  if (writes.length === 0 && split.rejected.length === 0) return { records: 0, rejected: 0 };
+  const outcome = await writeIsolating({
+    ...deps,
+    jobs: [job],
+    rows: writes,
+    rejected: split.rejected,
+    write: (session, part) => session.upsertRetlRecords(part),
+    refusedRows: (refusals) => refusals.map(({ item, reason }) => refusedRecordRow(item, reason)),
   });
-  return { records: writes.length, rejected: job.rejected.length };
+  return { records: writes.length - outcome.refused, rejected: outcome.rejected };
 }

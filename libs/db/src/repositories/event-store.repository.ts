@@ -135,6 +135,20 @@ function eventValues(row: EventRow): unknown[] {
 // Connections that have their session's staging table already.
 const STAGED = new WeakSet<PoolClient>();
 
+/**
+ * Creates the session's staging table on a connection that has none, outside any transaction:
+ * created inside one, a rollback (or a rolled-back savepoint) would drop it while the connection
+ * still counted as prepared.
+ */
+async function prepareStaging(client: PoolClient): Promise<void> {
+  if (STAGED.has(client)) return;
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS events_staging (
+    workspace_id text, source_id text, message_id text, type text, user_id text, anonymous_id text, rudder_id uuid,
+    event text, name text, received_at timestamptz, sent_at timestamptz, original_timestamp timestamptz,
+    "timestamp" timestamptz, request_ip text, payload jsonb) ON COMMIT DELETE ROWS`);
+  STAGED.add(client);
+}
+
 /** Writes of the events worker. Every write is idempotent: running the same job twice leaves the same rows. */
 export class EventStoreSession {
   private savepoints = 0;
@@ -151,13 +165,6 @@ export class EventStoreSession {
    */
   async insertEvents(rows: EventRow[]): Promise<InsertedEvents> {
     if (rows.length === 0) return { inserted: 0, profileKeys: [] };
-    if (!STAGED.has(this.client)) {
-      await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS events_staging (
-        workspace_id text, source_id text, message_id text, type text, user_id text, anonymous_id text, rudder_id uuid,
-        event text, name text, received_at timestamptz, sent_at timestamptz, original_timestamp timestamptz,
-        "timestamp" timestamptz, request_ip text, payload jsonb) ON COMMIT DELETE ROWS`);
-      STAGED.add(this.client);
-    }
     await copyInto(this.client, 'events_staging', EVENT_COLUMNS, rows.map(eventValues));
     // Only the inserted events that change profiles come back; the rest are counted.
     const result = await this.client.query<{ source_id: string | null; message_id: string | null; inserted: number }>(`
@@ -358,6 +365,7 @@ export class EventStore {
     };
     client.on('error', onError);
     try {
+      await prepareStaging(client);
       await client.query('BEGIN');
       const result = await work(new EventStoreSession(client));
       await client.query('COMMIT');
