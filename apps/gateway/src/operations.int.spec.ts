@@ -3,6 +3,8 @@ import { connect } from 'node:net';
 import { SourcesRepository } from '@evt/db';
 import { basicAuth, createSource, waitFor } from '@evt/testing';
 import type { Source } from '@evt/db';
+import { loadConfig } from '@evt/config';
+import { internalApiWarning } from './gateway';
 import { PIXEL_GIF } from './routes/pixel.route';
 import { send, startStack, type Stack } from './test-support/harness';
 
@@ -66,10 +68,24 @@ describe('gateway operations', () => {
   });
 
   describe('health, version and docs', () => {
-    it('reports Redis and Postgres up on /health', async () => {
-      const answer = await send(stack.url, { path: '/health', method: 'GET' });
-      expect(answer.status).toBe(200);
-      expect(JSON.parse(answer.body)).toEqual({ status: 'ok', redis: 'up', postgres: 'up', sourcesLoaded: true });
+    it('answers /health/live, and /health/ready and /health with Redis and Postgres up', async () => {
+      expect(await send(stack.url, { path: '/health/live', method: 'GET' })).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+      const ready = { status: 'ok', redis: 'up', postgres: 'up', sourcesLoaded: true, stopping: false };
+      for (const path of ['/health/ready', '/health']) {
+        const answer = await send(stack.url, { path, method: 'GET' });
+        expect([path, answer.status, JSON.parse(answer.body)]).toEqual([path, 200, ready]);
+      }
+      const metrics = await send(stack.url, { path: '/metrics', method: 'GET' });
+      expect(metrics.body.split('\n').filter((line) => line.startsWith('evt_dependency_up'))).toEqual([
+        'evt_dependency_up{dependency="redis",service="gateway"} 1',
+        'evt_dependency_up{dependency="postgres",service="gateway"} 1',
+      ]);
+    });
+
+    it('warns at start when the internal API is open without INTERNAL_API_TOKEN', () => {
+      expect(internalApiWarning(loadConfig({}))).toMatch(/^INTERNAL_API_TOKEN is not set: anyone who knows a source id can write pre-enriched events/);
+      expect(internalApiWarning(loadConfig({ INTERNAL_API_TOKEN: 's3cret' }))).toBeUndefined();
+      expect(internalApiWarning(loadConfig({ INTERNAL_API_ENABLED: 'false' }))).toBeUndefined();
     });
 
     it('reports its version', async () => {
@@ -82,6 +98,7 @@ describe('gateway operations', () => {
       expect(spec.openapi).toBe('3.0.3');
       expect(spec.paths['/v1/track'].post.operationId).toBe('Track');
       expect(spec.paths['/metrics'].get.operationId).toBe('Metrics');
+      expect([spec.paths['/health/live'].get.operationId, spec.paths['/health/ready'].get.operationId, spec.paths['/health'].get.operationId]).toEqual(['HealthLive', 'HealthReady', 'Health']);
       const docs = await send(stack.url, { path: '/docs', method: 'GET' });
       expect(docs.status).toBe(200);
       expect(docs.body).toContain("url: '/openapi.json'");
@@ -120,6 +137,36 @@ describe('gateway operations', () => {
       await expect(fetch(`${other.url}/health`)).rejects.toThrow();
       await other.worker.stop();
       await other.env.close();
+    });
+
+    it('answers not ready while stopping (the body says so), alive all the same', async () => {
+      const other = await startStack('operations-stop-ready');
+      try {
+        // Connections accepted before the stop: new ones are refused once it has begun.
+        const sockets = await Promise.all(
+          ['/health/ready', '/health/live'].map(async (path) => {
+            const socket = connect(other.gateway.port, '127.0.0.1');
+            await new Promise((resolve) => socket.once('connect', resolve));
+            let received = '';
+            socket.on('data', (chunk) => (received += chunk.toString()));
+            const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+            return { path, socket, closed };
+          }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const stopped = other.gateway.stop();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        for (const { path, socket } of sockets) socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        const [ready, live] = await Promise.all(sockets.map(({ closed }) => closed));
+        expect(ready.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
+        expect(JSON.parse(ready.slice(ready.indexOf('\r\n\r\n') + 4))).toEqual({ status: 'unavailable', redis: 'up', postgres: 'up', sourcesLoaded: true, stopping: true });
+        expect(live.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+        expect(live.slice(live.indexOf('\r\n\r\n') + 4)).toBe('{"status":"ok"}');
+        await stopped;
+      } finally {
+        await other.worker.stop();
+        await other.env.close();
+      }
     });
 
     // A client that connected just before the stop and writes its request after it reads an
