@@ -1,4 +1,5 @@
-import { basicAuth, createSource, startOwnRedis, waitFor, type OwnRedis } from '@evt/testing';
+import { createDbClient, migrate, SourcesRepository, WorkspacesRepository } from '@evt/db';
+import { basicAuth, createSource, startOwnPostgres, startOwnRedis, waitFor, type OwnPostgres, type OwnRedis } from '@evt/testing';
 import { send, startStack, type Stack } from './test-support/harness';
 
 // A fault of ours is a 503 that SDKs retry, never a 200 and never a 4xx they drop.
@@ -15,8 +16,12 @@ describe('gateway when Redis is away', () => {
       const elapsed = Date.now() - started;
       expect([answer.status, answer.body, answer.headers.get('retry-after')]).toEqual([503, 'Service unavailable', '1']);
       expect(elapsed).toBeLessThan(1000);
-      const health = await send(stack.url, { path: '/health', method: 'GET' });
-      expect([health.status, JSON.parse(health.body)]).toEqual([503, { status: 'unavailable', redis: 'down', postgres: 'up', sourcesLoaded: true }]);
+      const unready = { status: 'unavailable', redis: 'down', postgres: 'up', sourcesLoaded: true, stopping: false };
+      for (const path of ['/health/ready', '/health']) {
+        const health = await send(stack.url, { path, method: 'GET' });
+        expect([path, health.status, JSON.parse(health.body)]).toEqual([path, 503, unready]);
+      }
+      expect(await send(stack.url, { path: '/health/live', method: 'GET' })).toMatchObject({ status: 200, body: '{"status":"ok"}' });
     } finally {
       await stack.stop();
     }
@@ -51,6 +56,9 @@ describe('gateway when Redis is away', () => {
         expect(answer.headers.get('retry-after')).toBe('1');
       }
       expect(during).toEqual([503, 503, 503, 503, 503]);
+      const ready = await send(stack.url, { path: '/health/ready', method: 'GET' });
+      expect([ready.status, JSON.parse(ready.body)]).toEqual([503, { status: 'unavailable', redis: 'down', postgres: 'up', sourcesLoaded: true, stopping: false }]);
+      expect(await send(stack.url, { path: '/health/live', method: 'GET' })).toMatchObject({ status: 200, body: '{"status":"ok"}' });
       // Metrics still answer, with the 503s counted.
       const metrics = await send(stack.url, { path: '/metrics', method: 'GET' });
       expect([metrics.status, metrics.body.includes('evt_http_requests_total{route="/v1/track",status="503",service="gateway"} 5')]).toEqual([200, true]);
@@ -62,5 +70,60 @@ describe('gateway when Redis is away', () => {
       const rows = await stack.rows<{ message_id: string }>('SELECT message_id FROM events WHERE source_id = $1 ORDER BY message_id', [source.id], 3);
       expect(rows.map((row) => row.message_id)).toEqual(['after', 'before', 'during-0']);
     });
+  });
+});
+
+// The gateway queues events while Postgres is away: a load balancer must keep it in rotation.
+describe('gateway when Postgres is away', () => {
+  let postgres: OwnPostgres;
+  let stack: Stack;
+  beforeAll(async () => {
+    postgres = await startOwnPostgres();
+    await migrate(postgres.url);
+    // Gateway and worker both on this Postgres, which the test stops and starts again.
+    stack = await startStack('postgres-away', { DATABASE_URL: postgres.url }, { workerEnv: { DATABASE_URL: postgres.url } });
+  });
+  afterAll(async () => {
+    await stack.stop();
+    postgres.dispose();
+  });
+
+  it('stays ready, says Postgres is down in the body and in metrics, accepts events and stores them once Postgres is back', async () => {
+    const db = createDbClient(postgres.url, { max: 1 });
+    try {
+      const workspace = await new WorkspacesRepository(db.db).create('pg-away');
+      const source = await new SourcesRepository(db.db).create({ workspaceId: workspace.id, name: 'pg-away' });
+      await stack.gateway.sources.refresh();
+      postgres.stop();
+
+      const ready = { status: 'ok', redis: 'up', postgres: 'down', sourcesLoaded: true, stopping: false };
+      for (const path of ['/health/ready', '/health']) {
+        const health = await send(stack.url, { path, method: 'GET' });
+        expect([path, health.status, JSON.parse(health.body)]).toEqual([path, 200, ready]);
+      }
+      const metrics = await send(stack.url, { path: '/metrics', method: 'GET' });
+      expect(metrics.body.split('\n').filter((line) => line.startsWith('evt_dependency_up'))).toEqual([
+        'evt_dependency_up{dependency="redis",service="gateway"} 1',
+        'evt_dependency_up{dependency="postgres",service="gateway"} 0',
+      ]);
+      const answer = await send(stack.url, {
+        path: '/v1/track',
+        method: 'POST',
+        headers: { Authorization: basicAuth(source.writeKey) },
+        body: JSON.stringify({ userId: 'u', event: 'E', messageId: 'while-pg-away' }),
+      });
+      expect([answer.status, answer.body]).toEqual([200, 'OK']);
+
+      postgres.start();
+      const rows = await waitFor(async () => {
+        const found = await db.query<{ message_id: string }>('SELECT message_id FROM events WHERE message_id = $1', ['while-pg-away']).catch(() => []);
+        return found.length > 0 ? found : undefined;
+      }, 30_000, 'the event to be stored once Postgres is back');
+      expect(rows).toEqual([{ message_id: 'while-pg-away' }]);
+      const back = await send(stack.url, { path: '/health/ready', method: 'GET' });
+      expect([back.status, JSON.parse(back.body)]).toEqual([200, { ...ready, postgres: 'up' }]);
+    } finally {
+      await db.close();
+    }
   });
 });
