@@ -48,9 +48,11 @@ async function main(): Promise<void> {
       metrics.done(QUEUE_NAMES.events, (performance.now() - started) / 1000);
       logger.debug({ jobId: job.id, group: outcome }, 'events job stored');
     },
+    maxDeterministicFailures: config.workerMaxAttempts,
     onFailedAttempt: (error, job) => {
       metrics.failed(QUEUE_NAMES.events);
-      logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'events job failed; it will be retried');
+      if (job.final) logger.warn({ queue: QUEUE_NAMES.events, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job failed for good; see npm run cli -- queues failed');
+      else logger.warn({ jobId: job.id, attempt: job.attemptsMade, failures: job.deterministicFailures, err: error.message }, 'events job failed; it will be retried');
     },
   }));
   await consumer.ready();

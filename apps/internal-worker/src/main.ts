@@ -49,9 +49,11 @@ async function main(): Promise<void> {
         metrics.wrote(queue, outcome);
         logger.debug({ queue, jobId: job.id, ...outcome }, 'job done');
       },
+      maxDeterministicFailures: config.workerMaxAttempts,
       onFailedAttempt: (error, job) => {
         metrics.failed(queue);
-        logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, err: error.message }, 'job failed; it will be retried');
+        if (job.final) logger.warn({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job failed for good; see npm run cli -- queues failed');
+        else logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, failures: job.deterministicFailures, err: error.message }, 'job failed; it will be retried');
       },
     }),
   ));

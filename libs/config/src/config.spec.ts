@@ -38,12 +38,18 @@ describe('loadConfig', () => {
       workerConcurrency: 8,
       workerQueues: ['replay', 'retl', 'audiencelist', 'extract', 'internal-batch'],
       workerLockMs: 30000,
+      workerMaxAttempts: 8,
       migrateOnStart: true,
       internalApiEnabled: true,
       internalApiToken: undefined,
       metricsToken: undefined,
       metricsPort: 0,
     });
+  });
+
+  it('reads WORKER_MAX_ATTEMPTS, the bound on a job\'s failures that are not transient, and refuses 0', () => {
+    expect(loadConfig({ WORKER_MAX_ATTEMPTS: '3' }).workerMaxAttempts).toBe(3);
+    expect(failure({ WORKER_MAX_ATTEMPTS: '0' }).message).toBe('WORKER_MAX_ATTEMPTS: must be between 1 and 1000000, got 0');
   });
 
   it('reads process.env when given no environment', () => {

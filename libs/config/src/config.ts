@@ -45,6 +45,8 @@ export interface Config {
   readonly workerQueues: readonly string[];
   /** How long a job stays locked to a worker that stopped answering (killed) before another takes it. */
   readonly workerLockMs: number;
+  /** Failures that are not transient a job may have before it ends in BullMQ's `failed` state. */
+  readonly workerMaxAttempts: number;
   readonly migrateOnStart: boolean;
   readonly internalApiEnabled: boolean;
   readonly internalApiToken: string | undefined;
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 1000),
     workerQueues: list(env, 'WORKER_QUEUES', INTERNAL_QUEUES, INTERNAL_QUEUES),
     workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 500, 600_000),
+    workerMaxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 8, 1, 1_000_000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     internalApiEnabled: bool(env, 'INTERNAL_API_ENABLED', true),
     internalApiToken: read(env, 'INTERNAL_API_TOKEN'),

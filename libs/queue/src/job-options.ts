@@ -4,8 +4,10 @@ import type { JobsOptions } from 'bullmq';
 export const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
- * Jobs are retried until they succeed: a transient failure must never drop events. Errors that
- * retrying cannot fix are turned into rejected events by the processors, not thrown.
+ * Jobs are retried until they succeed while their failures are transient: that must never drop
+ * events. Data the database refuses is turned into rejected events by the processors; any other
+ * failure is counted by the consumer (deterministicFailuresOf), which fails the job for good
+ * after a bound (WORKER_MAX_ATTEMPTS).
  */
 export const DURABLE_JOB_OPTIONS: JobsOptions = {
   // Practically for ever (68 years at the 30 s cap) and exact through Redis' number encoding.
@@ -19,4 +21,10 @@ export const DURABLE_JOB_OPTIONS: JobsOptions = {
 export function retryDelay(attemptsMade: number): number {
   const base = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attemptsMade - 1, 20));
   return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Failures of a job that were not transient, as the consumer keeps them in the job's progress. */
+export function deterministicFailuresOf(progress: unknown): number {
+  const count = (progress as { deterministicFailures?: unknown } | null)?.deterministicFailures;
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0;
 }

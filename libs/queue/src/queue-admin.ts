@@ -1,6 +1,7 @@
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { createRedis, type Redis } from './connection';
+import { deterministicFailuresOf } from './job-options';
 
 export interface QueueDepth {
   queue: string;
@@ -74,4 +75,96 @@ export async function deleteQueuePrefix(redisUrl: string, prefix: string): Promi
   } finally {
     redis.disconnect();
   }
+}
+
+/** A job that ended in `failed`: it waits for an operator (`queues retry-failed` or `discard-failed`). */
+export interface FailedJob {
+  queue: string;
+  id: string;
+  /** Every attempt, transient failures included. */
+  attempts: number;
+  /** The failures that were not transient, which the bound (WORKER_MAX_ATTEMPTS) counts. */
+  deterministicFailures: number;
+  failedAt: string | null;
+  reason: string;
+}
+
+export interface FailedJobsFilter {
+  /** One queue; all of QUEUE_NAMES when unset. */
+  queue?: string;
+  /** These job ids only; every failed job when empty. */
+  ids?: string[];
+}
+
+const PAGE = 500;
+
+/** The failed jobs of one queue that the filter names, oldest failure first, up to `limit`. */
+async function failedJobsOf(queue: Queue, ids: string[] | undefined, limit: number): Promise<Job[]> {
+  const found: Job[] = [];
+  if (ids && ids.length > 0) {
+    for (const id of ids) {
+      const job = await Job.fromId(queue, id);
+      if (job && (await job.isFailed())) found.push(job);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+  for (let start = 0; found.length < limit; start += PAGE) {
+    const page = (await queue.getFailed(start, start + PAGE - 1)).filter((job): job is Job => Boolean(job));
+    found.push(...page.slice(0, limit - found.length));
+    if (page.length < PAGE) break;
+  }
+  return found;
+}
+
+/** Runs `act` on the failed jobs of each queue the filter names, while that queue is open; says what it acted on. */
+async function onFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter, limit: number, act: (job: Job) => Promise<void>): Promise<FailedJob[]> {
+  const connection = createRedis(redisUrl, 'admin');
+  const done: FailedJob[] = [];
+  try {
+    for (const name of filter.queue !== undefined ? [filter.queue] : Object.values(QUEUE_NAMES)) {
+      if (done.length >= limit) break;
+      const queue = new Queue(name, { connection, prefix });
+      try {
+        for (const job of await failedJobsOf(queue, filter.ids, limit - done.length)) {
+          done.push(describeFailed(name, job));
+          await act(job);
+        }
+      } finally {
+        await queue.close();
+      }
+    }
+  } finally {
+    connection.disconnect();
+  }
+  return done;
+}
+
+function describeFailed(queue: string, job: Job): FailedJob {
+  return {
+    queue,
+    id: job.id ?? '',
+    attempts: job.attemptsMade,
+    deterministicFailures: deterministicFailuresOf(job.progress),
+    failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+    reason: job.failedReason ?? '',
+  };
+}
+
+/** The failed jobs, with their reasons, up to `limit` (default 50). */
+export async function listFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter & { limit?: number } = {}): Promise<FailedJob[]> {
+  return onFailedJobs(redisUrl, prefix, filter, filter.limit ?? 50, async () => undefined);
+}
+
+/** Moves failed jobs back to waiting, their count of failures that are not transient reset; returns those moved. */
+export async function retryFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter = {}): Promise<FailedJob[]> {
+  return onFailedJobs(redisUrl, prefix, filter, Number.MAX_SAFE_INTEGER, async (job) => {
+    await job.updateProgress({ deterministicFailures: 0 });
+    await job.retry('failed');
+  });
+}
+
+/** Deletes failed jobs for good; returns those deleted. */
+export async function discardFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter = {}): Promise<FailedJob[]> {
+  return onFailedJobs(redisUrl, prefix, filter, Number.MAX_SAFE_INTEGER, (job) => job.remove());
 }
