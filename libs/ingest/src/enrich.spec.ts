@@ -78,6 +78,16 @@ describe('enrichEvent', () => {
       expect(enrich({ type: 'track', event: 'e', userId: 'u1' }, request()).rudderId).toBe(RUDDER_ID['u1:']);
     });
 
+    it('takes a null userId or anonymousId as absent, for rudderId, and keeps the null as sent', () => {
+      const event = enrich({ type: 'track', event: 'e', userId: null, anonymousId: 'a1' }, request());
+      expect([event.userId, event.rudderId]).toEqual([null, RUDDER_ID[':a1']]);
+      expect(enrich({ type: 'track', event: 'e', userId: 'u1', anonymousId: null }, request()).rudderId).toBe(RUDDER_ID['u1:']);
+    });
+
+    it('gives a null anonymousId the AnonymousId header', () => {
+      expect(enrich({ type: 'track', event: 'e', anonymousId: null }, request({ anonymousIdHeader: 'a1' })).rudderId).toBe(RUDDER_ID[':a1']);
+    });
+
     it('keeps a messageId, trimmed of invisible characters', () => {
       expect(enrich({ userId: 'u1', messageId: ' \u200bm-1\n' }, request()).messageId).toBe('m-1');
       expect(enrich({ userId: 'u1', messageId: 99 }, request()).messageId).toBe('99');

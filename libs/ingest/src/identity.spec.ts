@@ -1,3 +1,4 @@
+import { eventRejectionReason, idProblem } from '@evt/schemas';
 import { cleanMessageId, idToString, rudderId } from './identity';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -75,6 +76,20 @@ describe('cleanMessageId', () => {
   it('makes a new UUID v4 for a messageId that is neither a string nor a finite number', () => {
     for (const value of [undefined, null, true, {}, ['m1'], Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(cleanMessageId(value)).toMatch(UUID_V4);
+    }
+  });
+
+  it('never meets NUL or an unpaired surrogate: the schema refuses them as sent, before any cleaning', () => {
+    // Cleaning would trim "\u0000abc" into "abc", another client's id: the raw id is refused first.
+    for (const messageId of ['\u0000abc', 'abc\u0000', '\ud800', '\udfff', '\u200b\ud800']) {
+      expect(eventRejectionReason('track', { userId: 'u1', event: 'E', messageId })).toMatch(/^messageId contains (NUL|an unpaired UTF-16 surrogate)/);
+    }
+  });
+
+  it('keeps every id the schema accepts storable: trimming never splits a surrogate pair', () => {
+    for (const messageId of ['\u200b😀\u200b', '\ufeff😀', '😀 ', ' ' + 'é'.repeat(511)]) {
+      expect(eventRejectionReason('track', { userId: 'u1', event: 'E', messageId })).toBeUndefined();
+      expect(idProblem(cleanMessageId(messageId))).toBeUndefined();
     }
   });
 

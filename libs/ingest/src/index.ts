@@ -1,3 +1,4 @@
+export * from './audience';
 export * from './authorization';
 export * from './enrich';
 export * from './identity';

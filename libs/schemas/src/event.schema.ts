@@ -1,7 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-
-/** Ids arrive as strings from most SDKs and as numbers from some; both are stored as strings. */
-export const Id = Type.Union([Type.String(), Type.Number()], { description: 'A string, or a number stored as a string.' });
+import { Id, NullableId } from './id.schema';
 
 const Dictionary = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
@@ -20,8 +18,8 @@ export const Context = Type.Object(
 const common = {
   type: Type.Optional(Type.String({ description: 'Forced to the route’s type on single-event routes.' })),
   messageId: Type.Optional(Id),
-  userId: Type.Optional(Id),
-  anonymousId: Type.Optional(Id),
+  userId: Type.Optional(NullableId),
+  anonymousId: Type.Optional(NullableId),
   context: Type.Optional(Context),
   integrations: Type.Optional(Dictionary('Destinations to enable or disable for this event.')),
   timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When the event happened, by the client’s clock.' })),

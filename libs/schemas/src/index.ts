@@ -1,4 +1,6 @@
+export * from './id.schema';
 export * from './event.schema';
+export * from './enriched-event.schema';
 export * from './internal.schema';
 export * from './jobs.schema';
 export * from './validate';

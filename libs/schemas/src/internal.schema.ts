@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Context, Id } from './event.schema';
+import { enrichedEventFields } from './enriched-event.schema';
+import { Context } from './event.schema';
+import { Id, IdString, NullableId } from './id.schema';
 
 const Dictionary = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
@@ -8,8 +10,8 @@ export const ExtractPayload = Type.Object(
   {
     type: Type.Optional(Type.String({ description: 'Forced to `extract`.' })),
     messageId: Type.Optional(Id),
-    userId: Type.Optional(Id),
-    anonymousId: Type.Optional(Id),
+    userId: Type.Optional(NullableId),
+    anonymousId: Type.Optional(NullableId),
     event: Type.Optional(Type.String()),
     properties: Type.Optional(Dictionary('The extracted record.')),
     context: Type.Optional(Context),
@@ -27,13 +29,13 @@ export const AudienceListPayload = Type.Object(
   {
     type: Type.Optional(Type.String({ description: 'Forced to `audiencelist`.' })),
     messageId: Type.Optional(Id),
-    userId: Type.Optional(Id),
-    anonymousId: Type.Optional(Id),
+    userId: Type.Optional(NullableId),
+    anonymousId: Type.Optional(NullableId),
     context: Type.Optional(Context),
     properties: Type.Object(
       {
-        audienceId: Type.Optional(Type.String({ minLength: 1, description: 'Which list; else properties.listId, else context.externalId[0].type, else "default".' })),
-        listId: Type.Optional(Type.String({ minLength: 1 })),
+        audienceId: Type.Optional(IdString({ minLength: 1, description: 'Which list; else properties.listId, else context.externalId[0].type, else "default".' })),
+        listId: Type.Optional(IdString({ minLength: 1 })),
         listData: Type.Object({ add: Type.Optional(Type.Array(Member)), remove: Type.Optional(Type.Array(Member)) }, { additionalProperties: true }),
       },
       { additionalProperties: true },
@@ -65,13 +67,15 @@ export const RetlBatchPayload = Type.Object({ batch: Type.Array(Type.Object({}, 
 export const InternalBatchItem = Type.Object(
   {
     properties: Dictionary('Routing properties set upstream (sourceID, workspaceID, …).'),
+    // The job's own fields (EnrichedEvent), stricter where the route can tell more: receivedAt must be
+    // a time, request_ip is required, and the ids the worker keys groups and aliases by are bounded.
     payload: Type.Object(
       {
-        type: Type.String({ minLength: 1 }),
-        messageId: Type.String({ minLength: 1 }),
+        ...enrichedEventFields,
         receivedAt: Type.String({ format: 'date-time' }),
         request_ip: Type.String(),
-        rudderId: Type.String({ minLength: 1 }),
+        groupId: Type.Optional(NullableId),
+        previousId: Type.Optional(NullableId),
       },
       { additionalProperties: true },
     ),
@@ -84,26 +88,38 @@ export type InternalBatchItem = Static<typeof InternalBatchItem>;
 export const RetlItem = Type.Object({
   sourceId: Type.String({ minLength: 1 }),
   workspaceId: Type.String({ minLength: 1 }),
-  destinationId: Type.String(),
-  recordId: Type.String({ minLength: 1 }),
+  destinationId: IdString(),
+  recordId: IdString({ minLength: 1 }),
   action: Type.Union(RETL_ACTIONS.map((action) => Type.Literal(action))),
   fields: Type.Object({}, { additionalProperties: true }),
-  messageId: Type.String({ minLength: 1 }),
+  messageId: IdString({ minLength: 1 }),
   receivedAt: Type.String({ minLength: 1 }),
   sequence: Type.Integer({ minimum: 0 }),
   index: Type.Integer({ minimum: 0 }),
 });
 export type RetlItem = Static<typeof RetlItem>;
 
-/** One audience-list request on the `audiencelist` queue: adds, then removes, in that order. */
+/**
+ * Where a request's removes start in its write order (`audience_members.sequence_index`, a Postgres
+ * integer): after every add, however the list was split into items.
+ */
+export const AUDIENCE_REMOVE_INDEX_BASE = 2 ** 30;
+
+/**
+ * A part of one audience-list request on the `audiencelist` queue (a large list is split into
+ * several, under one sequence): adds, then removes. The write order of `add[i]` is
+ * `addOffset + i`, of `remove[j]` AUDIENCE_REMOVE_INDEX_BASE + `removeOffset + j`.
+ */
 export const AudienceListItem = Type.Object({
   sourceId: Type.String({ minLength: 1 }),
   workspaceId: Type.String({ minLength: 1 }),
-  audienceId: Type.String({ minLength: 1 }),
-  messageId: Type.String({ minLength: 1 }),
+  audienceId: IdString({ minLength: 1 }),
+  messageId: IdString({ minLength: 1 }),
   receivedAt: Type.String({ minLength: 1 }),
   sequence: Type.Integer({ minimum: 0 }),
   add: Type.Array(Type.Object({}, { additionalProperties: true })),
   remove: Type.Array(Type.Object({}, { additionalProperties: true })),
+  addOffset: Type.Optional(Type.Integer({ minimum: 0, maximum: AUDIENCE_REMOVE_INDEX_BASE - 1 })),
+  removeOffset: Type.Optional(Type.Integer({ minimum: 0, maximum: AUDIENCE_REMOVE_INDEX_BASE - 1 })),
 });
 export type AudienceListItem = Static<typeof AudienceListItem>;

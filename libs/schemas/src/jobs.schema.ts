@@ -1,26 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { EnrichedEvent } from './enriched-event.schema';
 import { AudienceListItem, RetlItem } from './internal.schema';
-
-/** An event after the gateway's enrichment: what the events worker stores in `events.payload`. */
-export const EnrichedEvent = Type.Object(
-  {
-    type: Type.String({ minLength: 1 }),
-    messageId: Type.String({ minLength: 1 }),
-    receivedAt: Type.String({ minLength: 1 }),
-    rudderId: Type.String({ minLength: 1 }),
-    request_ip: Type.Optional(Type.String()),
-    userId: Type.Optional(Type.String()),
-    anonymousId: Type.Optional(Type.String()),
-    // Kept as the client sent them; the worker stores what it can read in typed columns.
-    event: Type.Optional(Type.Unknown()),
-    name: Type.Optional(Type.Unknown()),
-    sentAt: Type.Optional(Type.Unknown()),
-    originalTimestamp: Type.Optional(Type.Unknown()),
-    timestamp: Type.Optional(Type.Unknown()),
-  },
-  { additionalProperties: true },
-);
-export type EnrichedEvent = Static<typeof EnrichedEvent>;
 
 export const QueuedEvent = Type.Object({
   sourceId: Type.String({ minLength: 1 }),

@@ -111,6 +111,14 @@ describe('buildOpenApiDocument', () => {
     expect(forbiddenKeys(doc.components.schemas, 'schemas')).toEqual([]);
   });
 
+  it('writes a nullable id as `nullable`, not as a null type (OpenAPI 3.0 has none), with its bound', () => {
+    const track = doc.components.schemas.TrackPayload as { properties: Record<string, Record<string, unknown>> };
+    expect(JSON.stringify(doc.components.schemas)).not.toContain('"type":"null"');
+    expect(track.properties.userId).toMatchObject({ nullable: true, anyOf: [{ type: 'string', format: 'storable-id' }, { type: 'number' }] });
+    expect(track.properties.messageId).toMatchObject({ anyOf: [{ type: 'string', format: 'storable-id' }, { type: 'number' }] });
+    expect(track.properties.messageId.description).toContain('At most 1024 bytes of UTF-8');
+  });
+
   it('writes the batch event type as an enum, not const', () => {
     const batch = doc.components.schemas.BatchPayload as { properties: { batch: { items: { properties: { type: { anyOf: unknown[] } } } } } };
     expect(batch.properties.batch.items.properties.type.anyOf).toEqual([

@@ -5,7 +5,9 @@ import { AudienceListPayload, ExtractPayload, InternalBatchItem, RetlBatchPayloa
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** TypeBox emits JSON Schema; OpenAPI 3.0 wants `enum` instead of `const` and has no `$id`. */
+const isNullType = (node: Json): boolean => typeof node === 'object' && node !== null && !Array.isArray(node) && node.type === 'null';
+
+/** TypeBox emits JSON Schema; OpenAPI 3.0 wants `enum` instead of `const`, `nullable` instead of a null type, and has no `$id`. */
 function toOpenApiSchema(schema: TSchema): Json {
   const convert = (node: Json): Json => {
     if (Array.isArray(node)) return node.map(convert);
@@ -14,7 +16,10 @@ function toOpenApiSchema(schema: TSchema): Json {
     for (const [key, value] of Object.entries(node)) {
       if (key === '$id') continue;
       if (key === 'const') out.enum = [value];
-      else out[key] = convert(value);
+      else if (key === 'anyOf' && Array.isArray(value) && value.some(isNullType)) {
+        out.anyOf = value.filter((member) => !isNullType(member)).map(convert);
+        out.nullable = true;
+      } else out[key] = convert(value);
     }
     return out;
   };

@@ -21,36 +21,60 @@ export function textProblem(text: string): string | undefined {
   return undefined;
 }
 
-function joinPath(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`;
+/** Why a number cannot be stored exactly (JSON.parse reads 1e400 as Infinity, which jsonb cannot hold), or undefined when it can. */
+export function numberProblem(value: number): string | undefined {
+  return Number.isFinite(value) ? undefined : 'is a number too large to store';
+}
+
+/** Where the walk found something unstorable: the keys from there up to the root, innermost first. */
+interface Found {
+  problem: string;
+  inKey: boolean;
+  trail: string[];
+}
+
+// Allocates nothing until it finds a problem: it runs on every accepted event.
+function find(value: unknown): Found | undefined {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    return problem === undefined ? undefined : { problem, inKey: false, trail: [] };
+  }
+  if (typeof value === 'number') {
+    const problem = numberProblem(value);
+    return problem === undefined ? undefined : { problem, inKey: false, trail: [] };
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = find(value[i]);
+      if (found !== undefined) {
+        found.trail.push(String(i));
+        return found;
+      }
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    const keyProblem = textProblem(key);
+    if (keyProblem !== undefined) return { problem: keyProblem, inKey: true, trail: [] };
+    const found = find((value as Record<string, unknown>)[key]);
+    if (found !== undefined) {
+      found.trail.push(key);
+      return found;
+    }
+  }
+  return undefined;
 }
 
 /**
  * The first place in a parsed JSON value that Postgres' jsonb cannot keep exactly, as a reason
  * (`properties.name contains NUL …`), or undefined. Keys are checked as well as values; numbers
- * must be finite (JSON.parse reads 1e400 as Infinity, which would be stored as null).
+ * must be finite (JSON.parse reads 1e400 as Infinity, which would be stored as null). `path`
+ * names `value` itself in the reason.
  */
 export function unstorableValueReason(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') {
-    const problem = textProblem(value);
-    return problem === undefined ? undefined : `${path || 'event'} ${problem}`;
-  }
-  if (typeof value === 'number') {
-    return Number.isFinite(value) ? undefined : `${path || 'event'} is a number too large to store`;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const reason = unstorableValueReason(value[i], joinPath(path, String(i)));
-      if (reason !== undefined) return reason;
-    }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    const keyProblem = textProblem(key);
-    if (keyProblem !== undefined) return `a key of ${path || 'event'} ${keyProblem}`;
-    const reason = unstorableValueReason((value as Record<string, unknown>)[key], joinPath(path, key));
-    if (reason !== undefined) return reason;
-  }
-  return undefined;
+  const found = find(value);
+  if (found === undefined) return undefined;
+  const at = [...(path === '' ? [] : [path]), ...found.trail.reverse()].join('.') || 'event';
+  return found.inKey ? `a key of ${at} ${found.problem}` : `${at} ${found.problem}`;
 }

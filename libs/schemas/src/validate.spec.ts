@@ -1,6 +1,12 @@
 import { Type } from '@sinclair/typebox';
+import { EnrichedEvent } from './enriched-event.schema';
 import { EVENT_TYPES } from './event.schema';
+import { AudienceListItem, AudienceListPayload, ExtractPayload, InternalBatchItem, RetlItem, RetlRecordPayload } from './internal.schema';
 import { eventRejectionReason, isEventType, Validator } from './validate';
+
+const TOO_LONG = 'is longer than 1024 bytes';
+const NUL = 'contains NUL (U+0000), which Postgres cannot store';
+const UNPAIRED = 'contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
 
 describe('eventRejectionReason', () => {
   describe('accepts', () => {
@@ -82,6 +88,115 @@ describe('eventRejectionReason', () => {
     it('with the schema reason before the missing-id reason', () => {
       expect(eventRejectionReason('track', {})).toBe('event is required');
     });
+  });
+});
+
+describe('identifiers: bounded and storable, checked by the schemas themselves', () => {
+  const base = { userId: 'u1', anonymousId: 'a1', groupId: 'g1', previousId: 'p1', messageId: 'm1' };
+  const FIELDS = ['messageId', 'userId', 'anonymousId', 'groupId', 'previousId'] as const;
+  const typeOf = { messageId: 'track', userId: 'identify', anonymousId: 'identify', groupId: 'group', previousId: 'alias' } as const;
+  const withId = (field: (typeof FIELDS)[number], id: unknown) => eventRejectionReason(typeOf[field], { ...base, event: 'E', [field]: id });
+
+  it.each(FIELDS)('%s: 1024 bytes are accepted, 1025 refused, in ASCII and in multi-byte characters', (field) => {
+    expect([withId(field, 'a'.repeat(1024)), withId(field, 'é'.repeat(512)), withId(field, '😀'.repeat(256))]).toEqual([undefined, undefined, undefined]);
+    expect([withId(field, 'a'.repeat(1025)), withId(field, 'é'.repeat(512) + 'a'), withId(field, '€'.repeat(342))]).toEqual(Array(3).fill(`${field} ${TOO_LONG}`));
+  });
+
+  it.each(FIELDS)('%s: NUL and unpaired surrogates are refused as sent, never cleaned', (field) => {
+    expect([withId(field, '\u0000abc'), withId(field, 'abc\u0000'), withId(field, '\ud800'), withId(field, '\udfff')]).toEqual([`${field} ${NUL}`, `${field} ${NUL}`, `${field} ${UNPAIRED}`, `${field} ${UNPAIRED}`]);
+  });
+
+  it.each(FIELDS)('%s: a number JSON.parse read as Infinity is refused', (field) => {
+    expect(withId(field, JSON.parse('1e400'))).toBe(`${field} is a number too large to store`);
+  });
+
+  it('null userId or anonymousId means absent', () => {
+    expect(eventRejectionReason('track', { userId: null, anonymousId: 'a1', event: 'E' })).toBeUndefined();
+    expect(eventRejectionReason('track', { userId: 'u1', anonymousId: null, event: 'E' })).toBeUndefined();
+    expect(eventRejectionReason('track', { userId: null, anonymousId: null, event: 'E' })).toBe('userId or anonymousId is required');
+    expect(eventRejectionReason('group', { userId: 'u1', groupId: null })).toBe('groupId must be a string or a number');
+  });
+
+  it('extract, rETL and audience-list ids are bounded the same way', () => {
+    expect(new Validator(ExtractPayload).reason({ messageId: 'x'.repeat(1025) })).toBe(`messageId ${TOO_LONG}`);
+    expect(new Validator(ExtractPayload).reason({ userId: null, anonymousId: '\u0000' })).toBe(`anonymousId ${NUL}`);
+    const record = new Validator(RetlRecordPayload);
+    expect(record.reason({ type: 'record', recordId: 'r'.repeat(1025) })).toBe(`recordId ${TOO_LONG}`);
+    expect(record.reason({ type: 'record', recordId: 'r', action: 'upsert' })).toBe('action must be one of insert, update, delete');
+    const list = new Validator(AudienceListPayload);
+    expect(list.reason({ properties: { audienceId: 'l'.repeat(1025), listData: {} } })).toBe(`properties.audienceId ${TOO_LONG}`);
+    expect(list.reason({ properties: { listId: '\udfff', listData: {} } })).toBe(`properties.listId ${UNPAIRED}`);
+  });
+
+  it('the rETL and audience-list jobs hold only bounded ids', () => {
+    const retl = { sourceId: 's', workspaceId: 'w', destinationId: '', recordId: 'r', action: 'insert', fields: {}, messageId: 'm', receivedAt: 't', sequence: 0, index: 0 };
+    const job = new Validator(RetlItem);
+    expect([job.reason(retl), job.reason({ ...retl, recordId: 'r'.repeat(1025) }), job.reason({ ...retl, destinationId: 'd'.repeat(1025) }), job.reason({ ...retl, messageId: '\u0000' })]).toEqual([
+      undefined,
+      `recordId ${TOO_LONG}`,
+      `destinationId ${TOO_LONG}`,
+      `messageId ${NUL}`,
+    ]);
+    const list = { sourceId: 's', workspaceId: 'w', audienceId: 'a', messageId: 'm', receivedAt: 't', sequence: 0, add: [], remove: [] };
+    expect(new Validator(AudienceListItem).reason({ ...list, audienceId: 'a'.repeat(1025) })).toBe(`audienceId ${TOO_LONG}`);
+  });
+});
+
+describe('the internal batch item and the events job: one definition', () => {
+  const route = new Validator(InternalBatchItem);
+  const job = new Validator(EnrichedEvent);
+  const payload = { type: 'track', event: 'E', userId: 'u1', messageId: 'm1', receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '203.0.113.1', rudderId: 'r1' };
+  const item = (extra: Record<string, unknown>) => ({ properties: {}, payload: { ...payload, ...extra } });
+
+  it('refuses what the job would refuse, with the reason', () => {
+    expect([
+      route.reason(item({ userId: 42 })),
+      route.reason(item({ anonymousId: { id: 'a' } })),
+      route.reason(item({ messageId: 'm'.repeat(1025) })),
+      route.reason(item({ messageId: '' })),
+      route.reason(item({ userId: '\ud800' })),
+      route.reason(item({ type: 'group', groupId: 'g'.repeat(1025) })),
+      route.reason(item({ type: 'alias', previousId: '\u0000' })),
+    ]).toEqual([
+      'payload.userId must be a string',
+      'payload.anonymousId must be a string',
+      `payload.messageId ${TOO_LONG}`,
+      'payload.messageId must not be empty',
+      `payload.userId ${UNPAIRED}`,
+      `payload.groupId ${TOO_LONG}`,
+      `payload.previousId ${NUL}`,
+    ]);
+  });
+
+  it('accepts null userId and anonymousId, as the job does', () => {
+    expect([route.reason(item({ anonymousId: null })), route.reason(item({ userId: null, anonymousId: 'a1' }))]).toEqual([undefined, undefined]);
+  });
+
+  it('never accepts an item whose payload the job refuses', () => {
+    const candidates: Array<Record<string, unknown>> = [
+      {},
+      { userId: 42 },
+      { userId: null },
+      { anonymousId: null },
+      { anonymousId: 7 },
+      { messageId: 'm'.repeat(1024) },
+      { messageId: 'm'.repeat(1025) },
+      { messageId: 5 },
+      { type: '' },
+      { rudderId: '' },
+      { receivedAt: 'yesterday' },
+      { request_ip: undefined },
+      { userId: 'é'.repeat(513) },
+      { anonymousId: '\u0000' },
+      { event: { any: 'thing' } },
+      { type: 'group', groupId: 12 },
+      { type: 'alias', previousId: null },
+    ];
+    const disagreements = candidates.filter((extra) => route.is(item(extra)) && !job.is({ ...payload, ...extra }));
+    expect(disagreements).toEqual([]);
+    // The route is stricter only where it can tell more: a time, a request_ip, bounded group and alias ids.
+    const onlyTheJobAccepts = candidates.filter((extra) => !route.is(item(extra)) && job.is({ ...payload, ...extra }));
+    expect(onlyTheJobAccepts).toEqual([{ receivedAt: 'yesterday' }, { request_ip: undefined }]);
   });
 });
 

@@ -2,6 +2,8 @@ import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { EVENT_TYPES, PayloadByType, type EventType } from './event.schema';
+import { STORABLE_ID } from './id.schema';
+import { idProblem, numberProblem } from './storable';
 
 // Clients send ISO 8601 in many shapes (with or without milliseconds, offsets, `Z`);
 // anything Date can read is a time we can store and correct.
@@ -13,6 +15,24 @@ if (!FormatRegistry.Has('date-time')) {
 function where(error: ValueError): string {
   const path = error.path.replace(/^\//, '').replace(/\//g, '.');
   return path === '' ? 'event' : path;
+}
+
+/** What a union accepts, in words: `a string or a number`, or `one of insert, update, delete` for literals. Null (absent) is not named. */
+function expected(union: TSchema): string {
+  const members = ((union.anyOf ?? []) as TSchema[]).filter((member) => member.type !== 'null');
+  if (members.length > 0 && members.every((member) => member.const !== undefined)) return `one of ${members.map((member) => String(member.const)).join(', ')}`;
+  const kinds = members.map((member) => (member.type === 'integer' ? 'an integer' : `a ${String(member.type)}`));
+  return kinds.length <= 1 ? (kinds[0] ?? 'null') : `${kinds.slice(0, -1).join(', ')} or ${kinds[kinds.length - 1]}`;
+}
+
+/** Why a value a union refused cannot be stored, when it was of an accepted kind (an id too long, a number too large). */
+function unstorable(error: ValueError): string | undefined {
+  const members = (error.schema.anyOf ?? []) as TSchema[];
+  if (typeof error.value === 'string') {
+    return members.some((member) => member.format === STORABLE_ID) ? idProblem(error.value) : undefined;
+  }
+  if (typeof error.value === 'number' && members.some((member) => member.type === 'number')) return numberProblem(error.value);
+  return undefined;
 }
 
 /** One short, stable sentence for a schema error: it is what the client and the admin read. */
@@ -30,9 +50,16 @@ export function describeError(error: ValueError): string {
     case ValueErrorType.StringMinLength:
       return `${path} must not be empty`;
     case ValueErrorType.StringFormat:
+      if (error.schema.format === STORABLE_ID) return `${path} ${idProblem(error.value as string) ?? 'is not a storable identifier'}`;
       return `${path} must be an ISO 8601 date-time`;
-    case ValueErrorType.Union:
-      return `${path} must be a string or a number`;
+    case ValueErrorType.Number:
+    case ValueErrorType.Integer:
+      if (typeof error.value === 'number' && numberProblem(error.value) !== undefined) return `${path} ${numberProblem(error.value)}`;
+      return `${path}: ${error.message}`;
+    case ValueErrorType.Union: {
+      const problem = unstorable(error);
+      return problem !== undefined ? `${path} ${problem}` : `${path} must be ${expected(error.schema)}`;
+    }
     default:
       return `${path}: ${error.message}`;
   }
