@@ -6,3 +6,6 @@ export * from './postgres-server';
 export * from './processes';
 export * from './redis-server';
 export * from './test-env';
+export * from './abandoned-uploads';
+export * from './poison-accounting';
+export * from './poison-traffic';
