@@ -1,4 +1,5 @@
-import { createTestEnv, type TestEnv } from '@evt/testing';
+import { createConsumer, QueueProducers } from '@evt/queue';
+import { createTestEnv, waitFor, type TestEnv } from '@evt/testing';
 import { run } from './cli';
 
 interface Captured {
@@ -132,6 +133,52 @@ describe('admin CLI (real Postgres)', () => {
     const depths = JSON.parse((await cli('queues', 'depth', '--json')).stdout);
     expect(depths.map((d: { queue: string }) => d.queue)).toEqual(['events', 'replay', 'retl', 'audiencelist', 'extract', 'internal-batch']);
   });
+
+  it('lists failed jobs with their reasons, retries one (its count of failures reset) and discards them only with --yes', async () => {
+    // A replay worker whose every attempt fails for a reason that is not transient, with a bound of 1.
+    const consumer = createConsumer({
+      queueName: 'replay',
+      redisUrl: env.redisUrl,
+      prefix: env.queuePrefix,
+      concurrency: 1,
+      maxDeterministicFailures: 1,
+      process: async () => {
+        throw new Error('relation "events" does not exist');
+      },
+    });
+    const producers = new QueueProducers({ redisUrl: env.redisUrl, prefix: env.queuePrefix, timeoutMs: 5000, maxItemsPerJob: 10, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
+    const failed = async () => JSON.parse((await cli('queues', 'failed', '--queue', 'replay', '--json')).stdout) as Array<Record<string, unknown>>;
+    try {
+      await consumer.ready();
+      await producers.waitUntilReady();
+      for (const messageId of ['f-1', 'f-2']) {
+        await producers.replay.enqueue({ items: [{ sourceId: 's', workspaceId: 'w', event: { type: 'track', messageId, receivedAt: '2026-01-01T00:00:00.000Z', rudderId: 'r' } }], rejected: [], bytes: 100 });
+      }
+      const jobs = await waitFor(async () => ((await failed()).length === 2 ? failed() : undefined), 10_000, 'two failed jobs');
+      const ids = jobs.map((job) => job.id as string).sort();
+      expect(jobs.map(({ failedAt, ...job }) => ({ ...job, failedAt: new Date(failedAt as string).toISOString() === failedAt })).sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+        ids.map((id) => ({ queue: 'replay', id, attempts: 1, deterministicFailures: 1, failedAt: true, reason: 'relation "events" does not exist' })),
+      );
+      const listed = await cli('queues', 'failed');
+      expect(listed.code).toBe(0);
+      expect(listed.stdout.split('\n')[0]).toMatch(/^queue\s+id\s+attempts\s+failedAt\s+reason$/);
+      expect(JSON.parse((await cli('queues', 'depth', '--json')).stdout)[1]).toEqual({ queue: 'replay', waiting: 0, active: 0, delayed: 0, failed: 2 });
+
+      expect(await cli('queues', 'discard-failed', ids[0])).toEqual({ code: 2, stdout: '', stderr: 'error: discard-failed deletes jobs and their events for good: add --yes\n' });
+      expect((await cli('queues', 'failed', '--queue', 'nope')).code).toBe(2);
+
+      expect(await cli('queues', 'retry-failed', '--queue', 'replay', ids[0])).toEqual({ code: 0, stdout: `moved 1 failed job(s) back to waiting: replay:${ids[0]}\n`, stderr: '' });
+      // Taken again and failed again: one failure counted since the retry, two attempts in all.
+      await waitFor(async () => ((await failed()).find((job) => job.id === ids[0] && job.attempts === 2) ? true : undefined), 10_000, 'the retried job to fail again');
+      expect((await failed()).find((job) => job.id === ids[0])).toMatchObject({ attempts: 2, deterministicFailures: 1 });
+
+      expect(await cli('queues', 'discard-failed', '--yes', '--queue', 'replay')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^deleted 2 failed job\(s\): replay:\d+, replay:\d+\n$/) });
+      expect(JSON.parse((await cli('queues', 'depth', '--json')).stdout)[1]).toEqual({ queue: 'replay', waiting: 0, active: 0, delayed: 0, failed: 0 });
+    } finally {
+      await producers.close();
+      await consumer.close();
+    }
+  }, 30_000);
 
   it('applies migrations once', async () => {
     expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: 'database is up to date\n' });

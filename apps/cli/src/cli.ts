@@ -29,6 +29,9 @@ export const USAGE = `usage: npm run cli -- <command> [options]
   rejected list [--source S] [--limit N]   what was refused, newest first
   rejected retry [ID…] [--source S]  validate rejected events again; enqueue those that pass now
   queues depth                       jobs waiting, active, delayed and failed per queue
+  queues failed [--queue Q] [--limit N]    jobs that failed for good, with attempts and reason
+  queues retry-failed [--queue Q] [ID…]    move failed jobs back to waiting (their count of failures reset)
+  queues discard-failed --yes [--queue Q] [ID…]   delete failed jobs and what they carry
 
   --json prints machine-readable JSON on stdout and nothing else.
   Settings come from DATABASE_URL and REDIS_URL (defaults: the local servers).`;
@@ -68,6 +71,8 @@ export async function run(argv: string[], env: Record<string, string | undefined
         window: { type: 'string' },
         audience: { type: 'string' },
         destination: { type: 'string' },
+        queue: { type: 'string' },
+        yes: { type: 'boolean' },
       },
     });
   } catch (error) {

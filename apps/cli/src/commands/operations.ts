@@ -1,5 +1,6 @@
 import { migrate } from '@evt/db';
-import { readQueueDepths } from '@evt/queue';
+import { discardFailedJobs, listFailedJobs, readQueueDepths, retryFailedJobs, type FailedJobsFilter } from '@evt/queue';
+import { QUEUE_NAMES } from '@evt/schemas';
 import { table, UsageError } from '../output';
 import type { CommandContext } from './context';
 
@@ -9,8 +10,42 @@ export async function dbCommand(action: string | undefined, ctx: CommandContext)
   ctx.output.out(applied.length > 0 ? `applied ${applied.join(', ')}` : 'database is up to date');
 }
 
+/** `--queue Q` and the job ids given, checked. */
+function failedFilter(ctx: CommandContext): FailedJobsFilter {
+  const queue = ctx.flags.queue as string | undefined;
+  const names: string[] = Object.values(QUEUE_NAMES);
+  if (queue !== undefined && !names.includes(queue)) throw new UsageError(`unknown queue "${queue}": use one of ${names.join(', ')}`);
+  return { queue, ids: ctx.args };
+}
+
+function limitOf(ctx: CommandContext): number {
+  const limit = ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50;
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number above 0');
+  return limit;
+}
+
+const FAILED_COLUMNS = ['queue', 'id', 'attempts', 'failedAt', 'reason'];
+
 export async function queuesCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
-  if (action !== 'depth') throw new UsageError(`unknown action "${action ?? ''}" for queues: use depth`);
-  const depths = await readQueueDepths(ctx.config.redisUrl, ctx.config.queuePrefix);
-  ctx.output.out(ctx.flags.json ? JSON.stringify(depths) : table(depths as unknown as Record<string, unknown>[], ['queue', 'waiting', 'active', 'delayed', 'failed']));
+  const { redisUrl, queuePrefix } = ctx.config;
+  const print = (rows: object[], columns: string[]) => ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows as Record<string, unknown>[], columns));
+  switch (action) {
+    case 'depth':
+      return print(await readQueueDepths(redisUrl, queuePrefix), ['queue', 'waiting', 'active', 'delayed', 'failed']);
+    case 'failed':
+      return print(await listFailedJobs(redisUrl, queuePrefix, { ...failedFilter(ctx), limit: limitOf(ctx) }), FAILED_COLUMNS);
+    case 'retry-failed': {
+      const moved = await retryFailedJobs(redisUrl, queuePrefix, failedFilter(ctx));
+      if (ctx.flags.json) return print(moved, []);
+      return ctx.output.out(`moved ${moved.length} failed job(s) back to waiting${moved.length > 0 ? `: ${moved.map((job) => `${job.queue}:${job.id}`).join(', ')}` : ''}`);
+    }
+    case 'discard-failed': {
+      if (!ctx.flags.yes) throw new UsageError('discard-failed deletes jobs and their events for good: add --yes');
+      const removed = await discardFailedJobs(redisUrl, queuePrefix, failedFilter(ctx));
+      if (ctx.flags.json) return print(removed, []);
+      return ctx.output.out(`deleted ${removed.length} failed job(s)${removed.length > 0 ? `: ${removed.map((job) => `${job.queue}:${job.id}`).join(', ')}` : ''}`);
+    }
+    default:
+      throw new UsageError(`unknown action "${action ?? ''}" for queues: use depth, failed, retry-failed or discard-failed`);
+  }
 }
