@@ -1,8 +1,10 @@
-import { createDbClient, EventStore } from '@evt/db';
+import { randomBytes } from 'node:crypto';
+import { createDbClient, EventStore, type EventStoreSession } from '@evt/db';
 import { createLogger } from '@evt/logging';
 import { rudderId } from '@evt/ingest';
 import { createTestEnv, type TestEnv } from '@evt/testing';
-import type { EventsJob, QueuedEvent } from '@evt/schemas';
+import { QueuedEvent, Validator, type EventsJob } from '@evt/schemas';
+import { toEventRow } from './event-rows';
 import { storeEventsJob, storeEventsJobs, type StoreEventsDeps } from './store-events';
 
 const logger = createLogger('events-processor-test', 'silent');
@@ -93,10 +95,10 @@ describe('storing a job of events (real Postgres)', () => {
     expect(await env.db.query("SELECT payload->'properties' AS properties FROM events")).toEqual([{ properties: { note: 'a\ufffdb', broken: 'x\ufffdy' } }]);
   });
 
-  it('sets a malformed job aside in rejected_events with its reason instead of blocking the queue', async () => {
-    expect(await processEventsJob({ events: [{ sourceId: 'src-1' }], rejected: [] }, '77', { store, logger })).toEqual({ stored: 0, duplicates: 0, rejected: 1 });
+  it('sets a job that is not even {events, rejected} aside whole, in rejected_events with its reason', async () => {
+    expect(await processEventsJob({ events: 'not an array', rejected: [] }, '77', { store, logger })).toEqual({ stored: 0, duplicates: 0, rejected: 1 });
     expect(await env.db.query('SELECT id, reason, source_id, event FROM rejected_events')).toEqual([
-      { id: 'job:events:77', reason: 'malformed events job: events.0.workspaceId is required', source_id: null, event: { events: [{ sourceId: 'src-1' }], rejected: [] } },
+      { id: 'job:events:77', reason: 'malformed events job: events must be an array', source_id: null, event: { events: 'not an array', rejected: [] } },
     ]);
   });
 
@@ -108,7 +110,7 @@ describe('storing a job of events (real Postgres)', () => {
     expect(outcome).toEqual({ stored: 2, duplicates: 0, rejected: 1 });
     expect(await env.db.query('SELECT message_id FROM events ORDER BY message_id')).toEqual([{ message_id: 'fine-1' }, { message_id: 'fine-2' }]);
     const [refused] = await env.db.query<{ id: string; reason: string; message_id: string }>('SELECT id, reason, message_id FROM rejected_events');
-    expect(refused.id).toBe('refused:src-1:refused-1');
+    expect(refused.id).toMatch(/^refused:[0-9a-f]{32}$/);
     expect(refused.message_id).toBe('refused-1');
     expect(refused.reason).toMatch(/^database refused the event: .*no_refused/);
   });
@@ -137,5 +139,211 @@ describe('storing a job of events (real Postgres)', () => {
     expect(outcome).toEqual({ stored: 2, duplicates: 1, rejected: 1 });
     expect(await env.db.query('SELECT message_id FROM events ORDER BY message_id')).toEqual([{ message_id: 'group-1' }, { message_id: 'group-2' }]);
     expect(await env.db.query('SELECT id FROM rejected_events')).toEqual([{ id: 'job:events:2' }]);
+  });
+});
+
+describe('isolating what Postgres refuses (real Postgres)', () => {
+  let env: TestEnv;
+  let store: EventStore;
+  const deps = () => ({ store, logger });
+  // Random, so that TOAST cannot compress it under the btree's limit of about 2,700 bytes.
+  const long = () => randomBytes(2500).toString('hex');
+  const fromSource = (sourceId: string, workspaceId: string, messageId: string, overrides: Record<string, unknown> = {}): QueuedEvent => ({ ...queued(messageId, overrides), sourceId, workspaceId });
+  const events = () => env.db.query('SELECT source_id, workspace_id, message_id FROM events ORDER BY source_id, message_id');
+  const rejected = () => env.db.query<{ id: string; source_id: string | null; workspace_id: string | null; message_id: string | null; reason: string; event: unknown }>('SELECT id, source_id, workspace_id, message_id, reason, event FROM rejected_events ORDER BY reason, id');
+  const queuedCheck = new Validator(QueuedEvent);
+  const REFUSED_ID = /^refused:[0-9a-f]{32}$/;
+
+  beforeAll(async () => {
+    env = await createTestEnv('events-isolation');
+    store = new EventStore(env.db);
+  });
+  afterAll(() => env.close());
+  beforeEach(async () => {
+    await env.db.query('TRUNCATE events, users, groups, aliases, rejected_events');
+  });
+
+  it('stores the good events of a job, from two sources and workspaces, once, beside an event with a 5,000-character messageId', async () => {
+    const bad = fromSource('src-a', 'ws-1', long());
+    const job = { events: [fromSource('src-a', 'ws-1', 'a-1'), bad, fromSource('src-b', 'ws-2', 'b-1'), fromSource('src-b', 'ws-2', 'b-2')], rejected: [] };
+    expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 3, duplicates: 0, rejected: 1 });
+    // A retry of the same job changes nothing.
+    expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 0, duplicates: 3, rejected: 1 });
+    expect(await events()).toEqual([
+      { source_id: 'src-a', workspace_id: 'ws-1', message_id: 'a-1' },
+      { source_id: 'src-b', workspace_id: 'ws-2', message_id: 'b-1' },
+      { source_id: 'src-b', workspace_id: 'ws-2', message_id: 'b-2' },
+    ]);
+    const rows = await rejected();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ source_id: 'src-a', workspace_id: 'ws-1', message_id: bad.event.messageId, event: bad.event });
+    // The job schema may bound messageId (then the item is malformed); else Postgres refuses the row.
+    if (queuedCheck.is(bad)) {
+      expect(rows[0].id).toMatch(REFUSED_ID);
+      expect(rows[0].reason).toMatch(/^database refused the event: index row size \d+ exceeds (btree version \d+ )?maximum \d+ for index "events_source_id_message_id_key"$/);
+    } else {
+      expect(rows[0]).toMatchObject({ id: 'job:events:1:events.1', reason: expect.stringMatching(/^malformed events job: events\.1: event\.messageId /) });
+    }
+  });
+
+  it('refuses only the identify whose userId is 5,000 characters (the users key), with its event', async () => {
+    const bad = fromSource('src-a', 'ws-1', 'id-bad', { type: 'identify', userId: long(), traits: { plan: 'x' } });
+    const job = { events: [fromSource('src-a', 'ws-1', 'id-good', { type: 'identify', traits: { plan: 'pro' } }), bad, fromSource('src-b', 'ws-2', 't-1')], rejected: [] };
+    expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 2, duplicates: 0, rejected: 1 });
+    expect(await events()).toEqual([
+      { source_id: 'src-a', workspace_id: 'ws-1', message_id: 'id-good' },
+      { source_id: 'src-b', workspace_id: 'ws-2', message_id: 't-1' },
+    ]);
+    expect(await env.db.query('SELECT workspace_id, user_id, traits FROM users')).toEqual([{ workspace_id: 'ws-1', user_id: 'u-1', traits: { plan: 'pro' } }]);
+    const rows = await rejected();
+    expect(rows.map(({ source_id, workspace_id, message_id }) => ({ source_id, workspace_id, message_id }))).toEqual([{ source_id: 'src-a', workspace_id: 'ws-1', message_id: 'id-bad' }]);
+    if (queuedCheck.is(bad)) expect(rows[0].reason).toMatch(/^database refused the event: index row size \d+ exceeds .* for index "users_pkey"$/);
+    else expect(rows[0].reason).toMatch(/^malformed events job: events\.1: event\.userId /);
+  });
+
+  it('refuses only the group with a 5,000-character groupId and the alias with such a previousId, each with the database’s reason', async () => {
+    const groupId = long();
+    const previousId = long();
+    const job = {
+      events: [
+        fromSource('src-a', 'ws-1', 'g-good', { type: 'group', groupId: 'acme', traits: { size: 5 } }),
+        fromSource('src-a', 'ws-1', 'g-bad', { type: 'group', groupId }),
+        fromSource('src-b', 'ws-2', 'al-bad', { type: 'alias', previousId }),
+        fromSource('src-b', 'ws-2', 'al-good', { type: 'alias', previousId: 'anon-1' }),
+      ],
+      rejected: [],
+    };
+    expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 2, duplicates: 0, rejected: 2 });
+    expect(await events()).toEqual([
+      { source_id: 'src-a', workspace_id: 'ws-1', message_id: 'g-good' },
+      { source_id: 'src-b', workspace_id: 'ws-2', message_id: 'al-good' },
+    ]);
+    expect(await env.db.query('SELECT group_id, traits FROM groups')).toEqual([{ group_id: 'acme', traits: { size: 5 } }]);
+    expect(await env.db.query('SELECT previous_id, user_id FROM aliases')).toEqual([{ previous_id: 'anon-1', user_id: 'u-1' }]);
+    const rows = await rejected();
+    expect(rows.map(({ id, source_id, message_id, reason }) => ({ id: REFUSED_ID.test(id), source_id, message_id, reason: reason.replace(/\d+/g, 'N') }))).toEqual([
+      { id: true, source_id: 'src-b', message_id: 'al-bad', reason: 'database refused the event: index row size N exceeds btree version N maximum N for index "aliases_pkey"' },
+      { id: true, source_id: 'src-a', message_id: 'g-bad', reason: 'database refused the event: index row size N exceeds btree version N maximum N for index "groups_pkey"' },
+    ]);
+  });
+
+  it('bisects: several refused rows among many, each in rejected_events, every other event stored', async () => {
+    await env.db.query("ALTER TABLE events ADD CONSTRAINT no_refused CHECK (message_id NOT LIKE 'refused%')");
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => ([3, 17, 18, 39].includes(i) ? `refused-${i}` : `fine-${i}`));
+      const job = { events: ids.map((id, i) => fromSource(i % 2 ? 'src-a' : 'src-b', i % 2 ? 'ws-1' : 'ws-2', id)), rejected: [] };
+      expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 36, duplicates: 0, rejected: 4 });
+      expect((await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY message_id')).map((row) => row.message_id)).toEqual(ids.filter((id) => id.startsWith('fine')).sort());
+      const rows = await rejected();
+      expect(rows.map((row) => row.message_id).sort()).toEqual(['refused-17', 'refused-18', 'refused-3', 'refused-39']);
+      expect(rows.every((row) => /^database refused the event: new row for relation "events" violates check constraint "no_refused"$/.test(row.reason))).toBe(true);
+    } finally {
+      await env.db.query('ALTER TABLE events DROP CONSTRAINT no_refused');
+    }
+  });
+
+  it('refuses an event whose profile the database refuses, and no other: the profile is written in the event’s savepoint', async () => {
+    await env.db.query("ALTER TABLE users ADD CONSTRAINT no_bad_user CHECK (user_id NOT LIKE 'bad%')");
+    try {
+      const job = {
+        events: [fromSource('src-a', 'ws-1', 'p-good', { type: 'identify', userId: 'good-user', traits: { a: 1 } }), fromSource('src-a', 'ws-1', 'p-bad', { type: 'identify', userId: 'bad-user', traits: { a: 2 } })],
+        rejected: [],
+      };
+      expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 1, duplicates: 0, rejected: 1 });
+      expect(await events()).toEqual([{ source_id: 'src-a', workspace_id: 'ws-1', message_id: 'p-good' }]);
+      expect(await env.db.query('SELECT user_id FROM users')).toEqual([{ user_id: 'good-user' }]);
+      expect((await rejected()).map((row) => [row.message_id, row.reason])).toEqual([['p-bad', 'database refused the event: new row for relation "users" violates check constraint "no_bad_user"']]);
+    } finally {
+      await env.db.query('ALTER TABLE users DROP CONSTRAINT no_bad_user');
+    }
+  });
+
+  it('keeps a group commit going: one bad event in a group of jobs fails no other job', async () => {
+    const groupId = long();
+    const outcome = await storeEventsJobs(
+      [
+        { data: { events: [fromSource('src-a', 'ws-1', 'j1-1')], rejected: [] }, job: { queue: 'events', id: '1' } },
+        { data: { events: [fromSource('src-b', 'ws-2', 'j2-1'), fromSource('src-b', 'ws-2', 'j2-bad', { type: 'group', groupId })], rejected: [] }, job: { queue: 'events', id: '2' } },
+        { data: { events: [fromSource('src-c', 'ws-2', 'j3-1')], rejected: [] }, job: { queue: 'events', id: '3' } },
+      ],
+      deps(),
+    );
+    expect(outcome).toEqual({ stored: 3, duplicates: 0, rejected: 1 });
+    expect((await events()).map((row) => row.message_id)).toEqual(['j1-1', 'j2-1', 'j3-1']);
+    expect((await rejected()).map((row) => row.message_id)).toEqual(['j2-bad']);
+  });
+
+  it('keeps a rejected row of the gateway that the database refuses in its minimal form, and stores the rest', async () => {
+    const sourceId = long();
+    const job = {
+      events: [fromSource('src-a', 'ws-1', 'kept')],
+      rejected: [
+        { id: 'rej-ok', sourceId: 'src-a', workspaceId: 'ws-1', reason: 'userId or anonymousId is required', event: { type: 'track' }, receivedAt: '2026-03-01T12:00:00.000Z' },
+        // Its source_id does not fit the btree of rejected_events' index on (source_id, received_at).
+        { id: 'rej-long', sourceId, workspaceId: 'ws-1', reason: 'event is too large', event: { type: 'track', big: true }, receivedAt: '2026-03-01T12:00:00.000Z' },
+      ],
+    };
+    expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 1, duplicates: 0, rejected: 2 });
+    expect(await events()).toEqual([{ source_id: 'src-a', workspace_id: 'ws-1', message_id: 'kept' }]);
+    const rows = await env.db.query<{ id: string; source_id: string | null; reason: string; event: unknown; event_size: number }>('SELECT id, source_id, reason, event, event_size FROM rejected_events ORDER BY id');
+    expect(rows.map((row) => ({ ...row, reason: row.reason.replace(/\d+/g, 'N') }))).toEqual([
+      {
+        id: 'rej-long',
+        source_id: null,
+        reason: 'event is too large (kept without its event: the database refused the row: index row size N exceeds btree version N maximum N for index "rejected_events_source_id_received_at_idx")',
+        event: null,
+        event_size: 27,
+      },
+      { id: 'rej-ok', source_id: 'src-a', reason: 'userId or anonymousId is required', event: { type: 'track' }, event_size: null },
+    ]);
+  });
+
+  it('splits a malformed job per item: good items stored, each bad item its own row with its source kept', async () => {
+    const job = {
+      events: [
+        fromSource('src-a', 'ws-1', 'ok-1'),
+        { sourceId: 'src-b', workspaceId: 'ws-2', event: { ...queued('bad-1').event, userId: 42 } },
+        { sourceId: 'src-b', event: queued('bad-2').event },
+        'not an item',
+        fromSource('src-b', 'ws-2', 'ok-2'),
+      ],
+      rejected: [{ id: 'rej-1', sourceId: 'src-a', workspaceId: 'ws-1', reason: 'userId or anonymousId is required', receivedAt: '2026-03-01T12:00:00.000Z' }, { reason: 42 }],
+    };
+    expect(await processEventsJob(job, '9', deps())).toEqual({ stored: 2, duplicates: 0, rejected: 5 });
+    expect(await events()).toEqual([
+      { source_id: 'src-a', workspace_id: 'ws-1', message_id: 'ok-1' },
+      { source_id: 'src-b', workspace_id: 'ws-2', message_id: 'ok-2' },
+    ]);
+    const rows = await env.db.query('SELECT id, source_id, workspace_id, message_id, reason, event IS NOT NULL AS kept FROM rejected_events ORDER BY id');
+    expect(rows).toEqual([
+      { id: 'job:events:9:events.1', source_id: 'src-b', workspace_id: 'ws-2', message_id: 'bad-1', reason: expect.stringMatching(/^malformed events job: events\.1: event\.userId /), kept: true },
+      { id: 'job:events:9:events.2', source_id: 'src-b', workspace_id: null, message_id: 'bad-2', reason: 'malformed events job: events.2: workspaceId is required', kept: true },
+      { id: 'job:events:9:events.3', source_id: null, workspace_id: null, message_id: null, reason: 'malformed events job: events.3: event must be an object', kept: true },
+      { id: 'job:events:9:rejected.1', source_id: null, workspace_id: null, message_id: null, reason: 'malformed events job: rejected.1: id is required', kept: true },
+      { id: 'rej-1', source_id: 'src-a', workspace_id: 'ws-1', message_id: null, reason: 'userId or anonymousId is required', kept: false },
+    ]);
+  });
+
+  it('stores the next job on a fresh connection whose first transaction failed (the staging table survives the rollback)', async () => {
+    for (const fail of [
+      (session: EventStoreSession) => session.insertEvents([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the job failed after staging'))),
+      (session: EventStoreSession) => session.savepoint((inner) => inner.insertEvents([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the savepoint failed')))),
+    ]) {
+      const fresh = createDbClient(env.databaseUrl, { max: 1 });
+      const freshStore = new EventStore(fresh);
+      try {
+        await expect(freshStore.transaction(fail)).rejects.toThrow(/failed/);
+        // The savepoint case goes on in the same transaction too.
+        await freshStore.transaction(async (session) => {
+          await session.savepoint((inner) => inner.insertEvents([toEventRow(queued('in-sp'))]).then(() => Promise.reject(new Error('undone')))).catch(() => undefined);
+          await session.insertEvents([toEventRow(queued('after-sp'))]);
+        });
+        expect(await storeEventsJob({ events: [queued('next-job')], rejected: [] }, { queue: 'events', id: '2' }, { store: freshStore, logger })).toEqual({ stored: 1, duplicates: 0, rejected: 0 });
+      } finally {
+        await fresh.close();
+      }
+      expect((await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY message_id')).map((row) => row.message_id)).toEqual(['after-sp', 'next-job']);
+      await env.db.query('TRUNCATE events');
+    }
   });
 });
