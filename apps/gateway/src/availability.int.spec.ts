@@ -88,6 +88,21 @@ describe('gateway when Postgres is away', () => {
     postgres.dispose();
   });
 
+  it('is not ready before it has loaded the sources (Postgres unreachable since the start), alive all the same', async () => {
+    const never = await startStack('postgres-never', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/evt' }, { unhealthy: true });
+    try {
+      // Redis connects in the background after the start: wait for it, so that only the sources are missing.
+      const health = await waitFor(async () => {
+        const answer = await send(never.url, { path: '/health/ready', method: 'GET' });
+        return JSON.parse(answer.body).redis === 'up' ? answer : undefined;
+      }, 10_000, 'Redis to be connected');
+      expect([health.status, JSON.parse(health.body)]).toEqual([503, { status: 'unavailable', redis: 'up', postgres: 'down', sourcesLoaded: false, stopping: false }]);
+      expect(await send(never.url, { path: '/health/live', method: 'GET' })).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    } finally {
+      await never.stop();
+    }
+  });
+
   it('stays ready, says Postgres is down in the body and in metrics, accepts events and stores them once Postgres is back', async () => {
     const db = createDbClient(postgres.url, { max: 1 });
     try {
