@@ -4,7 +4,7 @@ import type { SourceConfig } from '@evt/db';
 import { applyAnonymousIdHeader, enrichEvent, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 import type { EnqueueRequest } from '@evt/queue';
-import { eventRejectionReason, isEventType, EVENT_TYPES, type AudienceListItem, type EnrichedEvent, type QueuedEvent, type RejectedEvent, type RetlItem } from '@evt/schemas';
+import { eventRejectionReason, isEventType, unstorableValueReason, EVENT_TYPES, type AudienceListItem, type EnrichedEvent, type QueuedEvent, type RejectedEvent, type RetlItem } from '@evt/schemas';
 
 interface Producer<T> {
   enqueue(request: EnqueueRequest<T>): Promise<void>;
@@ -80,13 +80,17 @@ export class IngestService {
     const context = submission.type !== undefined ? { ...request, type: submission.type } : request;
     const target = submission.storeAs ?? source;
     const queue = submission.queue ?? 'events';
+    // What enrichment merges into every event of a batch must be storable too; checked once.
+    const shared = sharedValueReason(request);
     const accepted: QueuedEvent[] = [];
     const rejected: RejectedEvent[] = [];
     for (const raw of submission.events) {
       // Before validation: the header is what identifies many browser events.
       if (isPlainObject(raw)) applyAnonymousIdHeader(raw, request.anonymousIdHeader);
       const size = measure ? Buffer.byteLength(JSON.stringify(raw) ?? '') : 0;
-      const reason = size > this.maxEventSize ? `event is larger than ${this.maxEventSize} bytes` : this.reasonToReject(raw, submission);
+      // Schema first (it names the id field and its bound), then every value as Postgres must keep it,
+      // before anything is changed: an id is refused as sent, never cleaned into another one.
+      const reason = size > this.maxEventSize ? `event is larger than ${this.maxEventSize} bytes` : (this.reasonToReject(raw, submission) ?? unstorableValueReason(raw) ?? shared);
       if (reason !== undefined) {
         rejected.push(this.rejection(source, reason, raw, size, request.receivedAt, submission.unwrap));
         continue;
@@ -132,9 +136,11 @@ export class IngestService {
     const inner = unwrap && isPlainObject(raw) ? unwrap(raw) : raw;
     const messageId = isPlainObject(inner) && typeof inner.messageId === 'string' ? inner.messageId : undefined;
     const tooLarge = size > this.maxEventSize;
+    // UTF-8 would turn any unpaired surrogate into U+FFFD, making "\ud800" and "\udfff" one record: hash the escaped form.
+    const messageKey = messageId === undefined || messageId.isWellFormed() ? messageId : JSON.stringify(messageId);
     return {
       // The same event refused again for the same reason (a client retry) is the same record.
-      id: messageId !== undefined ? createHash('sha256').update(`${source.id}\n${messageId}\n${reason}`).digest('hex').slice(0, 32) : randomUUID(),
+      id: messageKey !== undefined ? createHash('sha256').update(`${source.id}\n${messageKey}\n${reason}`).digest('hex').slice(0, 32) : randomUUID(),
       sourceId: source.id,
       workspaceId: source.workspaceId,
       reason,
@@ -152,6 +158,15 @@ export class IngestService {
     }
     return eventRejectionReason(type, raw);
   }
+}
+
+/** Why what a batch adds to each of its events (context, integrations, sentAt) cannot be stored, or undefined. */
+function sharedValueReason(request: RequestContext): string | undefined {
+  return (
+    unstorableValueReason(request.batchContext, 'context') ??
+    unstorableValueReason(request.batchIntegrations, 'integrations') ??
+    (typeof request.sentAt === 'string' ? unstorableValueReason(request.sentAt, 'sentAt') : undefined)
+  );
 }
 
 /** A copy without Segment's body `writeKey`: a secret never goes into storage. */
