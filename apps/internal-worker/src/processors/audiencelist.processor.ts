@@ -1,7 +1,7 @@
 import type { AudienceMemberWrite, EventStore, RejectedRow } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { jsonSize, rejectionId, splitJob, writeIsolating, type Refusal } from '@evt/pipeline';
-import { AudienceListItem, QUEUE_NAMES, Validator } from '@evt/schemas';
+import { isoOrNull, jsonSize, rejectionId, splitJob, writeIsolating, type Refusal } from '@evt/pipeline';
+import { AUDIENCE_REMOVE_INDEX_BASE, AudienceListItem, QUEUE_NAMES, Validator } from '@evt/schemas';
 import { contentKey } from './canonical';
 
 const itemCheck = new Validator(AudienceListItem);
@@ -23,10 +23,16 @@ export interface AudienceListOutcome {
 export function foldMemberWrites(lists: AudienceListItem[]): AudienceMemberWrite[][] {
   const latest = new Map<string, AudienceMemberWrite>();
   for (const list of [...lists].sort((a, b) => a.sequence - b.sequence)) {
-    const writes = [...list.add.map((member) => ({ member, present: true })), ...list.remove.map((member) => ({ member, present: false }))];
-    writes.forEach(({ member, present }, index) => {
+    // A large list comes in several items of one sequence, removes possibly first: order by write order, not arrival.
+    const addOffset = list.addOffset ?? 0;
+    const removeOffset = AUDIENCE_REMOVE_INDEX_BASE + (list.removeOffset ?? 0);
+    const writes = [...list.add.map((member, i) => ({ member, present: true, index: addOffset + i })), ...list.remove.map((member, j) => ({ member, present: false, index: removeOffset + j }))];
+    writes.forEach(({ member, present, index }) => {
       const memberKey = contentKey(member);
-      latest.set(JSON.stringify([list.sourceId, list.audienceId, memberKey]), {
+      const key = JSON.stringify([list.sourceId, list.audienceId, memberKey]);
+      const earlier = latest.get(key);
+      if (earlier && earlier.sequence === list.sequence && earlier.sequenceIndex > index) return;
+      latest.set(key, {
         sourceId: list.sourceId,
         audienceId: list.audienceId,
         memberKey,
@@ -63,7 +69,7 @@ function refusedListRows(lists: AudienceListItem[], { item, reason }: Refusal<Au
         messageId: list.messageId,
         event: size <= MAX_KEPT_LIST_BYTES ? list : null,
         eventSize: size,
-        receivedAt: list.receivedAt,
+        receivedAt: isoOrNull(list.receivedAt) ?? new Date().toISOString(),
       };
     });
 }

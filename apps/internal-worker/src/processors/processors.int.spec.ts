@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { EventStore } from '@evt/db';
 import { createLogger } from '@evt/logging';
 import { createTestEnv, type TestEnv } from '@evt/testing';
-import type { AudienceListJob, RetlItem, RetlJob } from '@evt/schemas';
+import { AudienceListItem, RetlItem, Validator, type AudienceListJob, type RetlJob } from '@evt/schemas';
 import { processAudienceListJob } from './audiencelist.processor';
 import { foldRecordWrites, processRetlJob } from './retl.processor';
 
@@ -22,6 +23,9 @@ describe('internal worker processors (real Postgres)', () => {
   beforeEach(() => env.db.query('TRUNCATE retl_records, audience_members, rejected_events'));
 
   const retlRows = () => env.db.query('SELECT record_id, fields, deleted, last_action FROM retl_records ORDER BY record_id');
+  const rejectedRows = () => env.db.query<{ id: string; source_id: string | null; workspace_id: string | null; message_id: string | null; reason: string }>('SELECT id, source_id, workspace_id, message_id, reason FROM rejected_events ORDER BY message_id, id');
+  // Random, so that TOAST cannot compress it under the btree's limit of about 2,700 bytes.
+  const long = () => randomBytes(2500).toString('hex');
   const members = () => env.db.query("SELECT member->>'EMAIL' AS email, present FROM audience_members ORDER BY 1");
 
   describe('retl', () => {
@@ -47,9 +51,37 @@ describe('internal worker processors (real Postgres)', () => {
       ]);
     });
 
-    it('sets a malformed job aside in rejected_events', async () => {
-      expect(await processRetlJob({ records: [{ recordId: 'x' }], rejected: [] }, '9', { store, logger })).toEqual({ records: 0, rejected: 1 });
-      expect(await env.db.query('SELECT id, reason FROM rejected_events')).toEqual([{ id: 'job:retl:9', reason: 'malformed retl job: records.0.sourceId is required' }]);
+    it('sets a malformed item aside in rejected_events and stores the others', async () => {
+      expect(await processRetlJob({ records: [{ recordId: 'x' }, record('r1', 'insert', { a: 1 }, 1)], rejected: [] }, '9', { store, logger })).toEqual({ records: 1, rejected: 1 });
+      expect(await env.db.query('SELECT id, reason FROM rejected_events')).toEqual([{ id: 'job:retl:9:records.0', reason: 'malformed retl job: records.0: sourceId is required' }]);
+      expect(await retlRows()).toEqual([{ record_id: 'r1', fields: { a: 1 }, deleted: false, last_action: 'insert' }]);
+    });
+
+    it('stores another source’s records beside a record with a 5,000-character recordId; the refused one goes to rejected_events', async () => {
+      const bad = { ...record(long(), 'insert', { name: 'bad' }, 1, 1), sourceId: 's-bad', workspaceId: 'w-bad' };
+      const job = { records: [record('r1', 'insert', { name: 'one' }, 1), bad, { ...record('r2', 'insert', { name: 'two' }, 1, 2), sourceId: 's2', workspaceId: 'w2' }], rejected: [] };
+      expect(await processRetlJob(job, '1', { store, logger })).toEqual({ records: 2, rejected: 1 });
+      expect(await env.db.query('SELECT source_id, record_id, fields FROM retl_records ORDER BY source_id')).toEqual([
+        { source_id: 's', record_id: 'r1', fields: { name: 'one' } },
+        { source_id: 's2', record_id: 'r2', fields: { name: 'two' } },
+      ]);
+      const [row, ...more] = await rejectedRows();
+      expect(more).toEqual([]);
+      expect(row).toMatchObject({ source_id: 's-bad', workspace_id: 'w-bad', message_id: bad.messageId });
+      // The job schema may bound recordId (then the item is malformed); else Postgres refuses the row.
+      if (new Validator(RetlItem).is(bad)) expect(row.reason).toMatch(/^database refused the record: index row size \d+ exceeds .* for index "retl_records_pkey"$/);
+      else expect(row).toMatchObject({ id: 'job:retl:1:records.1', reason: expect.stringMatching(/^malformed retl job: records\.1: recordId /) });
+    });
+
+    it('bisects the folded record writes: each record Postgres refuses goes to rejected_events with its reason', async () => {
+      const job = { records: [record('r1', 'insert', { a: 1 }, 1), { ...record('r2', 'insert', {}, 1, 1), receivedAt: 'not a time' }, record('r3', 'update', { c: 3 }, 1, 2), { ...record('r4', 'delete', {}, 1, 3), receivedAt: 'yesterday-ish' }], rejected: [] };
+      expect(await processRetlJob(job, '1', { store, logger })).toEqual({ records: 2, rejected: 2 });
+      expect((await retlRows()).map((row) => row.record_id)).toEqual(['r1', 'r3']);
+      const rows = await rejectedRows();
+      expect(rows.map((row) => [row.id.replace(/[0-9a-f]{32}$/, 'HASH'), row.message_id, row.reason])).toEqual([
+        ['refused:HASH', 'm-1-1', 'database refused the record: invalid input syntax for type timestamp with time zone: "not a time"'],
+        ['refused:HASH', 'm-1-3', 'database refused the record: invalid input syntax for type timestamp with time zone: "yesterday-ish"'],
+      ]);
     });
   });
 
@@ -85,6 +117,39 @@ describe('internal worker processors (real Postgres)', () => {
         { email: 'x', present: true },
         { email: 'y', present: false },
       ]);
+    });
+
+    it('stores the other lists beside a list with a 5,000-character audienceId; the refused one goes to rejected_events', async () => {
+      const bad = { ...list(2, ['x', 'y'], []), audienceId: long(), sourceId: 's-bad' };
+      const job = { lists: [list(1, ['a'], []), bad, { ...list(3, ['b'], []), sourceId: 's2', audienceId: 'other' }], rejected: [] };
+      expect(await processAudienceListJob(job, '1', { store, logger })).toEqual({ members: 2, rejected: 1 });
+      expect(await env.db.query("SELECT source_id, audience_id, member->>'EMAIL' AS email FROM audience_members ORDER BY source_id")).toEqual([
+        { source_id: 's', audience_id: 'a', email: 'a' },
+        { source_id: 's2', audience_id: 'other', email: 'b' },
+      ]);
+      const [row, ...more] = await rejectedRows();
+      expect(more).toEqual([]);
+      expect(row).toMatchObject({ source_id: 's-bad', workspace_id: 'w', message_id: 'm-2' });
+      if (new Validator(AudienceListItem).is(bad)) expect(row.reason).toMatch(/^database refused the audience list: index row size \d+ exceeds .* for index "audience_members_pkey"$/);
+      else expect(row).toMatchObject({ id: 'job:audiencelist:1:lists.1', reason: expect.stringMatching(/^malformed audiencelist job: lists\.1: audienceId /) });
+    });
+
+    it('isolates a list Postgres refuses: one rejected row per request that wrote to it, the other lists stored', async () => {
+      await env.db.query("ALTER TABLE audience_members ADD CONSTRAINT no_refused CHECK (audience_id NOT LIKE 'refused%')");
+      try {
+        const job = { lists: [list(1, ['a'], []), { ...list(2, ['r1'], []), audienceId: 'refused-list' }, { ...list(3, [], ['r1']), audienceId: 'refused-list' }, { ...list(4, ['c'], []), audienceId: 'z' }], rejected: [] };
+        expect(await processAudienceListJob(job, '1', { store, logger })).toEqual({ members: 2, rejected: 2 });
+        expect(await env.db.query("SELECT audience_id, member->>'EMAIL' AS email FROM audience_members ORDER BY audience_id")).toEqual([
+          { audience_id: 'a', email: 'a' },
+          { audience_id: 'z', email: 'c' },
+        ]);
+        expect((await rejectedRows()).map((row) => [row.message_id, row.reason])).toEqual([
+          ['m-2', 'database refused the audience list: new row for relation "audience_members" violates check constraint "no_refused"'],
+          ['m-3', 'database refused the audience list: new row for relation "audience_members" violates check constraint "no_refused"'],
+        ]);
+      } finally {
+        await env.db.query('ALTER TABLE audience_members DROP CONSTRAINT no_refused');
+      }
     });
 
     it('treats members with the same identifiers in another key order as one member', async () => {

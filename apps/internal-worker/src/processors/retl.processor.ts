@@ -1,6 +1,6 @@
 import type { EventStore, RejectedRow, RetlRecordWrite } from '@evt/db';
 import type { Logger } from '@evt/logging';
-import { jsonSize, rejectionId, splitJob, writeIsolating } from '@evt/pipeline';
+import { isoOrNull, jsonSize, rejectionId, splitJob, writeIsolating } from '@evt/pipeline';
 import { QUEUE_NAMES, RetlItem, Validator } from '@evt/schemas';
 
 const itemCheck = new Validator(RetlItem);
@@ -53,7 +53,8 @@ function refusedRecordRow(write: RetlRecordWrite, reason: string): RejectedRow {
     messageId: write.messageId,
     event: write,
     eventSize: jsonSize(write),
-    receivedAt: write.receivedAt,
+    // The record's own time may be what was refused: keep a time the row can hold.
+    receivedAt: isoOrNull(write.receivedAt) ?? new Date().toISOString(),
   };
 }
 
