@@ -15,7 +15,6 @@ import {
   type RetlItem,
 } from '@evt/schemas';
 import type { IngestService, Producers } from './ingest.service';
-import type { SpooledAudienceList } from '../request/audience-list-body';
 import { createSequence } from './sequence';
 
 const recordValidator = new Validator(RetlRecordPayload);
@@ -43,22 +42,6 @@ function audienceIdOf(event: Dictionary): string {
   const fromContext = isPlainObject(external) && typeof external.type === 'string' && external.type !== '' ? external.type : undefined;
   return (properties.audienceId as string | undefined) ?? (properties.listId as string | undefined) ?? fromContext ?? 'default';
 }
-
-/** Why the list's id or messageId cannot be stored as a key, or undefined (the schema has checked their types). */
-function listIdReason(event: Dictionary): string | undefined {
-  const audienceId = audienceIdOf(event);
-  const properties = event.properties as Dictionary;
-  const field = properties.audienceId !== undefined ? 'audienceId' : properties.listId !== undefined ? 'listId' : 'context.externalId.0.type';
-  const problem = idProblem(audienceId);
-  if (problem !== undefined) return `${field} ${problem}`;
-  const messageIdProblem = typeof event.messageId === 'string' ? idProblem(event.messageId) : undefined;
-  return messageIdProblem === undefined ? undefined : `messageId ${messageIdProblem}`;
-}
-
-/** An audience list is enqueued in items of this many members at most … */
-const MEMBERS_PER_ITEM = 10_000;
-/** … and about this many bytes of JSON: jobs stay small for Redis and for the worker's memory. */
-const BYTES_PER_ITEM = 2 * 1024 * 1024;
 
 /** rETL records and audience lists: validated here, written in order by the internal worker. */
 export class InternalIngestService {
@@ -102,31 +85,24 @@ export class InternalIngestService {
     await this.producers.retl.enqueue({ items, rejected, bytes });
   }
 
-  /**
-   * One audience list, read whole beforehand (spoolAudienceList): refused with a reason, or
-   * enqueued in items of at most MEMBERS_PER_ITEM members (about BYTES_PER_ITEM), all under one
-   * sequence, each waiting for Redis before the next is read. Resolves once every item is stored.
-   */
-  async submitAudienceList(source: SourceConfig, list: SpooledAudienceList, receivedAt: string): Promise<void> {
-    const { fields, bytes } = list;
-    const reason = isPlainObject(fields) ? (audienceValidator.reason(fields) ?? list.memberProblem ?? listIdReason(fields)) : 'event must be an object';
+  async submitAudienceList(source: SourceConfig, body: unknown, receivedAt: string, bytes: number): Promise<void> {
+    const reason = isPlainObject(body) ? audienceValidator.reason(body) : 'event must be an object';
     if (reason !== undefined) {
-      await this.ingest.recordRejections([this.ingest.rejection(source, reason, fields, bytes, receivedAt)], bytes);
+      await this.ingest.recordRejections([this.ingest.rejection(source, reason, body, bytes, receivedAt)], bytes);
       throw new InvalidRequestError(reason);
     }
-    const event = fields as AudienceListPayload & Dictionary;
-    const base = {
+    const event = body as AudienceListPayload & Dictionary;
+    const { add = [], remove = [] } = event.properties.listData;
+    const item: AudienceListItem = {
       sourceId: source.id,
       workspaceId: source.workspaceId,
       audienceId: audienceIdOf(event),
       messageId: cleanMessageId(event.messageId),
       receivedAt,
       sequence: this.sequence(),
+      add,
+      remove,
     };
-    for await (const chunk of list.chunks(MEMBERS_PER_ITEM, BYTES_PER_ITEM)) {
-      const item: AudienceListItem =
-        chunk.list === 'add' ? { ...base, add: chunk.members, remove: [], addOffset: chunk.offset } : { ...base, add: [], remove: chunk.members, removeOffset: chunk.offset };
-      await this.producers.audiencelist.enqueue({ items: [item], rejected: [], bytes: chunk.bytes });
-    }
+    await this.producers.audiencelist.enqueue({ items: [item], rejected: [], bytes });
   }
 }
