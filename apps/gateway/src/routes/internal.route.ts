@@ -1,16 +1,22 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { InvalidRequestError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
+import { InvalidJsonError, InvalidRequestError, PayloadTooLargeError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
 import { isPlainObject } from '@evt/ingest';
 import { ExtractPayload, idProblem, InternalBatchItem, Validator } from '@evt/schemas';
 import type { GatewayDeps } from '../app';
-import { parseJson, readBodyWithin } from '../middleware/body';
+import { parseJson, readBodyWithin, requestGone } from '../middleware/body';
 import { sendText } from '../middleware/errors';
+import { sourceForWriteKey, writeKeyFromBody } from '../middleware/auth';
 import { internalWriteKey, sourceForSourceId } from '../middleware/internal-auth';
+import { spoolAudienceList, type SpooledAudienceList } from '../request/audience-list-body';
 import { requestContext } from '../services/request-context';
 import { authenticateAndParse, batchOf } from './events.route';
 
 const extractValidator = new Validator(ExtractPayload);
 const internalBatchValidator = new Validator(InternalBatchItem);
+
+// What an audience list being read holds in memory at most: a read chunk, one member or the
+// list's other fields (MAX_EVENT_SIZE), and one part being enqueued (about 2 MB of members).
+const AUDIENCE_LIST_BUDGET_BYTES = 8 * 1024 * 1024;
 
 /**
  * The internal API RudderStack's own services call: cloud extract, reverse ETL, audience lists,
@@ -40,11 +46,34 @@ export function internalRoutes(deps: GatewayDeps): Router {
     sendText(res, 200, 'OK');
   });
 
-  // Exempt from MAX_REQUEST_SIZE, as in RudderStack: list syncs are large by nature.
+  // Exempt from MAX_REQUEST_SIZE, as in RudderStack: list syncs are large by nature. Up to
+  // MAX_AUDIENCE_LIST_SIZE, a list is read into a temporary file, never into memory, then enqueued
+  // in parts: it holds a fixed share of the body budget, whatever its size.
   router.post('/internal/v1/audiencelist', async (req: Request, res: Response) => {
     const receivedAt = new Date().toISOString();
-    const { source, body, bytes } = await authenticateAndParse(deps, req, internalWriteKey(config, req), config.maxAudienceListSize);
-    await deps.internal.submitAudienceList(source, body, receivedAt, bytes);
+    const writeKey = internalWriteKey(config, req);
+    let source = writeKey !== undefined ? sourceForWriteKey(deps.sources, writeKey) : undefined;
+    const reservation = await deps.bodyBudget.acquire(AUDIENCE_LIST_BUDGET_BYTES, requestGone(req));
+    try {
+      let list: SpooledAudienceList;
+      try {
+        list = await spoolAudienceList(req, config.maxAudienceListSize, config.maxEventSize);
+      } catch (error) {
+        if (source && (error instanceof InvalidJsonError || error instanceof PayloadTooLargeError)) {
+          const size = Number(req.headers['content-length']) || 0;
+          await deps.ingest.recordRejections([deps.ingest.rejection(source, error.publicMessage, undefined, size, receivedAt)], 0);
+        }
+        throw error;
+      }
+      try {
+        source ??= sourceForWriteKey(deps.sources, writeKeyFromBody(list.fields));
+        await deps.internal.submitAudienceList(source, list, receivedAt);
+      } finally {
+        await list.close();
+      }
+    } finally {
+      reservation.release();
+    }
     sendText(res, 200, 'OK');
   });
 

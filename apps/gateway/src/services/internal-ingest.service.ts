@@ -1,6 +1,6 @@
 import { InvalidRequestError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
-import { cleanMessageId, idToString, isPlainObject, type Dictionary } from '@evt/ingest';
+import { audienceIdOf, audienceIdReason, cleanMessageId, idToString, isPlainObject, type Dictionary } from '@evt/ingest';
 import {
   AudienceListPayload,
   eventRejectionReason,
@@ -14,6 +14,7 @@ import {
   type RetlAction,
   type RetlItem,
 } from '@evt/schemas';
+import type { SpooledAudienceList } from '../request/audience-list-body';
 import type { IngestService, Producers } from './ingest.service';
 import { createSequence } from './sequence';
 
@@ -35,13 +36,10 @@ function retlReason(raw: unknown): string | undefined {
   return eventRejectionReason(raw.type, raw) ?? unstorableValueReason(raw);
 }
 
-/** Which audience a list request is about: properties.audienceId, properties.listId, context.externalId[0].type. */
-function audienceIdOf(event: Dictionary): string {
-  const properties = event.properties as Dictionary;
-  const external = isPlainObject(event.context) && Array.isArray(event.context.externalId) ? event.context.externalId[0] : undefined;
-  const fromContext = isPlainObject(external) && typeof external.type === 'string' && external.type !== '' ? external.type : undefined;
-  return (properties.audienceId as string | undefined) ?? (properties.listId as string | undefined) ?? fromContext ?? 'default';
-}
+/** An audience list is enqueued in items of this many members at most … */
+const MEMBERS_PER_ITEM = 10_000;
+/** … and about this many bytes of JSON: jobs stay small for Redis and for the worker's memory. */
+const BYTES_PER_ITEM = 2 * 1024 * 1024;
 
 /** rETL records and audience lists: validated here, written in order by the internal worker. */
 export class InternalIngestService {
@@ -85,24 +83,31 @@ export class InternalIngestService {
     await this.producers.retl.enqueue({ items, rejected, bytes });
   }
 
-  async submitAudienceList(source: SourceConfig, body: unknown, receivedAt: string, bytes: number): Promise<void> {
-    const reason = isPlainObject(body) ? audienceValidator.reason(body) : 'event must be an object';
+  /**
+   * One audience list, read whole beforehand (spoolAudienceList): refused with a reason, or
+   * enqueued in items of at most MEMBERS_PER_ITEM members (about BYTES_PER_ITEM), all under one
+   * sequence, each waiting for Redis before the next is read. Resolves once every item is stored.
+   */
+  async submitAudienceList(source: SourceConfig, list: SpooledAudienceList, receivedAt: string): Promise<void> {
+    const { fields, bytes } = list;
+    const reason = isPlainObject(fields) ? (audienceValidator.reason(fields) ?? list.memberProblem ?? audienceIdReason(fields)) : 'event must be an object';
     if (reason !== undefined) {
-      await this.ingest.recordRejections([this.ingest.rejection(source, reason, body, bytes, receivedAt)], bytes);
+      await this.ingest.recordRejections([this.ingest.rejection(source, reason, fields, bytes, receivedAt)], bytes);
       throw new InvalidRequestError(reason);
     }
-    const event = body as AudienceListPayload & Dictionary;
-    const { add = [], remove = [] } = event.properties.listData;
-    const item: AudienceListItem = {
+    const event = fields as AudienceListPayload & Dictionary;
+    const base = {
       sourceId: source.id,
       workspaceId: source.workspaceId,
       audienceId: audienceIdOf(event),
       messageId: cleanMessageId(event.messageId),
       receivedAt,
       sequence: this.sequence(),
-      add,
-      remove,
     };
-    await this.producers.audiencelist.enqueue({ items: [item], rejected: [], bytes });
+    for await (const chunk of list.chunks(MEMBERS_PER_ITEM, BYTES_PER_ITEM)) {
+      const item: AudienceListItem =
+        chunk.list === 'add' ? { ...base, add: chunk.members, remove: [], addOffset: chunk.offset } : { ...base, add: [], remove: chunk.members, removeOffset: chunk.offset };
+      await this.producers.audiencelist.enqueue({ items: [item], rejected: [], bytes: chunk.bytes });
+    }
   }
 }

@@ -149,6 +149,9 @@ async function prepareStaging(client: PoolClient): Promise<void> {
   STAGED.add(client);
 }
 
+/** Audience members upserted per statement: bounds the memory of one statement, in the worker and in Postgres. */
+const AUDIENCE_MEMBERS_PER_STATEMENT = 5000;
+
 /** Writes of the events worker. Every write is idempotent: running the same job twice leaves the same rows. */
 export class EventStoreSession {
   private savepoints = 0;
@@ -307,7 +310,13 @@ export class EventStoreSession {
 
   /** Adds (present) and removes (not present) audience members; older writes change nothing. Rows unique per key. */
   async upsertAudienceMembers(rows: AudienceMemberWrite[]): Promise<void> {
-    if (rows.length === 0) return;
+    // In statements of bounded size: one statement's JSON parameter is held whole by both sides.
+    for (let start = 0; start < rows.length; start += AUDIENCE_MEMBERS_PER_STATEMENT) {
+      await this.upsertAudienceMemberChunk(rows.slice(start, start + AUDIENCE_MEMBERS_PER_STATEMENT));
+    }
+  }
+
+  private async upsertAudienceMemberChunk(rows: AudienceMemberWrite[]): Promise<void> {
     await this.tx.execute(sql`
       INSERT INTO audience_members (source_id, audience_id, member_key, workspace_id, member, present, message_id, sequence, sequence_index)
       SELECT source_id, audience_id, member_key, workspace_id, member, present, message_id, sequence, sequence_index
