@@ -156,7 +156,8 @@ describe('admin CLI (real Postgres)', () => {
       }
       const jobs = await waitFor(async () => ((await failed()).length === 2 ? failed() : undefined), 10_000, 'two failed jobs');
       const ids = jobs.map((job) => job.id as string).sort();
-      expect(jobs.map(({ failedAt, ...job }) => ({ ...job, failedAt: new Date(failedAt as string).toISOString() === failedAt })).sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+      const described = jobs.map(({ failedAt, ...job }) => ({ ...job, failedAt: new Date(failedAt as string).toISOString() === failedAt }) as Record<string, unknown>);
+      expect(described.sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
         ids.map((id) => ({ queue: 'replay', id, attempts: 1, deterministicFailures: 1, failedAt: true, reason: 'relation "events" does not exist' })),
       );
       const listed = await cli('queues', 'failed');
