@@ -8,8 +8,9 @@ import { createEventsProcessor } from './processors/events.processor';
 
 const logger = createLogger('retries-test', 'silent');
 
-// Postgres not ready (here: the database does not exist yet) is a transient failure: the job is
-// retried with backoff until it can be stored, and nothing is dropped on the way.
+// Postgres not ready (here: the database does not exist yet): with no bound on failures that are
+// not transient, the job is retried with backoff until it can be stored, and nothing is dropped on
+// the way. (Under WORKER_MAX_ATTEMPTS it would end in `failed`, for `queues retry-failed`.)
 describe('events worker retries', () => {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
