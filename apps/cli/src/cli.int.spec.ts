@@ -116,15 +116,19 @@ describe('admin CLI (real Postgres)', () => {
     await env.db.query(
       `INSERT INTO rejected_events (id, workspace_id, source_id, reason, message_id, event, received_at) VALUES
        ('retry-ok', $1, $2, 'event is larger than 10 bytes', 'retry-1', '{"type":"track","userId":"u","event":"E","messageId":"retry-1"}', '2026-02-01T00:00:00Z'),
-       ('retry-bad', $1, $2, 'userId or anonymousId is required', 'retry-2', '{"type":"track","event":"E","messageId":"retry-2"}', '2026-02-01T00:00:00Z')`,
+       ('retry-bad', $1, $2, 'userId or anonymousId is required', 'retry-2', '{"type":"track","event":"E","messageId":"retry-2"}', '2026-02-01T00:00:00Z'),
+       ('retry-nul', $1, $2, 'properties.name contains NUL (U+0000), which Postgres cannot store', 'retry-3',
+        '{"type":"track","userId":"u","event":"E","messageId":"retry-3","properties":{"name":"a\ufffdb"}}', '2026-02-01T00:00:00Z')`,
       [source.workspace_id, source.id],
     );
-    const retried = await cli('rejected', 'retry', 'retry-ok', 'retry-bad', '--json');
+    const retried = await cli('rejected', 'retry', 'retry-ok', 'retry-bad', 'retry-nul', '--json');
     expect(JSON.parse(retried.stdout).sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id))).toEqual([
       { id: 'retry-bad', result: 'still rejected: userId or anonymousId is required' },
+      // Its kept copy has U+FFFD where the client sent NUL: retrying would store an event nobody sent.
+      { id: 'retry-nul', result: 'still rejected: the event as sent cannot be stored exactly (the kept copy is altered)' },
       { id: 'retry-ok', result: 'retried' },
     ]);
-    expect(await env.db.query("SELECT id FROM rejected_events WHERE id LIKE 'retry-%'")).toEqual([{ id: 'retry-bad' }]);
+    expect(await env.db.query("SELECT id FROM rejected_events WHERE id LIKE 'retry-%' ORDER BY id")).toEqual([{ id: 'retry-bad' }, { id: 'retry-nul' }]);
     const depths = JSON.parse((await cli('queues', 'depth', '--json')).stdout);
     expect(depths[0]).toEqual({ queue: 'events', waiting: 1, active: 0, delayed: 0, failed: 0 });
   });

@@ -14,16 +14,28 @@ export function idProblem(id: string): string | undefined {
   return textProblem(id);
 }
 
+const NUL = 'contains NUL (U+0000), which Postgres cannot store';
+const UNPAIRED = 'contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
+const NOT_FINITE = 'is a number too large to store';
+
 /** Why a string cannot be stored exactly in Postgres (NUL, unpaired surrogate), or undefined when it can. */
 export function textProblem(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'contains NUL (U+0000), which Postgres cannot store';
-  if (!text.isWellFormed()) return 'contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
+  if (text.includes('\u0000')) return NUL;
+  if (!text.isWellFormed()) return UNPAIRED;
   return undefined;
 }
 
 /** Why a number cannot be stored exactly (JSON.parse reads 1e400 as Infinity, which jsonb cannot hold), or undefined when it can. */
 export function numberProblem(value: number): string | undefined {
-  return Number.isFinite(value) ? undefined : 'is a number too large to store';
+  return Number.isFinite(value) ? undefined : NOT_FINITE;
+}
+
+/**
+ * True when a rejection's reason says the event held what Postgres cannot keep: its trace in
+ * rejected_events has U+FFFD (or null) in that place, so retrying it would store an altered event.
+ */
+export function isUnstorableReason(reason: string): boolean {
+  return reason.endsWith(NUL) || reason.endsWith(UNPAIRED) || reason.endsWith(NOT_FINITE);
 }
 
 /** Where the walk found something unstorable: the keys from there up to the root, innermost first. */

@@ -1,7 +1,7 @@
 import { RejectedEventsRepository, type RejectedEventRecord } from '@evt/db';
 import { enrichEvent, isPlainObject, type Dictionary } from '@evt/ingest';
 import { QueueProducers } from '@evt/queue';
-import { eventRejectionReason, isEventType, type QueuedEvent } from '@evt/schemas';
+import { eventRejectionReason, isEventType, isUnstorableReason, unstorableValueReason, type QueuedEvent } from '@evt/schemas';
 import { table, UsageError } from '../output';
 import { sourceIdFlag, type CommandContext } from './context';
 
@@ -15,8 +15,10 @@ function limitOf(ctx: CommandContext): number {
 function stillRejected(row: RejectedEventRecord): string | undefined {
   if (!row.sourceId || !row.workspaceId) return 'not an event of a source (a malformed job)';
   if (!isPlainObject(row.event)) return 'only its size was kept';
+  // The kept trace has U+FFFD where the client sent what Postgres cannot store: never store it altered.
+  if (isUnstorableReason(row.reason)) return 'the event as sent cannot be stored exactly (the kept copy is altered)';
   if (!isEventType(row.event.type)) return 'not an event of the public API';
-  return eventRejectionReason(row.event.type, row.event);
+  return eventRejectionReason(row.event.type, row.event) ?? unstorableValueReason(row.event);
 }
 
 /**
