@@ -1,12 +1,13 @@
 import { cpus } from 'node:os';
 import { peakRss } from '@evt/testing';
 import { copyInto, deleteQueuePrefix, readQueueDepthsFromEnv } from './db-access';
+import { scenarioE } from './audience-list';
 import { batchBody, trackEvent } from './payloads';
 import { hammer, sustained, type LoadResult } from './load';
 import { startBackends, startBaseline, startGateway, startWorker, type BenchStack } from './stack';
 
 export interface BenchOptions {
-  scenarios: Array<'a' | 'b' | 'c' | 'd'>;
+  scenarios: Array<'a' | 'b' | 'c' | 'd' | 'e'>;
   connections: number;
   seconds: number;
   e2eSeconds: number;
@@ -15,6 +16,8 @@ export interface BenchOptions {
   memoryBodyBytes: number;
   memorySeconds: number;
   gatewayProcesses: number;
+  /** (e): the audience list's size, MAX_AUDIENCE_LIST_SIZE by default. */
+  audienceListBytes: number;
   databaseUrl: string;
   log: (line: string) => void;
 }
@@ -242,7 +245,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     for (const scenario of options.scenarios) {
       log(`scenario (${scenario})…`);
       const rows =
-        scenario === 'a' ? await scenarioA(stack, options) : scenario === 'b' ? await scenarioB(stack, options) : scenario === 'c' ? await scenarioC(stack, options, report) : await scenarioD(stack, options);
+        scenario === 'a'
+          ? await scenarioA(stack, options)
+          : scenario === 'b'
+            ? await scenarioB(stack, options)
+            : scenario === 'c'
+              ? await scenarioC(stack, options, report)
+              : scenario === 'e'
+                ? await scenarioE(stack, options)
+                : await scenarioD(stack, options);
       report.rows.push(...rows);
     }
   } finally {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { runBench, type BenchOptions } from './bench';
 import { renderTable } from './report';
 
-// `nx run bench:run [-- --scenarios a,b,c,d --seconds 10 --connections 50 …]`
+// `nx run bench:run [-- --scenarios a,b,c,d --seconds 10 --connections 50 …]`; `--scenarios e` sends one 100 MB audience list
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'a,b,c,d' },
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     'memory-body-mb': { type: 'string', default: '4' },
     'memory-seconds': { type: 'string', default: '10' },
     'gateway-processes': { type: 'string', default: '1' },
+    'audience-list-mb': { type: 'string', default: '100' },
     out: { type: 'string', default: 'bench-results' },
   },
 });
@@ -30,6 +31,7 @@ const options: BenchOptions = {
   memoryBodyBytes: Number(values['memory-body-mb']) * 1024 * 1024,
   memorySeconds: Number(values['memory-seconds']),
   gatewayProcesses: Number(values['gateway-processes']),
+  audienceListBytes: Number(values['audience-list-mb']) * 1024 * 1024,
   databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   log: (line) => console.log(line),
 };
