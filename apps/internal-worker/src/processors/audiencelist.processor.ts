@@ -62,7 +62,8 @@ function refusedListRows(lists: AudienceListItem[], { item, reason }: Refusal<Au
     .map((list) => {
       const size = jsonSize(list);
       return {
-        id: rejectionId('refused', [list.sourceId, list.audienceId, list.messageId, String(list.sequence)]),
+        // A large list comes in parts of one sequence: each part is its own record.
+        id: rejectionId('refused', [list.sourceId, list.audienceId, list.messageId, String(list.sequence), String(list.addOffset ?? 0), String(list.removeOffset ?? 0)]),
         workspaceId: list.workspaceId,
         sourceId: list.sourceId,
         reason: `database refused the audience list: ${reason}`,
