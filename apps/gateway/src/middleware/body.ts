@@ -100,7 +100,7 @@ export class BodyBudget {
 }
 
 /** True when the request's client closed its connection before the whole body came in. */
-function clientGone(req: IncomingMessage): boolean {
+export function clientGone(req: IncomingMessage): boolean {
   return (req.destroyed || req.readableAborted) && !req.complete;
 }
 

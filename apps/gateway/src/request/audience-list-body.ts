@@ -8,7 +8,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
 import { isPlainObject, type Dictionary } from '@evt/ingest';
 import { unstorableValueReason } from '@evt/schemas';
-import { ClientGoneError } from '../middleware/body';
+import { ClientGoneError, clientGone } from '../middleware/body';
 import { AudienceListScanner, parseJsonText, type MemberList } from './audience-list-scanner';
 
 /** Members of one list (adds or removes) in request order, from `offset` on. */
@@ -60,11 +60,9 @@ function inflatedBody(req: IncomingMessage, limit: number): Readable {
     },
   });
   inflater.on('error', (error) => counted.destroy(identity ? error : new InvalidJsonError({ cause: error })));
-  const gone = () => {
-    if (!req.complete) counted.destroy(new ClientGoneError());
-  };
-  req.on('aborted', gone);
-  req.on('close', gone);
+  // A client gone before reading began (it waited for the body budget) would never end the stream.
+  if (clientGone(req)) throw new ClientGoneError();
+  req.on('close', () => (req.complete ? undefined : counted.destroy(new ClientGoneError())));
   req.on('error', (error) => counted.destroy(error));
   req.pipe(inflater).pipe(counted);
   counted.once('close', () => {
