@@ -15,6 +15,11 @@ describe('fault scenarios, quick variants', () => {
         expect(result.refusals['sdk @segment/analytics-node']?.[503]).toBeGreaterThan(0);
         expect(result.refusals['sdk @rudderstack/rudder-sdk-node']?.retried).toBeGreaterThan(0);
       }
+      // Every hostile event is stored exactly as sent, or rejected or refused with a reason.
+      if (name === 'poison') {
+        expect(result.hostile?.sent).toBeGreaterThan(0);
+        expect([`seed ${result.hostile?.seed}`, result.hostile?.unaccounted]).toEqual([`seed ${result.hostile?.seed}`, 0]);
+      }
       expect({ lost: result.lost, duplicated: result.duplicated, stored: result.stored, failures: result.failures }).toEqual({ lost: 0, duplicated: 0, stored: result.acknowledged, failures: [] });
     },
     180_000,

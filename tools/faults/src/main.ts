@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { fuzzGateway } from './fuzz';
 import { SCENARIOS, type FaultResult } from './scenarios';
 
-// `nx run faults:run [-- --scenarios gateway-kill9,worker-kill9 --seconds 20 --connections 8 --sdk-events-per-second 500]`
+// `nx run faults:run [-- --scenarios gateway-kill9,worker-kill9,poison --seconds 20 --connections 8 --sdk-events-per-second 500 --seed 42]`
 // `nx run faults:fuzz [-- --requests 10000 --concurrency 16 --seed 42]`
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,12 +30,18 @@ async function main(): Promise<void> {
   for (const name of (values.scenarios as string).split(',')) {
     const run = SCENARIOS[name.trim()];
     if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-    results.push(await run({ seconds: Number(values.seconds), postgresOutageSeconds: Number(values['postgres-outage-seconds']), connections: Number(values.connections), batchSize: Number(values['batch-size']), sdkEventsPerSecond: Number(values['sdk-events-per-second']), log: (line) => console.log(line) }));
+    results.push(await run({ seconds: Number(values.seconds), postgresOutageSeconds: Number(values['postgres-outage-seconds']), connections: Number(values.connections), batchSize: Number(values['batch-size']), sdkEventsPerSecond: Number(values['sdk-events-per-second']), seed: Number(values.seed), log: (line) => console.log(line) }));
   }
   console.log('\n| scenario | acknowledged | of which by client | stored | lost | duplicated | answers other than 200 | what happened |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     console.log(`| ${r.scenario} | ${r.acknowledged} | ${Object.entries(r.byClient).map(([client, n]) => `${client}: ${n}`).join(', ')} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${formatRefusals(r.refusals)} | ${r.notes} |`);
+  }
+  const poisoned = results.filter((r) => r.hostile);
+  if (poisoned.length > 0) {
+    console.log('\n| scenario | hostile events sent | stored exactly as sent | in rejected_events with a reason | refused (400) with a reason | unaccounted | seed |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const { scenario, hostile: h } of poisoned) if (h) console.log(`| ${scenario} | ${h.sent} | ${h.storedExactly} | ${h.rejected} | ${h.refused} | ${h.unaccounted} | ${h.seed} |`);
   }
   const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.failures.length > 0);
   if (failed.length > 0) {

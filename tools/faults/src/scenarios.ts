@@ -1,5 +1,22 @@
-import { sleep, startIsolatedStack, waitFor, type AppProcess, type ExitStatus, type IsolatedStack } from '@evt/testing';
-import { drive, driveRudderSdk, driveSdk, holdRequests, WORKLOADS, type StoredIn, type Workload } from './drive';
+import {
+  abandonUploads,
+  accountPoison,
+  basicAuth,
+  createPoisonTargets,
+  drainQueues,
+  poisonProblems,
+  sleep,
+  startIsolatedStack,
+  stuckQueues,
+  timedProbe,
+  waitFor,
+  type AppProcess,
+  type ExitStatus,
+  type IsolatedStack,
+  type PoisonTargets,
+} from '@evt/testing';
+import { drive, driveRudderSdk, driveSdk, holdRequests, WORKLOADS, type DriveResult, type StoredIn, type Target, type Workload } from './drive';
+import { drivePoison, type PoisonDriveResult } from './poison';
 
 export interface FaultOptions {
   seconds: number;
@@ -9,6 +26,8 @@ export interface FaultOptions {
   batchSize: number;
   /** Events per second sent through each real SDK beside the raw HTTP load (0: no SDK). */
   sdkEventsPerSecond: number;
+  /** fast-check's seed for the poison scenario's plans (default: the clock). */
+  seed?: number;
   log: (line: string) => void;
 }
 
@@ -25,10 +44,14 @@ export interface FaultResult {
   /** What else the scenario promised and did not hold (it fails with them as with a loss). */
   failures: string[];
   notes: string;
+  /** The poison scenario's hostile events: each stored exactly as sent, rejected with a reason, or refused (400) with one. */
+  hostile?: { sent: number; storedExactly: number; rejected: number; refused: number; unaccounted: number; seed: number };
 }
 
 interface Running {
   stack: IsolatedStack;
+  /** The poison scenario's extra sources (two workspaces, replay, rETL). */
+  poison?: PoisonTargets;
   gateway: { app: AppProcess; url: string; port: number };
   worker: AppProcess;
   internalWorker?: AppProcess;
@@ -40,14 +63,20 @@ const WORKER_ENV = { WORKER_LOCK_MS: '2000', LOG_LEVEL: 'info' };
 /** A graceful stop exits 0; anything else is a failure of the scenario. */
 const exitFailures = (app: string, status: ExitStatus) => (status.code === 0 ? [] : [`${app} exited with ${status.signal ?? status.code} on SIGTERM`]);
 
-/** Every id stored for the stack's source in `table`, with how many rows carry it. */
-async function storedIds(stack: IsolatedStack, table: StoredIn): Promise<Map<string, number>> {
+/** Every id stored for the scenario's sources in `table`, with how many rows carry it (the good drivers' ids are UUIDs: unique across sources). */
+async function storedIds(stack: IsolatedStack, sourceIds: string[], table: StoredIn): Promise<Map<string, number>> {
   const query =
     table === 'events'
-      ? 'SELECT message_id AS id, count(*)::int AS n FROM events WHERE source_id = $1 GROUP BY message_id'
-      : 'SELECT record_id AS id, count(*)::int AS n FROM retl_records WHERE source_id = $1 GROUP BY record_id';
-  const rows = await stack.db.query<{ id: string; n: number }>(query, [stack.sourceId]);
+      ? 'SELECT message_id AS id, count(*)::int AS n FROM events WHERE source_id = ANY($1) GROUP BY message_id'
+      : 'SELECT record_id AS id, count(*)::int AS n FROM retl_records WHERE source_id = ANY($1) GROUP BY record_id';
+  const rows = await stack.db.query<{ id: string; n: number }>(query, [sourceIds]);
   return new Map(rows.map((row) => [row.id, row.n]));
+}
+
+/** The good drivers' targets: the stack's source, and with `poison` each of its event sources too. */
+function goodTargets(stack: IsolatedStack, poison: PoisonTargets | undefined): Target[] {
+  const own: Target = { writeKey: stack.writeKey, sourceId: stack.sourceId, workspaceId: stack.workspaceId, destinationId: stack.destinationId };
+  return [own, ...(poison?.sources ?? []).map((source) => ({ ...own, writeKey: source.writeKey, sourceId: source.id, workspaceId: source.workspaceId }))];
 }
 
 /**
@@ -63,43 +92,58 @@ async function scenario(
     appendfsync?: 'always' | 'everysec';
     ownPostgres?: boolean;
     workloads?: Workload[];
+    /** Hostile and good events mixed, from one more driver, and the good drivers on several sources. */
+    poison?: { seed: number };
   } = {},
 ): Promise<FaultResult> {
   options.log(`${name}…`);
   const workloads = stackOptions.workloads ?? [WORKLOADS.batch];
   const internal = workloads.some((workload) => workload !== WORKLOADS.batch);
-  const stack = await startIsolatedStack({ appendfsync: stackOptions.appendfsync, ownPostgres: stackOptions.ownPostgres, prefix: `evt-faults-${name}` });
+  const prefix = `evt-faults-${name}`;
+  const stack = await startIsolatedStack({ appendfsync: stackOptions.appendfsync, ownPostgres: stackOptions.ownPostgres, prefix });
+  // Created before the gateway starts, so that it loads them at once.
+  const poison = stackOptions.poison ? await createPoisonTargets(stack.db, name) : undefined;
+  const internalWorker = internal || poison !== undefined;
   const running: Running = {
     stack,
+    poison,
     gateway: await stack.startGateway(),
     worker: stack.startWorker({ env: WORKER_ENV }),
-    internalWorker: internal ? stack.startInternalWorker({ env: WORKER_ENV }) : undefined,
+    internalWorker: internalWorker ? stack.startInternalWorker({ env: WORKER_ENV }) : undefined,
   };
   try {
     // The fault must find every process running, not still loading (a SIGTERM then is no stop to test).
     await running.worker.waitForOutput(/events worker started/, 30_000);
     await running.internalWorker?.waitForOutput(/internal worker started/, 30_000);
-    const connections = Math.max(1, Math.round(options.connections / workloads.length));
-    const loads = workloads.map((workload) => ({
-      client: `http ${workload.name}`,
-      storedIn: workload.storedIn,
-      result: drive({ url: () => running.gateway.url, target: stack, workload, connections, seconds: options.seconds, batchSize: options.batchSize }),
-    }));
+    const targets = goodTargets(stack, poison);
+    const connections = Math.max(1, Math.round(options.connections / (workloads.length * targets.length)));
+    const loads: Array<{ client: string; storedIn: StoredIn; result: Promise<DriveResult> }> = workloads.flatMap((workload) =>
+      targets.map((target, i) => ({
+        client: `http ${workload.name}${i > 0 ? ` (source ${i + 1})` : ''}`,
+        storedIn: workload.storedIn,
+        result: drive({ url: () => running.gateway.url, target, workload, connections, seconds: options.seconds, batchSize: options.batchSize }),
+      })),
+    );
     if (options.sdkEventsPerSecond > 0) {
-      const sdk = { url: running.gateway.url, writeKey: stack.writeKey, seconds: options.seconds, eventsPerSecond: options.sdkEventsPerSecond };
-      loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk(sdk) });
-      loads.push({ client: 'sdk @rudderstack/rudder-sdk-node', storedIn: 'events', result: driveRudderSdk(sdk) });
+      // With several sources, the second SDK sends from another workspace's source.
+      const sdk = (target: Target) => ({ url: running.gateway.url, writeKey: target.writeKey, seconds: options.seconds, eventsPerSecond: options.sdkEventsPerSecond });
+      loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk(sdk(targets[0])) });
+      loads.push({ client: 'sdk @rudderstack/rudder-sdk-node', storedIn: 'events', result: driveRudderSdk(sdk(targets[targets.length - 1])) });
     }
+    const hostile: Promise<PoisonDriveResult> | undefined =
+      poison && stackOptions.poison ? drivePoison({ url: () => running.gateway.url, targets: poison, seconds: options.seconds, connections: 2, seed: stackOptions.poison.seed }) : undefined;
     await sleep((options.seconds * 1000) / 3);
     const injected = await fault(running);
     const notes = typeof injected === 'string' ? injected : injected.notes;
     const results = await Promise.all(loads.map(async (load) => ({ ...load, result: await load.result })));
+    const poisonDrive = await hostile;
 
     // Events the fault itself got acknowledged (probes) must land too.
     const expected = new Map<string, StoredIn>(typeof injected === 'string' ? [] : injected.acknowledged.map((id) => [id, 'events']));
     for (const load of results) for (const id of load.result.acknowledged) expected.set(id, load.storedIn);
     const tables = [...new Set<StoredIn>([...expected.values(), 'events'])];
-    const lookUp = async () => new Map(await Promise.all(tables.map(async (table) => [table, await storedIds(stack, table)] as const)));
+    const sourceIds = targets.map((target) => target.sourceId);
+    const lookUp = async () => new Map(await Promise.all(tables.map(async (table) => [table, await storedIds(stack, sourceIds, table)] as const)));
     let found = await lookUp();
     const missing = () => [...expected].filter(([id, table]) => !found.get(table)?.has(id)).length;
     try {
@@ -108,18 +152,39 @@ async function scenario(
       // counted below as lost
     }
     const refusals = Object.fromEntries(results.filter((load) => Object.keys(load.result.refusals).length > 0).map((load) => [load.client, load.result.refusals]));
-    const failures = typeof injected === 'string' ? [] : (injected.failures ?? []);
+    const failures = typeof injected === 'string' ? [] : [...(injected.failures ?? [])];
+    // The poison driver's events, good and hostile, once the queues have drained: none may be left waiting, delayed or failed.
+    let account: Awaited<ReturnType<typeof accountPoison>> | undefined;
+    if (poisonDrive) {
+      const depths = await drainQueues(stack.redis.url, prefix, 120_000);
+      account = await accountPoison(stack.db, poisonDrive.run, poisonDrive.sent);
+      const problems = [...poisonProblems(account), ...stuckQueues(depths).map((line) => `queue not drained: ${line}`)];
+      for (const line of problems.slice(0, 20)) options.log(`  ${line}`);
+      failures.push(...problems.slice(0, 5), ...(problems.length > 5 ? [`and ${problems.length - 5} more`] : []));
+    }
     const abandoned = results.filter((load) => load.result.abandoned > 0).map((load) => `${load.client} gave up on ${load.result.abandoned}`);
     const outcome: FaultResult = {
       scenario: name,
-      acknowledged: expected.size,
-      stored: [...found.values()].reduce((sum, ids) => sum + ids.size, 0),
-      lost: missing(),
-      duplicated: [...found.values()].reduce((sum, ids) => sum + [...ids.values()].filter((n) => n > 1).length, 0),
-      byClient: Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])),
+      acknowledged: expected.size + (account?.good.acknowledged ?? 0),
+      stored: [...found.values()].reduce((sum, ids) => sum + ids.size, 0) + (account?.good.stored ?? 0),
+      lost: missing() + (account?.good.lost.length ?? 0),
+      duplicated: [...found.values()].reduce((sum, ids) => sum + [...ids.values()].filter((n) => n > 1).length, 0) + (account?.good.duplicated.length ?? 0),
+      byClient: { ...Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])), ...(account ? { 'http poison (good events)': account.good.acknowledged } : {}) },
       refusals,
       failures,
       notes: [notes, ...abandoned].join('; '),
+      ...(account && poisonDrive
+        ? {
+            hostile: {
+              sent: account.hostile.sent,
+              storedExactly: account.hostile.storedExactly,
+              rejected: account.hostile.rejected,
+              refused: account.hostile.refused,
+              unaccounted: account.hostile.unaccounted.length,
+              seed: poisonDrive.seed,
+            },
+          }
+        : {}),
     };
     options.log(`  ${JSON.stringify(outcome)}`);
     if (outcome.lost > 0 || outcome.duplicated > 0 || failures.length > 0) options.log([running.worker, running.internalWorker, running.gateway.app].map((app) => app?.report() ?? '').join('\n'));
@@ -276,4 +341,22 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       running.worker = running.stack.startWorker({ env: WORKER_ENV });
       return { notes: `worker stopped with SIGTERM under load (jobs in flight finished, exit ${status.code}), restarted`, acknowledged: [], failures: exitFailures('worker', status) };
     }),
+
+  poison: (options) =>
+    scenario(
+      'poison',
+      options,
+      async (running) => {
+        // Uploads without credentials stall and are abandoned around the body budget; then a normal request.
+        const uploads = await abandonUploads(running.gateway.url);
+        const probe = await timedProbe(running.gateway.url, basicAuth(running.stack.writeKey));
+        uploads.close();
+        return {
+          notes: `hostile events (over-long, NUL and lone-surrogate ids and values, 1e400, nesting at the limit, __proto__ keys) mixed with good ones from 6 sources in 2 workspaces on every queue; ${uploads.opened.abandonedWaiting + uploads.opened.abandonedAdmitted + uploads.opened.stalled} uploads without credentials (up to ${uploads.largestAnnounced / 1024 / 1024} MB announced) stalled or abandoned: a normal request then answered ${probe.status} in ${probe.ms} ms`,
+          acknowledged: probe.status === 200 ? [probe.messageId] : [],
+          failures: probe.status === 200 && probe.ms < 1000 ? [] : [`after the abandoned uploads a normal request was answered ${probe.status || 'never'} in ${probe.ms} ms`],
+        };
+      },
+      { poison: { seed: options.seed ?? Date.now() % 1_000_000_000 } },
+    ),
 };
