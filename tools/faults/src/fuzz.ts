@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import http from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { readQueueDepths } from '@evt/queue';
-import { basicAuth, hostileBody, hostileEvent, processMemory, startIsolatedStack, waitFor, type IsolatedStack } from '@evt/testing';
+import { abandonUploads, basicAuth, hostileBody, hostileEvent, processMemory, startIsolatedStack, timedProbe, waitFor, type IsolatedStack } from '@evt/testing';
+import { accountFuzz, markEvents, type FuzzAccount, type MarkedBody } from './fuzz-accounting';
 
 export interface FuzzOptions {
   requests: number;
@@ -26,6 +27,10 @@ export interface FuzzResult {
   queuesDrained: boolean;
   /** A plain event sent after the run got 200 and was stored as sent. */
   stillServing: boolean;
+  /** Every event of every request answered 200: stored, deduplicated, or rejected with a reason. */
+  events: FuzzAccount;
+  /** A normal request after uploads without credentials stalled and were abandoned around the body budget. */
+  afterAbandonedUploads: { status: number; ms: number };
   memory: { afterStartBytes: number; afterWarmUpBytes: number; endBytes: number; peakBytes: number };
 }
 
@@ -34,6 +39,28 @@ interface FuzzRequest {
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
+  /** The events marked in the body (see fuzz-accounting). */
+  events: MarkedBody['events'];
+}
+
+/** A generated request before its events are marked and its body encoded. */
+interface PlannedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  encoding: string;
+}
+
+/** Marks the events of the body, then encodes it as planned. */
+function prepare(planned: PlannedRequest, nextMarker: () => string): FuzzRequest {
+  const { body, events } = planned.body ? markEvents(planned.path, planned.body, nextMarker) : { body: undefined, events: [] };
+  const headers = { ...planned.headers };
+  let sent = body;
+  if (body && planned.encoding === 'gzip') sent = gzipSync(body);
+  else if (body && planned.encoding === 'deflate') sent = deflateSync(body);
+  if (planned.encoding !== 'identity') headers['content-encoding'] = planned.encoding === 'gzip-but-not' ? 'gzip' : planned.encoding;
+  return { method: planned.method, path: planned.path, headers, body: sent, events };
 }
 
 const PATHS = [
@@ -61,7 +88,7 @@ function bodies(): fc.Arbitrary<Buffer> {
 }
 
 /** Random requests against every route, with keys right and wrong, bodies and encodings of every kind. */
-function requests(stack: IsolatedStack): fc.Arbitrary<FuzzRequest> {
+function requests(stack: IsolatedStack): fc.Arbitrary<PlannedRequest> {
   const authorization = fc.oneof(
     { arbitrary: fc.constant(basicAuth(stack.writeKey)), weight: 60 },
     { arbitrary: fc.constant(basicAuth(stack.sourceId)), weight: 10 },
@@ -85,11 +112,7 @@ function requests(stack: IsolatedStack): fc.Arbitrary<FuzzRequest> {
       const headers: Record<string, string> = { 'x-rudder-destination-id': destination };
       if (authorization) headers.authorization = authorization;
       if (contentType) headers['content-type'] = contentType;
-      let sent = body;
-      if (encoding === 'gzip') sent = gzipSync(body);
-      else if (encoding === 'deflate') sent = deflateSync(body);
-      if (encoding !== 'identity') headers['content-encoding'] = encoding === 'gzip-but-not' ? 'gzip' : encoding;
-      return { method, path: `${path}${query}`, headers, body: method === 'GET' || method === 'OPTIONS' ? undefined : sent };
+      return { method, path: `${path}${query}`, headers, encoding, body: method === 'GET' || method === 'OPTIONS' ? undefined : body };
     });
 }
 
@@ -135,25 +158,30 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     const warmUp = Math.floor(options.requests / 10);
     // Generated 500 at a time, so a run of any length holds only a slice of its bodies.
     const slice = (from: number) => fc.sample(generator, { numRuns: Math.min(500, options.requests - from), seed: options.seed + from });
-    let queue: FuzzRequest[] = [];
+    let queue: PlannedRequest[] = [];
+    const run = Date.now().toString(36);
+    let markers = 0;
     const next = (): FuzzRequest | undefined => {
       if (sent >= options.requests) return undefined;
       if (queue.length === 0) queue = slice(sent);
       sent++;
       if (sent === warmUp) afterWarmUpBytes = processMemory(gateway.app.pid).rssBytes;
-      return queue.shift();
+      return prepare(queue.shift() as PlannedRequest, () => `fzm_${run}_${markers++}`);
     };
+    const acknowledged: Array<{ path: string; events: MarkedBody['events'] }> = [];
     const loop = async () => {
       for (let request = next(); request; request = next()) {
         const answer = await send(agent, gateway.url, request);
         statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
         if (answer.status === 0 || answer.status >= 500) failures.push({ status: answer.status, method: request.method, path: request.path, error: answer.error });
+        if (answer.status === 200 && request.events.length > 0) acknowledged.push({ path: request.path, events: request.events });
       }
     };
     await Promise.all(Array.from({ length: options.concurrency }, loop));
     const seconds = (Date.now() - started) / 1000;
     const end = processMemory(gateway.app.pid);
     const memory = { afterStartBytes, afterWarmUpBytes, endBytes: end.rssBytes, peakBytes: end.peakRssBytes };
+    if (gateway.app.status) options.log(`fuzz: the gateway died\n${gateway.app.report()}`);
     options.log(`fuzz: ${options.requests} requests in ${seconds.toFixed(1)} s; answers ${JSON.stringify(statuses)}; gateway RSS ${mb(memory.afterStartBytes)} at start, ${mb(memory.afterWarmUpBytes)} after warm-up, ${mb(memory.endBytes)} at the end, ${mb(memory.peakBytes)} at peak`);
 
     const queuesDrained = await waitFor(
@@ -167,6 +195,12 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
       'the queues to drain',
     ).catch(() => false);
     const stillServing = await plainEventStored(gateway.url, stack);
+    const events = await accountFuzz(stack, run, acknowledged);
+    options.log(`fuzz: events of requests answered 200: ${JSON.stringify(events)}`);
+    // Uploads without credentials stall and are abandoned around the body budget; a normal request must then be answered at once.
+    const uploads = await abandonUploads(gateway.url).catch(() => undefined); // refused: the gateway is gone, and the probe says so
+    const probe = await timedProbe(gateway.url, basicAuth(stack.writeKey));
+    uploads?.close();
     return {
       requests: options.requests,
       seed: options.seed,
@@ -177,6 +211,8 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
       workersAlive: worker.status === undefined && internalWorker.status === undefined,
       queuesDrained,
       stillServing,
+      events,
+      afterAbandonedUploads: { status: probe.status, ms: probe.ms },
       memory,
     };
   } finally {
@@ -190,8 +226,8 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
 
 async function plainEventStored(url: string, stack: IsolatedStack): Promise<boolean> {
   const messageId = `after-fuzz-${Date.now()}`;
-  const answer = await fetch(`${url}/v1/track`, { method: 'POST', headers: { authorization: basicAuth(stack.writeKey) }, body: JSON.stringify({ userId: 'u-after', event: 'After Fuzz', messageId, properties: { ok: true } }) });
-  if (answer.status !== 200) return false;
+  const answer = await fetch(`${url}/v1/track`, { method: 'POST', headers: { authorization: basicAuth(stack.writeKey) }, body: JSON.stringify({ userId: 'u-after', event: 'After Fuzz', messageId, properties: { ok: true } }) }).catch(() => undefined);
+  if (answer?.status !== 200) return false;
   const row = await waitFor(
     async () => (await stack.db.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE message_id = $1', [messageId]))[0],
     15_000,

@@ -60,6 +60,9 @@ async function fuzz(): Promise<void> {
     !result.workersAlive && 'a worker died',
     !result.queuesDrained && 'the queues did not drain, or a job failed',
     !result.stillServing && 'a plain event sent afterwards was not stored as sent',
+    result.events.unaccountedCount > 0 && `${result.events.unaccountedCount} events of requests answered 200 were neither stored nor rejected with a reason`,
+    (result.afterAbandonedUploads.status !== 200 || result.afterAbandonedUploads.ms >= 1000) &&
+      `after abandoned uploads a normal request was answered ${result.afterAbandonedUploads.status || 'never'} in ${result.afterAbandonedUploads.ms} ms`,
   ].filter(Boolean);
   if (problems.length > 0) {
     console.error(`\nFAILED: ${problems.join('; ')}`);
