@@ -29,7 +29,10 @@ export async function drivePoison(options: { url: () => string; targets: PoisonT
   const loop = async () => {
     while (Date.now() < deadline) {
       const request = renderRequest(next(), options.targets, run, () => counter++, MAX_JSON_DEPTH);
-      sent.push(await sendPoison(options.url(), request));
+      const answer = await sendPoison(options.url(), request);
+      sent.push(answer);
+      // A gateway that is gone refuses at once: pace the loop instead of spinning.
+      if (answer.status === 'no answer') await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
   await Promise.all(Array.from({ length: options.connections }, loop));
