@@ -53,6 +53,13 @@ describe('POST /internal/v1/audiencelist, large lists', () => {
     expect((await stored('gzip-list', 25_000)).every((row, i) => row.n === i && row.present)).toBe(true);
   });
 
+  it('answers 400 Invalid JSON for a body labelled gzip that is not, and keeps answering', async () => {
+    expect(await post('{"properties":{}}', { 'Content-Encoding': 'gzip' })).toMatchObject({ status: 400, body: 'Invalid JSON' });
+    const body = gzipSync(JSON.stringify({ properties: { audienceId: 'after-corrupt', listData: { add: members(0, 3) } } }));
+    expect(await post(body, { 'Content-Encoding': 'gzip' })).toMatchObject({ status: 200, body: 'OK' });
+    expect((await stored('after-corrupt', 3)).map((row) => row.n)).toEqual([0, 1, 2]);
+  });
+
   it('answers 413 above MAX_AUDIENCE_LIST_SIZE: from Content-Length, or counted while inflating', async () => {
     const over = JSON.stringify({ properties: { audienceId: 'too-big', listData: { add: members(0, 120_000) } } });
     expect(over.length).toBeGreaterThan(3 * 1024 * 1024);

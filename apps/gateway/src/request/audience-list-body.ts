@@ -59,6 +59,9 @@ function inflatedBody(req: IncomingMessage, limit: number): Readable {
       callback(size > limit ? new PayloadTooLargeError() : null, chunk);
     },
   });
+  // The reader gets the error from its iteration; until it starts (it opens the spool file
+  // first), an error emitted with no listener would crash the process.
+  counted.on('error', () => undefined);
   inflater.on('error', (error) => counted.destroy(identity ? error : new InvalidJsonError({ cause: error })));
   // A client gone before reading began (it waited for the body budget) would never end the stream.
   if (clientGone(req)) throw new ClientGoneError();
