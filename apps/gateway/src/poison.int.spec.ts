@@ -26,7 +26,7 @@ import { startStack, type Stack } from './test-support/harness';
 // Replay a failure: POISON_SEED=<seed> [POISON_PATH=<path>] [POISON_SHRINK=1] npx jest -c apps/gateway/jest.config.js apps/gateway/src/poison.int.spec.ts
 const SEED = Number(process.env.POISON_SEED ?? Date.now() % 1_000_000_000);
 const PATH = process.env.POISON_PATH;
-const RUNS = Number(process.env.POISON_RUNS ?? 6);
+const RUNS = Number(process.env.POISON_RUNS ?? 10);
 
 describe('poison-proof pipeline (property)', () => {
   let stack: Stack;
