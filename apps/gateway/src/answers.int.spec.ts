@@ -3,7 +3,7 @@ import { basicAuth, createSource } from '@evt/testing';
 import type { Source } from '@evt/db';
 import { send, startStack, type Stack } from './test-support/harness';
 
-// Every row of DESIGN.md's answer table, with the exact status and body, and what was stored.
+// Every row of the answer table (README, The HTTP API), with the exact status and body, and what was stored.
 describe('gateway answers', () => {
   let stack: Stack;
   let source: Source;

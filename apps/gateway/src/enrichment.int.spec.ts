@@ -16,7 +16,7 @@ interface StoredEvent extends Record<string, unknown> {
   payload: Record<string, any>;
 }
 
-// What the gateway adds to every event, as stored by the worker (DESIGN.md §2, Enrichment).
+// What the gateway adds to every event, as stored by the worker (README, The HTTP API).
 describe('gateway enrichment, as stored', () => {
   let stack: Stack;
   let source: Source;

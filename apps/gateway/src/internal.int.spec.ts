@@ -2,7 +2,7 @@ import { basicAuth, createDestination, createSource } from '@evt/testing';
 import type { Destination, Source } from '@evt/db';
 import { send, startStack, type Stack } from './test-support/harness';
 
-// The internal API (DESIGN.md §2): each route's auth failures with exact status and body, its rows,
+// The internal API (README, The internal API): each route's auth failures with exact status and body, its rows,
 // and idempotency when the same request is delivered twice.
 describe('internal API', () => {
   let stack: Stack;

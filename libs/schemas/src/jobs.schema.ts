@@ -39,7 +39,7 @@ export type RetlJob = Static<typeof RetlJob>;
 export const AudienceListJob = Type.Object({ lists: Type.Array(AudienceListItem), rejected: Type.Array(RejectedEvent) });
 export type AudienceListJob = Static<typeof AudienceListJob>;
 
-/** Queue names, one per kind of work (DESIGN.md §3). */
+/** Queue names, one per kind of work (README, Scaling). */
 export const QUEUE_NAMES = {
   events: 'events',
   replay: 'replay',
