@@ -49,6 +49,12 @@ export interface PoisonAccount {
     sent: number;
     /** Stored once, equal to JSON.parse of the text sent. */
     storedExactly: number;
+    /**
+     * Not stored itself, but a row with its id is under its source: another event with the same
+     * id took its place (events keep the first of a messageId, rETL records the latest write of a
+     * recordId). Repetitive hostile ids (`"a"` × 1,024) collide often.
+     */
+    deduplicated: number;
     /** In rejected_events with a non-empty reason. */
     rejected: number;
     /** The whole request was answered 400 with a reason. */
@@ -132,9 +138,22 @@ export async function accountPoison(db: DbClient, run: string, sent: SentPoison[
 
   const account: PoisonAccount = {
     good: { acknowledged: 0, stored: 0, lost: [], duplicated: [], refused: [], profilesMissing: [] },
-    hostile: { sent: 0, storedExactly: 0, rejected: 0, refused: 0, unaccounted: [] },
+    hostile: { sent: 0, storedExactly: 0, deduplicated: 0, rejected: 0, refused: 0, unaccounted: [] },
     badAnswers: [],
   };
+  // Ids under which a row is stored, for events whose own row is missing: another event with the
+  // same id (of this run or an earlier one) took its place.
+  const keyed = sent.flatMap(({ request }) => request.items).filter((item) => item.store !== 'audience_members' && queryable(item.key) && !stored[item.store].has(item.marker));
+  const byId = (item: PoisonItem) => `${item.store}\n${item.sourceId}\n${String(item.key)}`;
+  const storedIds = new Set(
+    (
+      await Promise.all([
+        db.query<{ id: string }>("SELECT 'events' || chr(10) || source_id || chr(10) || message_id AS id FROM events WHERE message_id = ANY($1::text[])", [keyed.filter((item) => item.store === 'events').map((item) => item.key)]),
+        db.query<{ id: string }>("SELECT 'retl_records' || chr(10) || source_id || chr(10) || record_id AS id FROM retl_records WHERE record_id = ANY($1::text[])", [keyed.filter((item) => item.store === 'retl_records').map((item) => item.key)]),
+      ])
+    ).flatMap((rows) => rows.map((row) => row.id)),
+  );
+
   for (const { request, status, answer } of sent) {
     if (status !== 200 && status !== 400) account.badAnswers.push(`${request.path} answered ${status} ${answer.slice(0, 200)} (${request.items.map((item) => item.hostility).join(', ')})`);
     const parsed = JSON.parse(request.body) as unknown;
@@ -161,6 +180,10 @@ export async function accountPoison(db: DbClient, run: string, sent: SentPoison[
       }
       if (status !== 200) {
         account.hostile.unaccounted.push(line(`answered ${status}`));
+        continue;
+      }
+      if (rows.length === 0 && storedIds.has(byId(item))) {
+        account.hostile.deduplicated++;
         continue;
       }
       const difference = rows.length === 0 ? 'not stored' : exactDifference(item, item.sent(parsed), rows, mine);

@@ -6,9 +6,7 @@ describe('fault scenarios, quick variants', () => {
   it.each(Object.keys(SCENARIOS))(
     '%s: 0 lost, 0 duplicated',
     async (name) => {
-      // The poison plans' seed is fixed (42) so that CI runs what a full run was checked with;
-      // seed 184109744 leaves one hostile extract event unaccounted (docs/reliability.md, Poison: open finding).
-      const result = await SCENARIOS[name]({ seconds: 3, postgresOutageSeconds: 3, connections: 2, batchSize: 10, sdkEventsPerSecond: 200, seed: Number(process.env.POISON_SEED ?? 42), log: () => undefined });
+      const result = await SCENARIOS[name]({ seconds: 3, postgresOutageSeconds: 3, connections: 2, batchSize: 10, sdkEventsPerSecond: 200, log: () => undefined });
       // Every client got events through: each raw HTTP workload and the real SDK.
       expect(Object.keys(result.byClient)).toEqual(expect.arrayContaining(['sdk @segment/analytics-node', 'sdk @rudderstack/rudder-sdk-node']));
       for (const [client, acknowledged] of Object.entries(result.byClient)) expect([client, acknowledged > 0]).toEqual([client, true]);

@@ -39,9 +39,9 @@ async function main(): Promise<void> {
   }
   const poisoned = results.filter((r) => r.hostile);
   if (poisoned.length > 0) {
-    console.log('\n| scenario | hostile events sent | stored exactly as sent | in rejected_events with a reason | refused (400) with a reason | unaccounted | seed |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const { scenario, hostile: h } of poisoned) if (h) console.log(`| ${scenario} | ${h.sent} | ${h.storedExactly} | ${h.rejected} | ${h.refused} | ${h.unaccounted} | ${h.seed} |`);
+    console.log('\n| scenario | hostile events sent | stored exactly as sent | its id stored by another event (deduplicated) | in rejected_events with a reason | refused (400) with a reason | unaccounted | seed |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const { scenario, hostile: h } of poisoned) if (h) console.log(`| ${scenario} | ${h.sent} | ${h.storedExactly} | ${h.deduplicated} | ${h.rejected} | ${h.refused} | ${h.unaccounted} | ${h.seed} |`);
   }
   const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.failures.length > 0);
   if (failed.length > 0) {

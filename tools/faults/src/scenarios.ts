@@ -45,7 +45,7 @@ export interface FaultResult {
   failures: string[];
   notes: string;
   /** The poison scenario's hostile events: each stored exactly as sent, rejected with a reason, or refused (400) with one. */
-  hostile?: { sent: number; storedExactly: number; rejected: number; refused: number; unaccounted: number; seed: number };
+  hostile?: { sent: number; storedExactly: number; deduplicated: number; rejected: number; refused: number; unaccounted: number; seed: number };
 }
 
 interface Running {
@@ -179,6 +179,7 @@ async function scenario(
             hostile: {
               sent: account.hostile.sent,
               storedExactly: account.hostile.storedExactly,
+              deduplicated: account.hostile.deduplicated,
               rejected: account.hostile.rejected,
               refused: account.hostile.refused,
               unaccounted: account.hostile.unaccounted.length,
