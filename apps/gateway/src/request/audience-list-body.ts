@@ -66,7 +66,8 @@ function inflatedBody(req: IncomingMessage, limit: number): Readable {
   // A client gone before reading began (it waited for the body budget) would never end the stream.
   if (clientGone(req)) throw new ClientGoneError();
   req.on('close', () => (req.complete ? undefined : counted.destroy(new ClientGoneError())));
-  req.on('error', (error) => counted.destroy(error));
+  // A request destroyed because its client went away emits 'error' (ECONNRESET) before 'close'.
+  req.on('error', (error) => counted.destroy(clientGone(req) ? new ClientGoneError() : error));
   req.pipe(inflater).pipe(counted);
   counted.once('close', () => {
     // Whatever made us stop reading, the rest of the body is drained so that the answer can be sent.
