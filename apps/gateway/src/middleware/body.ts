@@ -131,6 +131,21 @@ function contentEncoding(req: IncomingMessage): string {
   return String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
 }
 
+/**
+ * The inflater a body's Content-Encoding needs (undefined when it is not compressed). Throws the
+ * answer for a body that cannot be read: an unknown encoding (400), or an uncompressed one whose
+ * Content-Length is over `limit` (413, before a byte is read).
+ */
+export function bodyInflater(req: IncomingMessage, limit: number): Gunzip | Inflate | undefined {
+  const declared = declaredPlainLength(req);
+  if (declared !== undefined && declared > limit) throw new PayloadTooLargeError();
+  const encoding = contentEncoding(req);
+  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
+  if (encoding === 'deflate') return createInflate();
+  if (encoding !== 'identity' && encoding !== '') throw new InvalidJsonError();
+  return undefined;
+}
+
 /** The Content-Length of an uncompressed body (what it will weigh once read), when declared. */
 function declaredPlainLength(req: IncomingMessage): number | undefined {
   const encoding = contentEncoding(req);
@@ -143,16 +158,12 @@ function declaredPlainLength(req: IncomingMessage): number | undefined {
  * bytes have come out: a 50 MB gzip bomb costs `limit` bytes of memory, not 50 GB.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const encoding = contentEncoding(req);
-  const declared = declaredPlainLength(req);
-  if (declared !== undefined && declared > limit) return Promise.reject(new PayloadTooLargeError());
   let inflater: Gunzip | Inflate | undefined;
-  if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
-  else if (encoding === 'deflate') inflater = createInflate();
-  else if (encoding !== 'identity' && encoding !== '') {
-    return Promise.reject(new InvalidJsonError());
+  try {
+    inflater = bodyInflater(req, limit);
+  } catch (error) {
+    return Promise.reject(error);
   }
-
   // A request whose client has already gone will never send 'end' (its 'close' has fired too).
   if (clientGone(req)) return Promise.reject(new ClientGoneError());
   return new Promise<Buffer>((resolve, reject) => {

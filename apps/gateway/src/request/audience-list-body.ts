@@ -4,11 +4,10 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
 import { InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
 import { isPlainObject, type Dictionary } from '@evt/ingest';
 import { unstorableValueReason } from '@evt/schemas';
-import { ClientGoneError, clientGone } from '../middleware/body';
+import { bodyInflater, ClientGoneError, clientGone } from '../middleware/body';
 import { AudienceListScanner, parseJsonText, type MemberList } from './audience-list-scanner';
 
 /** Members of one list (adds or removes) in request order, from `offset` on. */
@@ -47,11 +46,8 @@ function memberProblem(list: MemberList, index: number, member: unknown): string
 
 /** The body as inflated bytes, failing with PayloadTooLargeError past `limit` and ClientGoneError if the client goes. */
 function inflatedBody(req: IncomingMessage, limit: number): Readable {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  const identity = encoding === 'identity' || encoding === '';
-  if (identity && req.headers['content-length'] !== undefined && Number(req.headers['content-length']) > limit) throw new PayloadTooLargeError();
-  const inflater = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : identity ? new PassThrough() : undefined;
-  if (!inflater) throw new InvalidJsonError();
+  const decompressing = bodyInflater(req, limit);
+  const inflater = decompressing ?? new PassThrough();
   let size = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -62,7 +58,7 @@ function inflatedBody(req: IncomingMessage, limit: number): Readable {
   // The reader gets the error from its iteration; until it starts (it opens the spool file
   // first), an error emitted with no listener would crash the process.
   counted.on('error', () => undefined);
-  inflater.on('error', (error) => counted.destroy(identity ? error : new InvalidJsonError({ cause: error })));
+  decompressing?.on('error', (error) => counted.destroy(new InvalidJsonError({ cause: error })));
   // A client gone before reading began (it waited for the body budget) would never end the stream.
   if (clientGone(req)) throw new ClientGoneError();
   req.on('close', () => (req.complete ? undefined : counted.destroy(new ClientGoneError())));
