@@ -51,6 +51,13 @@ export class SourceRejectedError extends AppError {
   }
 }
 
+/** The client closed its connection before its body was read: nobody will read an answer (499, as nginx logs it). */
+export class ClientGoneError extends AppError {
+  constructor() {
+    super('client_gone', 499, 'Client closed request', true);
+  }
+}
+
 /** Per-source rate limit reached (429); `retryAfterSeconds` goes into `Retry-After`. */
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {

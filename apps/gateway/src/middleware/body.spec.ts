@@ -1,7 +1,8 @@
 import http, { type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { BodyBudget, ClientGoneError, nestedDeeperThan, readBody, readBodyWithin } from './body';
+import { ClientGoneError } from '@evt/errors';
+import { BodyBudget, nestedDeeperThan, readBody, readBodyWithin } from './body';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -1,13 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
-import { AppError, InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '@evt/errors';
-
-/** The client closed its connection before its body was read: nobody will read an answer (499, as nginx logs it). */
-export class ClientGoneError extends AppError {
-  constructor() {
-    super('client_gone', 499, 'Client closed request', true);
-  }
-}
+import { ClientGoneError, InvalidJsonError, InvalidRequestError, PayloadTooLargeError } from '@evt/errors';
 
 /** Bytes held from a BodyBudget; `release()` gives them back once (later calls do nothing). */
 export interface BodyReservation {

@@ -4,10 +4,10 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
+import { ClientGoneError, InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
 import { isPlainObject, type Dictionary } from '@evt/ingest';
 import { unstorableValueReason } from '@evt/schemas';
-import { bodyInflater, ClientGoneError, clientGone } from '../middleware/body';
+import { bodyInflater, clientGone } from '../middleware/body';
 import { AudienceListScanner, parseJsonText, type MemberList } from './audience-list-scanner';
 
 /** Members of one list (adds or removes) in request order, from `offset` on. */
