@@ -76,7 +76,10 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   const metrics = new GatewayMetrics(
     registry,
     () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000),
-    async () => ({ redis: await answers(checks.redis), postgres: await answers(checks.postgres) }),
+    async () => {
+      const [redis, postgres] = await Promise.all([answers(checks.redis), answers(checks.postgres)]);
+      return { redis, postgres };
+    },
   );
   const ingest = new IngestService(
     config.enqueueDisabled ? discardingProducers() : producers,
