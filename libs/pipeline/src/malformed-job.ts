@@ -21,8 +21,6 @@ export interface SplitJob<T> {
   items: T[];
   /** The rejections the gateway put in the job, then one row per malformed item (or for the whole job). */
   rejected: RejectedRow[];
-  /** How many rows of `rejected` are items (or a whole job) set aside here. */
-  malformed: number;
 }
 
 // A malformed item or job is kept in rejected_events only up to this size.
@@ -83,10 +81,10 @@ export function splitJob<T>(data: unknown, job: JobRef, itemsKey: string, itemCh
         : undefined;
   if (shape !== undefined) {
     logger.error({ queue: job.queue, jobId: job.id, reason: shape }, 'malformed job set aside in rejected_events');
-    return { items: [], rejected: [malformedJobRow(job, data, shape)], malformed: 1 };
+    return { items: [], rejected: [malformedJobRow(job, data, shape)] };
   }
   const payload = data as Record<string, unknown[]>;
-  const split: SplitJob<T> = { items: [], rejected: [], malformed: 0 };
+  const split: SplitJob<T> = { items: [], rejected: [] };
   const malformed: RejectedRow[] = [];
   payload[itemsKey].forEach((item, index) => {
     const reason = itemCheck.reason(item);
@@ -102,6 +100,5 @@ export function splitJob<T>(data: unknown, job: JobRef, itemsKey: string, itemCh
     logger.error({ queue: job.queue, jobId: job.id, items: malformed.length, reason: malformed[0].reason }, 'malformed job items set aside in rejected_events');
   }
   split.rejected.push(...malformed);
-  split.malformed = malformed.length;
   return split;
 }
