@@ -33,3 +33,8 @@ export function idToString(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;
   return undefined;
 }
+
+/** A short id for what `parts` name (32 hex characters of SHA-256): the same parts give the same id on every retry. */
+export function stableId(parts: string[]): string {
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
+}

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { EventStoreSession, RejectedRow } from '@evt/db';
+import { stableId } from '@evt/ingest';
 import type { RejectedEvent } from '@evt/schemas';
 import { isoOrNull } from './event-rows';
 import { writeIsolated } from './isolate';
@@ -11,7 +11,7 @@ const MAX_KEPT_REASON_CHARS = 1000;
 
 /** A rejected_events id made from the parts that name what was refused: short whatever their length, the same on every retry. */
 export function rejectionId(prefix: string, parts: string[]): string {
-  return `${prefix}:${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32)}`;
+  return `${prefix}:${stableId(parts)}`;
 }
 
 /** A rejected event of a job as its rejected_events row. */

@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { InvalidRequestError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
 import type { SourceConfig } from '@evt/db';
-import { applyAnonymousIdHeader, enrichEvent, isPlainObject, type Dictionary, type RequestContext } from '@evt/ingest';
+import { applyAnonymousIdHeader, enrichEvent, isPlainObject, stableId, type Dictionary, type RequestContext } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 import type { EnqueueRequest } from '@evt/queue';
 import { eventRejectionReason, isEventType, unstorableValueReason, EVENT_TYPES, type AudienceListItem, type EnrichedEvent, type QueuedEvent, type RejectedEvent, type RetlItem } from '@evt/schemas';
@@ -140,7 +140,7 @@ export class IngestService {
     const messageKey = messageId === undefined || messageId.isWellFormed() ? messageId : JSON.stringify(messageId);
     return {
       // The same event refused again for the same reason (a client retry) is the same record.
-      id: messageKey !== undefined ? createHash('sha256').update(`${source.id}\n${messageKey}\n${reason}`).digest('hex').slice(0, 32) : randomUUID(),
+      id: messageKey !== undefined ? stableId([source.id, messageKey, reason]) : randomUUID(),
       sourceId: source.id,
       workspaceId: source.workspaceId,
       reason,
