@@ -22,3 +22,10 @@ export async function requireSource(ctx: CommandContext, idOrName: string): Prom
 export async function sourceIdFlag(ctx: CommandContext): Promise<string | undefined> {
   return ctx.flags.source ? (await requireSource(ctx, ctx.flags.source as string)).id : undefined;
 }
+
+/** `--limit N` (a whole number above 0), or 50. */
+export function limitOf(ctx: CommandContext): number {
+  const limit = ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50;
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number above 0');
+  return limit;
+}

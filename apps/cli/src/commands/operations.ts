@@ -2,7 +2,7 @@ import { migrate } from '@evt/db';
 import { discardFailedJobs, listFailedJobs, readQueueDepths, retryFailedJobs, type FailedJobsFilter } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { table, UsageError } from '../output';
-import type { CommandContext } from './context';
+import { limitOf, type CommandContext } from './context';
 
 export async function dbCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
   if (action !== 'migrate') throw new UsageError(`unknown action "${action ?? ''}" for db: use migrate`);
@@ -16,12 +16,6 @@ function failedFilter(ctx: CommandContext): FailedJobsFilter {
   const names: string[] = Object.values(QUEUE_NAMES);
   if (queue !== undefined && !names.includes(queue)) throw new UsageError(`unknown queue "${queue}": use one of ${names.join(', ')}`);
   return { queue, ids: ctx.args };
-}
-
-function limitOf(ctx: CommandContext): number {
-  const limit = ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50;
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number above 0');
-  return limit;
 }
 
 const FAILED_COLUMNS = ['queue', 'id', 'attempts', 'failedAt', 'reason'];

@@ -3,13 +3,7 @@ import { enrichEvent, isPlainObject, type Dictionary } from '@evt/ingest';
 import { QueueProducers } from '@evt/queue';
 import { eventRejectionReason, isEventType, isUnstorableReason, unstorableValueReason, type QueuedEvent } from '@evt/schemas';
 import { table, UsageError } from '../output';
-import { sourceIdFlag, type CommandContext } from './context';
-
-function limitOf(ctx: CommandContext): number {
-  const limit = ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50;
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number above 0');
-  return limit;
-}
+import { limitOf, sourceIdFlag, type CommandContext } from './context';
 
 /** Why a rejected event still cannot be accepted, or undefined when it now can. */
 function stillRejected(row: RejectedEventRecord): string | undefined {
