@@ -101,6 +101,16 @@ const show = (value: unknown) => {
 /** True for text Postgres can take as a query parameter exactly (no NUL, no unpaired surrogate). */
 const queryable = (text: unknown): text is string => typeof text === 'string' && !text.includes('\u0000') && text.isWellFormed();
 
+/** The rows stored under any of `ids`, as a messageId (events) or a recordId (retl_records), with their source. */
+export async function rowsWithIds(db: DbClient, ids: string[]): Promise<Array<{ table: 'events' | 'retl_records'; sourceId: string; id: string }>> {
+  if (ids.length === 0) return [];
+  return db.query(
+    `SELECT 'events' AS "table", source_id AS "sourceId", message_id AS id FROM events WHERE message_id = ANY($1::text[])
+     UNION ALL SELECT 'retl_records', source_id, record_id FROM retl_records WHERE record_id = ANY($1::text[])`,
+    [[...new Set(ids)]],
+  );
+}
+
 /**
  * Looks up every event of `sent` (markers `pmk_<run>_<n>`) in events, retl_records,
  * audience_members, users, groups and rejected_events, and says what became of each.
@@ -145,14 +155,7 @@ export async function accountPoison(db: DbClient, run: string, sent: SentPoison[
   // same id (of this run or an earlier one) took its place.
   const keyed = sent.flatMap(({ request }) => request.items).filter((item) => item.store !== 'audience_members' && queryable(item.key) && !stored[item.store].has(item.marker));
   const byId = (item: PoisonItem) => `${item.store}\n${item.sourceId}\n${String(item.key)}`;
-  const storedIds = new Set(
-    (
-      await Promise.all([
-        db.query<{ id: string }>("SELECT 'events' || chr(10) || source_id || chr(10) || message_id AS id FROM events WHERE message_id = ANY($1::text[])", [keyed.filter((item) => item.store === 'events').map((item) => item.key)]),
-        db.query<{ id: string }>("SELECT 'retl_records' || chr(10) || source_id || chr(10) || record_id AS id FROM retl_records WHERE record_id = ANY($1::text[])", [keyed.filter((item) => item.store === 'retl_records').map((item) => item.key)]),
-      ])
-    ).flatMap((rows) => rows.map((row) => row.id)),
-  );
+  const storedIds = new Set((await rowsWithIds(db, keyed.map((item) => item.key as string))).map((row) => `${row.table}\n${row.sourceId}\n${row.id}`));
 
   for (const { request, status, answer } of sent) {
     if (status !== 200 && status !== 400) account.badAnswers.push(`${request.path} answered ${status} ${answer.slice(0, 200)} (${request.items.map((item) => item.hostility).join(', ')})`);

@@ -1,4 +1,4 @@
-import type { IsolatedStack } from '@evt/testing';
+import { rowsWithIds, type IsolatedStack } from '@evt/testing';
 
 // Every event of every request the fuzz run got 200 for must be stored or in rejected_events with
 // a reason. To find them, each event object of a JSON body gets a marker, `fzm_<run>_<n>`, in a
@@ -122,13 +122,7 @@ export async function accountFuzz(stack: IsolatedStack, run: string, acknowledge
   }
   // An event whose id another event of the run had already taken is deduplicated (events) or upserted over (rETL).
   const ids = missing.map(({ event }) => event.id).filter((id): id is string => id !== undefined && !id.includes('\u0000') && id.isWellFormed());
-  const storedIds = new Set(
-    (
-      await stack.db.query<{ id: string }>('SELECT message_id AS id FROM events WHERE message_id = ANY($1) UNION SELECT record_id FROM retl_records WHERE record_id = ANY($1)', [
-        [...new Set(ids.flatMap((id) => [id, id.trim()]))],
-      ])
-    ).map((row) => row.id),
-  );
+  const storedIds = new Set((await rowsWithIds(stack.db, ids.flatMap((id) => [id, id.trim()]))).map((row) => row.id));
   for (const { path, event } of missing) {
     if (event.id !== undefined && (storedIds.has(event.id) || storedIds.has(event.id.trim()))) {
       account.deduplicated++;
