@@ -12,6 +12,7 @@ import type { RawHandler } from './routes/events.route';
 import { internalRoutes } from './routes/internal.route';
 import { healthRoutes, operationsRoutes } from './routes/operations.route';
 import { pixelRoutes } from './routes/pixel.route';
+import { sdkSettingsRoutes } from './routes/sdk-settings.route';
 import { webhookRoutes } from './routes/webhook.route';
 import type { IngestService } from './services/ingest.service';
 import type { InternalIngestService } from './services/internal-ingest.service';
@@ -58,6 +59,8 @@ export function createApp(deps: GatewayDeps, eventHandlers: Map<string, RawHandl
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // req.protocol and req.host (the Segment settings' apiHost) follow X-Forwarded-* only from trusted proxies.
+  app.set('trust proxy', deps.config.trustProxy);
 
   app.use(cors);
   app.use(healthRoutes(deps));
@@ -66,6 +69,7 @@ export function createApp(deps: GatewayDeps, eventHandlers: Map<string, RawHandl
   });
   for (const [path, handler] of eventHandlers) app.post(path, (req: Request, res: Response) => handler(req, res));
   app.use(pixelRoutes(deps));
+  app.use(sdkSettingsRoutes(deps));
   app.use(webhookRoutes(deps));
   app.use(internalRoutes(deps));
   app.use(operationsRoutes(deps));

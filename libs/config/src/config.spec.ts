@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       enqueueDisabled: false,
       maxInflightBodyBytes: 67108864,
       trustProxy: false,
+      publicUrl: undefined,
       enqueueTimeoutMs: 800,
       enqueueMaxEvents: 2000,
       enqueueMaxBytes: 4194304,
@@ -159,6 +160,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
     expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ' }).trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+  });
+
+  it('reads PUBLIC_URL as an http(s) address without a trailing slash, and refuses what browsers could not be sent to', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://events.example.com/' }).publicUrl).toBe('https://events.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'http://10.0.0.5:8080/rudder//' }).publicUrl).toBe('http://10.0.0.5:8080/rudder');
+    expect(loadConfig({ PUBLIC_URL: 'HTTPS://Events.Example.com:443' }).publicUrl).toBe('https://events.example.com');
+    expect(failure({ PUBLIC_URL: 'events.example.com' }).message).toBe('PUBLIC_URL: is not a valid URL');
+    expect(failure({ PUBLIC_URL: 'ftp://events.example.com' }).message).toBe('PUBLIC_URL: must start with http:// or https://');
+    expect(failure({ PUBLIC_URL: 'https://events.example.com/?a=1' }).message).toBe(
+      'PUBLIC_URL: must be an address such as https://events.example.com, without query, fragment or credentials',
+    );
+    expect(failure({ PUBLIC_URL: 'https://user:pw@events.example.com' }).variable).toBe('PUBLIC_URL');
   });
 
   it('returns a frozen object', () => {

@@ -26,6 +26,11 @@ export interface Config {
   /** Audience lists are exempt from MAX_REQUEST_SIZE, as in RudderStack, but not unbounded. */
   readonly maxAudienceListSize: number;
   readonly trustProxy: TrustProxy;
+  /**
+   * The address browsers reach the gateway at (`https://events.example.com`), told to Segment's
+   * analytics.js in its settings. Unset: taken from each request's Host (X-Forwarded-* under TRUST_PROXY).
+   */
+  readonly publicUrl: string | undefined;
   readonly enqueueTimeoutMs: number;
   readonly enqueueMaxEvents: number;
   readonly enqueueMaxBytes: number;
@@ -106,6 +111,16 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+/** `PUBLIC_URL`: an http(s) origin, optionally with a path prefix; no query or fragment. No trailing slash. */
+function publicUrl(env: Env): string | undefined {
+  if (read(env, 'PUBLIC_URL') === undefined) return undefined;
+  const parsed = new URL(url(env, 'PUBLIC_URL', '', ['http:', 'https:']));
+  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('PUBLIC_URL', 'must be an address such as https://events.example.com, without query, fragment or credentials');
+  }
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
 /** `TRUST_PROXY` as Express understands it: true/false, a hop count, or a list of addresses/subnets. */
 function trustProxy(env: Env): TrustProxy {
   const raw = read(env, 'TRUST_PROXY');
@@ -151,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxEventSize: size(env, 'MAX_EVENT_SIZE', 1024 * 1024),
     maxAudienceListSize: size(env, 'MAX_AUDIENCE_LIST_SIZE', 100 * 1024 * 1024),
     trustProxy: trustProxy(env),
+    publicUrl: publicUrl(env),
     enqueueTimeoutMs: int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
     enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
     enqueueMaxBytes: size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),

@@ -8,6 +8,8 @@ export type Source = typeof sources.$inferSelect;
 /** What the gateway needs to know of a source; held in memory, refreshed in the background. */
 export interface SourceConfig {
   id: string;
+  /** Shown to browser SDKs in their source configuration (GET /sourceConfig). */
+  name: string;
   workspaceId: string;
   writeKey: string;
   kind: SourceKind;
@@ -98,6 +100,7 @@ export class SourcesRepository {
     const rows = await this.db
       .select({
         id: sources.id,
+        name: sources.name,
         workspaceId: sources.workspaceId,
         writeKey: sources.writeKey,
         kind: sources.kind,

@@ -1,0 +1,116 @@
+import { Router, type Request, type Response } from 'express';
+import type { SourceConfig } from '@evt/db';
+import { InvalidRequestError, ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
+import type { GatewayDeps } from '../app';
+import { writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
+import { sendText } from '../middleware/errors';
+
+/**
+ * What browser SDKs fetch before they send anything, answered from the in-memory source registry
+ * (no database query): RudderStack's source configuration (`configUrl`) and Segment's settings
+ * (`cdnURL`). Both say there are no device-mode destinations and no remote plugins, so the SDKs
+ * send every event here and load nothing from a vendor's CDN.
+ */
+export function sdkSettingsRoutes(deps: GatewayDeps): Router {
+  const router = Router();
+
+  // RudderStack analytics-js v3 and v1.1: GET {configUrl}/sourceConfig/?p=…&v=…&writeKey=KEY.
+  router.get(['/sourceConfig', '/sourceConfig/'], (req: Request, res: Response) => {
+    // The SDKs send the key both ways; the header wins, as on the beacon route.
+    const source = registeredSource(deps, writeKeyFromHeader(req) ?? writeKeyFromQuery(req));
+    sendJson(res, rudderSourceConfig(source));
+  });
+
+  // The SDKs' own telemetry (v3 with statsCollection on; our config leaves it off): taken, not kept.
+  router.post('/rsaMetrics', (_req: Request, res: Response) => sendText(res, 200, 'OK'));
+
+  // Segment analytics-next: GET {cdnURL}/v1/projects/KEY/settings.
+  router.get('/v1/projects/:writeKey/settings', (req: Request, res: Response) => {
+    const source = registeredSource(deps, req.params.writeKey as string);
+    // analytics-next has no "disabled" setting: a failed load is how it stops sending.
+    if (!source.enabled) throw new SourceRejectedError('Source is disabled');
+    sendJson(res, segmentSettings(source.writeKey, segmentApiAddress(deps, req)));
+  });
+
+  // Segment's client metrics ({apiHost}/m). Our settings turn them off; older pages may still send.
+  router.post('/v1/m', (_req: Request, res: Response) => sendText(res, 200, 'OK'));
+  return router;
+}
+
+/** The source of a write key, disabled ones included; an unknown key is a 401, as on the event routes. */
+function registeredSource(deps: GatewayDeps, writeKey: string | undefined): SourceConfig {
+  if (!deps.sources.loaded) throw new ServiceUnavailableError('source configuration not loaded yet');
+  if (writeKey === undefined) throw new UnauthorizedError('Invalid Authorization Header');
+  const source = deps.sources.byWriteKey(writeKey);
+  if (!source) throw new UnauthorizedError('Invalid write key');
+  return source;
+}
+
+function sendJson(res: Response, body: unknown): void {
+  // Served from memory at no cost: no HTTP caching, so a disabled source is seen at the next page load.
+  res.setHeader('Cache-Control', 'no-store');
+  res.json(body);
+}
+
+/** The shape both RudderStack browser SDKs check (`source.id`, `source.config`, `source.destinations`). */
+export function rudderSourceConfig(source: SourceConfig): unknown {
+  return {
+    isHosted: false,
+    source: {
+      id: source.id,
+      name: source.name,
+      writeKey: source.writeKey,
+      workspaceId: source.workspaceId,
+      enabled: source.enabled,
+      config: {},
+      destinations: [],
+    },
+  };
+}
+
+/** This request's scheme and host, as TRUST_PROXY allows; undefined when its Host names no host. */
+function requestOrigin(req: Request): URL | undefined {
+  // HTTP/1.0 may leave Host out (Node refuses HTTP/1.1 without it).
+  if (!req.host) return undefined;
+  try {
+    const url = new URL(`${req.protocol}://${req.host}`);
+    return url.pathname === '/' && url.search === '' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where Segment's SDK must send events: PUBLIC_URL (its path included), or this request's own origin. */
+export function segmentApiAddress(deps: GatewayDeps, req: Request): { protocol: string; apiHost: string } {
+  const base = deps.config.publicUrl !== undefined ? new URL(deps.config.publicUrl) : requestOrigin(req);
+  // Such a request can never succeed: 400, not the 503 of an unexpected error.
+  if (!base) throw new InvalidRequestError('Host header is not a host name (or set PUBLIC_URL)');
+  return { protocol: base.protocol.slice(0, -1), apiHost: `${base.host}${base.pathname.replace(/\/+$/, '')}/v1` };
+}
+
+/**
+ * The settings analytics-next reads at load: the `Segment.io` integration aimed at this gateway
+ * (it posts to `{protocol}://{apiHost}/t`, `/b`, …), client metrics off, nothing remote to load.
+ */
+export function segmentSettings(writeKey: string, address: { protocol: string; apiHost: string }): unknown {
+  return {
+    integrations: {
+      'Segment.io': {
+        apiKey: writeKey,
+        apiHost: address.apiHost,
+        protocol: address.protocol,
+        unbundledIntegrations: [],
+        addBundledMetadata: true,
+        maybeBundledConfigIds: {},
+      },
+    },
+    plan: { track: { __default: { enabled: true, integrations: {} } }, identify: { __default: { enabled: true } }, group: { __default: { enabled: true } } },
+    edgeFunction: {},
+    analyticsNextEnabled: true,
+    middlewareSettings: {},
+    enabledMiddleware: {},
+    metrics: { sampleRate: 0, host: address.apiHost, protocol: address.protocol },
+    legacyVideoPluginsEnabled: false,
+    remotePlugins: [],
+  };
+}
