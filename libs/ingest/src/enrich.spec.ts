@@ -78,9 +78,9 @@ describe('enrichEvent', () => {
       expect(enrich({ type: 'track', event: 'e', userId: 'u1' }, request()).rudderId).toBe(RUDDER_ID['u1:']);
     });
 
-    it('takes a null userId or anonymousId as absent, for rudderId, and keeps the null as sent', () => {
+    it('takes a null userId or anonymousId as absent, for rudderId, and drops the null', () => {
       const event = enrich({ type: 'track', event: 'e', userId: null, anonymousId: 'a1' }, request());
-      expect([event.userId, event.rudderId]).toEqual([null, RUDDER_ID[':a1']]);
+      expect([Object.prototype.hasOwnProperty.call(event, 'userId'), event.rudderId]).toEqual([false, RUDDER_ID[':a1']]);
       expect(enrich({ type: 'track', event: 'e', userId: 'u1', anonymousId: null }, request()).rudderId).toBe(RUDDER_ID['u1:']);
     });
 
@@ -194,6 +194,61 @@ describe('enrichEvent', () => {
       expect(Object.getPrototypeOf(event.integrations)).toBe(Object.prototype);
       expect(JSON.stringify(event.context)).toBe('{"__proto__":{"polluted":1,"x":1},"ip":"10.0.0.1"}');
       expect(JSON.stringify(event.integrations)).toBe('{"__proto__":{"polluted":1}}');
+    });
+  });
+
+  describe('null means absent', () => {
+    const has = (object: unknown, key: string) => Object.prototype.hasOwnProperty.call(object, key);
+
+    it("stores Segment's anonymous event as if its null fields had not been sent", () => {
+      const sent = { type: 'track', event: 'E', userId: null, anonymousId: 'a1', messageId: 'm-1', properties: null, traits: null, integrations: null, channel: null, context: { traits: null, ip: null, library: null, locale: 'en-US' } };
+      const event = enrich(structuredClone(sent), request());
+      const absent = enrich({ type: 'track', event: 'E', anonymousId: 'a1', messageId: 'm-1', context: { locale: 'en-US' } }, request());
+      expect(event).toStrictEqual(absent);
+      expect(event.rudderId).toBe(RUDDER_ID[':a1']);
+    });
+
+    it('drops null name, category and event (page), and null timestamps, as if unsent', () => {
+      const event = enrich({ type: 'page', anonymousId: 'a1', name: null, category: null, event: null, timestamp: null, originalTimestamp: null, sentAt: null }, request());
+      expect(['name', 'category', 'event', 'originalTimestamp', 'sentAt'].filter((key) => has(event, key))).toEqual([]);
+      expect(event.timestamp).toBe(RECEIVED_AT);
+    });
+
+    it('gives a null messageId a new one, as an absent one', () => {
+      expect(enrich({ userId: 'u1', messageId: null }, request()).messageId).toMatch(UUID_V4);
+    });
+
+    it('drops a null context.library.name', () => {
+      expect(enrich({ userId: 'u1', context: { library: { name: null, version: '1' } } }, request()).context).toEqual({ library: { version: '1' } });
+    });
+
+    it('lets the batch context, integrations and sentAt apply under an event whose own are null', () => {
+      const event = enrich(
+        { userId: 'u1', context: null, integrations: null, sentAt: null, originalTimestamp: '2024-05-01T10:59:50.000Z' },
+        request({ batchContext: { locale: 'en-US' }, batchIntegrations: { All: true }, sentAt: '2024-05-01T11:00:00.000Z' }),
+      );
+      expect([event.context, event.integrations, event.sentAt, event.timestamp]).toEqual([{ locale: 'en-US' }, { All: true }, '2024-05-01T11:00:00.000Z', '2024-05-01T11:59:50.000Z']);
+      const traits = enrich({ userId: 'u1', context: { traits: null } }, request({ batchContext: { traits: { plan: 'pro' } } }));
+      expect(traits.context).toEqual({ traits: { plan: 'pro' } });
+    });
+
+    it("drops a batch context's null fields without changing it for the batch's next event", () => {
+      const batchContext = { traits: null, library: { name: null, version: '1' }, locale: 'en-US' };
+      const event = enrich({ userId: 'u1', context: { ip: '10.0.0.1' } }, request({ batchContext, batchIntegrations: null }));
+      expect(event.context).toEqual({ library: { version: '1' }, locale: 'en-US', ip: '10.0.0.1' });
+      expect(has(event, 'integrations')).toBe(false);
+      expect(batchContext).toEqual({ traits: null, library: { name: null, version: '1' }, locale: 'en-US' });
+    });
+
+    it('keeps nulls inside properties and traits, and in fields it does not know, as sent', () => {
+      const event = enrich({ userId: 'u1', properties: { coupon: null }, traits: { age: null }, context: { page: { referrer: null } }, custom: null }, request());
+      expect([event.properties, event.traits, event.context, event.custom]).toEqual([{ coupon: null }, { age: null }, { page: { referrer: null } }, null]);
+    });
+
+    it('keeps an event without nulls, and its context, as the same objects', () => {
+      const context = { traits: { plan: 'pro' }, library: { name: 'sdk' } };
+      const event = enrich({ userId: 'u1', context }, request());
+      expect(event.context).toBe(context);
     });
   });
 

@@ -1,6 +1,7 @@
 import type { EnrichedEvent } from '@evt/schemas';
+import { dropAbsentFields, withoutAbsentContextFields } from './absent';
 import { cleanMessageId, idToString, rudderId } from './identity';
-import { mergeUnder, setPath, type Dictionary } from './objects';
+import { isPlainObject, mergeUnder, setPath, type Dictionary } from './objects';
 import { correctTimestamp } from './timestamps';
 
 /** What the gateway knows about the request an event came in. */
@@ -29,9 +30,12 @@ export function applyAnonymousIdHeader(event: Dictionary, header: string | undef
 
 /**
  * Adds what RudderStack's gateway adds to every event: messageId, receivedAt, request_ip,
- * rudderId and the clock-skew corrected timestamp. Changes and returns `event` (the gateway owns it).
+ * rudderId and the clock-skew corrected timestamp. Known fields sent as null are dropped first:
+ * null means absent. Changes and returns `event` (the gateway owns it).
  */
 export function enrichEvent(event: Dictionary, request: RequestContext): EnrichedEvent {
+  // Before the batch's context and integrations are merged under: an event's null must not hide them.
+  dropAbsentFields(event);
   if (request.type !== undefined) event.type = request.type;
   for (const field of ID_FIELDS) {
     if (typeof event[field] === 'number') event[field] = String(event[field]);
@@ -51,8 +55,8 @@ export function enrichEvent(event: Dictionary, request: RequestContext): Enriche
   const keepIp = request.keepOriginal && typeof event.request_ip === 'string' && event.request_ip !== '';
   if (request.requestIp !== undefined && !keepIp) event.request_ip = request.requestIp;
 
-  if (request.batchContext !== undefined) event.context = mergeUnder(request.batchContext, event.context);
-  if (request.batchIntegrations !== undefined) event.integrations = mergeUnder(request.batchIntegrations, event.integrations);
+  if (isPlainObject(request.batchContext)) event.context = mergeUnder(withoutAbsentContextFields(request.batchContext), event.context);
+  if (isPlainObject(request.batchIntegrations)) event.integrations = mergeUnder(request.batchIntegrations, event.integrations);
 
   const sentAt = event.sentAt ?? request.sentAt;
   const times = correctTimestamp({

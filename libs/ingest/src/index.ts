@@ -1,3 +1,4 @@
+export * from './absent';
 export * from './audience';
 export * from './authorization';
 export * from './enrich';
