@@ -3,42 +3,51 @@ import { Id, NullableId } from './id.schema';
 
 const Dictionary = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
-const Library = Type.Object({ name: Type.Optional(Type.String({ description: 'Name of the library.' })) }, { additionalProperties: true });
+/**
+ * An optional field that may also be `null`, which means absent: SDKs send null for what they have
+ * no value for (analytics-next's `userId`, a caller's `properties: null` passed through by the server
+ * SDKs). Enrichment drops such nulls (`dropAbsentFields` in libs/ingest), so nothing stores them.
+ */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+const Library = Type.Object({ name: Nullable(Type.String({ description: 'Name of the library.' })) }, { additionalProperties: true });
 
 export const Context = Type.Object(
   {
-    ip: Type.Optional(Type.String({ description: 'IP address.' })),
-    library: Type.Optional(Library),
-    traits: Type.Optional(Dictionary('Traits of the user.')),
+    ip: Nullable(Type.String({ description: 'IP address.' })),
+    library: Nullable(Library),
+    traits: Nullable(Dictionary('Traits of the user.')),
   },
-  { additionalProperties: true, description: 'Dictionary of information that provides context about a message.' },
+  { additionalProperties: true, description: 'Dictionary of information that provides context about a message; null means absent, here and in its known fields.' },
 );
 
-/** Fields every event may carry, whatever its type. Unknown fields are kept as sent. */
+const Time = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) });
+
+/** Fields every event may carry, whatever its type; null means absent for each. Unknown fields are kept as sent. */
 const common = {
-  type: Type.Optional(Type.String({ description: 'Forced to the route’s type on single-event routes.' })),
-  messageId: Type.Optional(Id),
+  type: Nullable(Type.String({ description: 'Forced to the route’s type on single-event routes.' })),
+  messageId: Type.Optional(NullableId),
   userId: Type.Optional(NullableId),
   anonymousId: Type.Optional(NullableId),
-  context: Type.Optional(Context),
-  integrations: Type.Optional(Dictionary('Destinations to enable or disable for this event.')),
-  timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When the event happened, by the client’s clock.' })),
-  originalTimestamp: Type.Optional(Type.String({ format: 'date-time' })),
-  sentAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the client sent the event.' })),
-  channel: Type.Optional(Type.String()),
+  context: Nullable(Context),
+  integrations: Nullable(Dictionary('Destinations to enable or disable for this event.')),
+  timestamp: Nullable(Time('When the event happened, by the client’s clock.')),
+  originalTimestamp: Nullable(Time()),
+  sentAt: Nullable(Time('When the client sent the event.')),
+  channel: Nullable(Type.String()),
 };
 
 const object = <T extends Record<string, TSchema>>(id: string, properties: T, description: string) =>
   Type.Object({ ...common, ...properties }, { $id: id, additionalProperties: true, description });
 
-export const IdentifyPayload = object('IdentifyPayload', { traits: Type.Optional(Dictionary('Traits of the user.')) }, 'Associates a user with their traits.');
+export const IdentifyPayload = object('IdentifyPayload', { traits: Nullable(Dictionary('Traits of the user.')) }, 'Associates a user with their traits.');
 export type IdentifyPayload = Static<typeof IdentifyPayload>;
 
 export const TrackPayload = object(
   'TrackPayload',
   {
     event: Type.String({ minLength: 1, description: 'Name of the action the user performed.' }),
-    properties: Type.Optional(Dictionary('Properties of the action.')),
+    properties: Nullable(Dictionary('Properties of the action.')),
   },
   'Records an action of a user.',
 );
@@ -47,9 +56,9 @@ export type TrackPayload = Static<typeof TrackPayload>;
 export const PagePayload = object(
   'PagePayload',
   {
-    name: Type.Optional(Type.String({ description: 'Name of the page viewed.' })),
-    category: Type.Optional(Type.String()),
-    properties: Type.Optional(Dictionary('Properties of the page, such as url and referrer.')),
+    name: Nullable(Type.String({ description: 'Name of the page viewed.' })),
+    category: Nullable(Type.String()),
+    properties: Nullable(Dictionary('Properties of the page, such as url and referrer.')),
   },
   'Records a page view.',
 );
@@ -58,9 +67,9 @@ export type PagePayload = Static<typeof PagePayload>;
 export const ScreenPayload = object(
   'ScreenPayload',
   {
-    name: Type.Optional(Type.String({ description: 'Name of the screen viewed.' })),
-    category: Type.Optional(Type.String()),
-    properties: Type.Optional(Dictionary('Properties of the screen.')),
+    name: Nullable(Type.String({ description: 'Name of the screen viewed.' })),
+    category: Nullable(Type.String()),
+    properties: Nullable(Dictionary('Properties of the screen.')),
   },
   'Records a mobile screen view.',
 );
@@ -68,7 +77,7 @@ export type ScreenPayload = Static<typeof ScreenPayload>;
 
 export const GroupPayload = object(
   'GroupPayload',
-  { groupId: Id, traits: Type.Optional(Dictionary('Traits of the group, such as name or employees.')) },
+  { groupId: Id, traits: Nullable(Dictionary('Traits of the group, such as name or employees.')) },
   'Links a user to a group such as a company.',
 );
 export type GroupPayload = Static<typeof GroupPayload>;
@@ -106,9 +115,9 @@ export const AnyEventPayload = Type.Object(
 export const BatchPayload = Type.Object(
   {
     batch: Type.Array(AnyEventPayload, { description: 'The events; each is checked on its own, invalid ones are set aside.' }),
-    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
-    context: Type.Optional(Context),
-    integrations: Type.Optional(Dictionary('Merged under each event’s own integrations.')),
+    sentAt: Nullable(Time()),
+    context: Nullable(Context),
+    integrations: Nullable(Dictionary('Merged under each event’s own integrations.')),
     writeKey: Type.Optional(Type.String({ description: 'Segment clients send the write key here too.' })),
   },
   { $id: 'BatchPayload', additionalProperties: true },

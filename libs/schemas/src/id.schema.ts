@@ -17,5 +17,5 @@ export const IdString = (options: StringOptions = {}) => Type.String({ descripti
 /** Ids arrive as strings from most SDKs and as numbers from some; both are stored as strings. */
 export const Id = Type.Union([IdString(), Type.Number()], { description: `A string, or a number stored as a string. ${BOUND}` });
 
-/** userId and anonymousId: `null` means absent (Segment's browser SDK sends `userId: null`). */
+/** An optional id for which `null` means absent: userId and anonymousId (Segment's browser SDK sends `userId: null`), messageId, rETL's recordId. */
 export const NullableId = Type.Union([IdString(), Type.Number(), Type.Null()], { description: `A string, or a number stored as a string; null means absent. ${BOUND}` });

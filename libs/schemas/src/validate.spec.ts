@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { EnrichedEvent } from './enriched-event.schema';
-import { EVENT_TYPES } from './event.schema';
+import { BatchPayload, EVENT_TYPES } from './event.schema';
 import { AudienceListItem, AudienceListPayload, ExtractPayload, InternalBatchItem, RetlItem, RetlRecordPayload } from './internal.schema';
 import { eventRejectionReason, isEventType, Validator } from './validate';
 
@@ -88,6 +88,84 @@ describe('eventRejectionReason', () => {
     it('with the schema reason before the missing-id reason', () => {
       expect(eventRejectionReason('track', {})).toBe('event is required');
     });
+  });
+});
+
+describe('null means absent', () => {
+  // What the SDKs were seen sending (analytics-next: userId, timestamp, context.traits; the server SDKs pass
+  // a caller's nulls through), and every other optional field of the known shapes.
+  const NULLABLE = {
+    identify: ['messageId', 'userId', 'context', 'integrations', 'timestamp', 'originalTimestamp', 'sentAt', 'channel', 'type', 'traits'],
+    track: ['properties'],
+    page: ['name', 'category', 'properties'],
+    screen: ['name', 'category', 'properties'],
+    group: ['traits'],
+    alias: [],
+  } as const;
+  const valid = { identify: {}, track: { event: 'E' }, page: {}, screen: {}, group: { groupId: 'g1' }, alias: { previousId: 'p1' } } as const;
+
+  it.each(EVENT_TYPES)('%s: accepts null for each optional field, the common ones included', (type) => {
+    const fields = [...NULLABLE.identify.filter((field) => field !== 'traits'), ...NULLABLE[type]];
+    expect(fields.map((field) => [field, eventRejectionReason(type, { anonymousId: 'a1', ...valid[type], [field]: null })])).toEqual(fields.map((field) => [field, undefined]));
+  });
+
+  it("accepts null for the context's known fields", () => {
+    for (const context of [{ traits: null }, { ip: null }, { library: null }, { library: { name: null } }]) {
+      expect(eventRejectionReason('track', { anonymousId: 'a1', event: 'E', context })).toBeUndefined();
+    }
+  });
+
+  it("accepts analytics-next's anonymous track and rudder-sdk-node's nulls as sent", () => {
+    const segment = { type: 'track', event: 'E', userId: null, anonymousId: 'a1', timestamp: null, properties: { coupon: null }, context: { traits: null }, integrations: {} };
+    const rudderNode = { type: 'page', anonymousId: 'a1', name: null, category: null, properties: null, integrations: null, timestamp: null, traits: null };
+    expect([eventRejectionReason('track', segment), eventRejectionReason('page', rudderNode)]).toEqual([undefined, undefined]);
+  });
+
+  it('keeps required fields required and non-null', () => {
+    expect([
+      eventRejectionReason('track', { userId: 'u1', event: null }),
+      eventRejectionReason('group', { userId: 'u1', groupId: null }),
+      eventRejectionReason('alias', { userId: 'u1', previousId: null }),
+    ]).toEqual(['event must be a string', 'groupId must be a string or a number', 'previousId must be a string or a number']);
+  });
+
+  it('still names what a non-null value of a nullable field must be', () => {
+    expect([
+      eventRejectionReason('track', { userId: 'u1', event: 'E', properties: 5 }),
+      eventRejectionReason('identify', { userId: 'u1', timestamp: 'soon' }),
+      eventRejectionReason('identify', { userId: 'u1', channel: 1 }),
+      eventRejectionReason('identify', { userId: 'u1', context: { traits: [] } }),
+      eventRejectionReason('identify', { userId: 'u1', context: { ip: 1 } }),
+      eventRejectionReason('identify', { userId: 'u1', messageId: true }),
+    ]).toEqual([
+      'properties must be an object',
+      'timestamp must be an ISO 8601 date-time',
+      'channel must be a string',
+      'context.traits must be an object',
+      'context.ip must be a string',
+      'messageId must be a string or a number',
+    ]);
+  });
+
+  it('batch-level sentAt, context and integrations may be null', () => {
+    expect(new Validator(BatchPayload).reason({ batch: [], sentAt: null, context: null, integrations: null })).toBeUndefined();
+    expect(new Validator(BatchPayload).reason({ batch: [], context: { traits: null } })).toBeUndefined();
+  });
+
+  it('extract, audience-list and rETL records take null as absent too', () => {
+    expect(new Validator(ExtractPayload).reason({ messageId: null, event: null, properties: null, context: { traits: null }, timestamp: null })).toBeUndefined();
+    expect(new Validator(AudienceListPayload).reason({ messageId: null, context: null, properties: { audienceId: null, listId: null, listData: {} } })).toBeUndefined();
+    expect(new Validator(RetlRecordPayload).reason({ type: 'record', recordId: null, action: null, fields: null, messageId: null, context: null })).toBeUndefined();
+  });
+});
+
+describe('rETL records', () => {
+  const record = new Validator(RetlRecordPayload);
+
+  it('need no recordId in the schema (the gateway keys them by messageId), but bound one they carry', () => {
+    expect([record.reason({ type: 'record', messageId: 'm1', fields: {} }), record.reason({ type: 'record', recordId: 7 })]).toEqual([undefined, undefined]);
+    expect(record.reason({ type: 'record', recordId: true })).toBe('recordId must be a string or a number');
+    expect(record.reason({ type: 'record', messageId: 'm'.repeat(1025) })).toBe(`messageId ${TOO_LONG}`);
   });
 });
 

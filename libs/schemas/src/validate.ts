@@ -35,8 +35,22 @@ function unstorable(error: ValueError): string | undefined {
   return undefined;
 }
 
+/**
+ * The error of the one member of `X | null` (a field for which null means absent, `Nullable`), so
+ * that `"properties": 5` reads `properties must be an object`, as it did before null was allowed.
+ */
+function memberError(error: ValueError): ValueError | undefined {
+  const members = (error.schema.anyOf ?? []) as TSchema[];
+  if (members.length !== 2 || error.value === null) return undefined;
+  const member = members.findIndex((schema) => schema.type !== 'null');
+  if (member === -1 || members[1 - member].type !== 'null') return undefined;
+  return error.errors[member]?.First();
+}
+
 /** One short, stable sentence for a schema error: it is what the client and the admin read. */
 export function describeError(error: ValueError): string {
+  const inner = error.type === ValueErrorType.Union ? memberError(error) : undefined;
+  if (inner !== undefined) return describeError(inner);
   const path = where(error);
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
