@@ -1,23 +1,23 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { enrichedEventFields } from './enriched-event.schema';
-import { Context } from './event.schema';
-import { Id, IdString, NullableId } from './id.schema';
+import { Context, Nullable } from './event.schema';
+import { IdString, NullableId } from './id.schema';
 
 const Dictionary = (description: string) => Type.Object({}, { additionalProperties: true, description });
 
-/** `POST /internal/v1/extract`: one event from a cloud extract source; it needs no user id. */
+/** `POST /internal/v1/extract`: one event from a cloud extract source; it needs no user id. Null means absent, as in the public API. */
 export const ExtractPayload = Type.Object(
   {
-    type: Type.Optional(Type.String({ description: 'Forced to `extract`.' })),
-    messageId: Type.Optional(Id),
+    type: Nullable(Type.String({ description: 'Forced to `extract`.' })),
+    messageId: Type.Optional(NullableId),
     userId: Type.Optional(NullableId),
     anonymousId: Type.Optional(NullableId),
-    event: Type.Optional(Type.String()),
-    properties: Type.Optional(Dictionary('The extracted record.')),
-    context: Type.Optional(Context),
-    timestamp: Type.Optional(Type.String({ format: 'date-time' })),
-    originalTimestamp: Type.Optional(Type.String({ format: 'date-time' })),
-    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
+    event: Nullable(Type.String()),
+    properties: Nullable(Dictionary('The extracted record.')),
+    context: Nullable(Context),
+    timestamp: Nullable(Type.String({ format: 'date-time' })),
+    originalTimestamp: Nullable(Type.String({ format: 'date-time' })),
+    sentAt: Nullable(Type.String({ format: 'date-time' })),
   },
   { $id: 'ExtractPayload', additionalProperties: true },
 );
@@ -27,15 +27,15 @@ const Member = Type.Object({}, { additionalProperties: true, description: 'A lis
 /** `POST /internal/v1/audiencelist`: members to add to and remove from an audience list. */
 export const AudienceListPayload = Type.Object(
   {
-    type: Type.Optional(Type.String({ description: 'Forced to `audiencelist`.' })),
-    messageId: Type.Optional(Id),
+    type: Nullable(Type.String({ description: 'Forced to `audiencelist`.' })),
+    messageId: Type.Optional(NullableId),
     userId: Type.Optional(NullableId),
     anonymousId: Type.Optional(NullableId),
-    context: Type.Optional(Context),
+    context: Nullable(Context),
     properties: Type.Object(
       {
-        audienceId: Type.Optional(IdString({ minLength: 1, description: 'Which list; else properties.listId, else context.externalId[0].type, else "default".' })),
-        listId: Type.Optional(IdString({ minLength: 1 })),
+        audienceId: Nullable(IdString({ minLength: 1, description: 'Which list; else properties.listId, else context.externalId[0].type, else "default".' })),
+        listId: Nullable(IdString({ minLength: 1 })),
         listData: Type.Object({ add: Type.Optional(Type.Array(Member)), remove: Type.Optional(Type.Array(Member)) }, { additionalProperties: true }),
       },
       { additionalProperties: true },
@@ -48,15 +48,21 @@ export type AudienceListPayload = Static<typeof AudienceListPayload>;
 export const RETL_ACTIONS = ['insert', 'update', 'delete'] as const;
 export type RetlAction = (typeof RETL_ACTIONS)[number];
 
-/** One record of `POST /internal/v1/retl`; `type: "record"` needs a recordId and no user id. */
+/**
+ * One record of `POST /internal/v1/retl`; `type: "record"` needs no user id. It is keyed by its
+ * recordId, else by its messageId (as rudder-server takes records without one); with neither it is
+ * rejected (`recordId is required`). Null means absent.
+ */
 export const RetlRecordPayload = Type.Object(
   {
     type: Type.Literal('record'),
-    recordId: Id,
-    action: Type.Optional(Type.Union(RETL_ACTIONS.map((action) => Type.Literal(action)), { description: 'insert (default), update or delete' })),
-    fields: Type.Optional(Dictionary('The record’s columns.')),
-    messageId: Type.Optional(Id),
-    context: Type.Optional(Context),
+    recordId: Type.Optional(
+      Type.Union(NullableId.anyOf, { description: 'The record’s key: a string, or a number stored as a string. Absent or null: its messageId is the key, and without one the record is rejected.' }),
+    ),
+    action: Type.Optional(Type.Union([...RETL_ACTIONS.map((action) => Type.Literal(action)), Type.Null()], { description: 'insert (default, also for null), update or delete' })),
+    fields: Nullable(Dictionary('The record’s columns.')),
+    messageId: Type.Optional(NullableId),
+    context: Nullable(Context),
   },
   { $id: 'RetlRecord', additionalProperties: true },
 );

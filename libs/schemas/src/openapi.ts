@@ -191,7 +191,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
   paths['/internal/v1/retl'] = internalOperation(
     'Retl',
     'Retl',
-    'Reverse ETL records, upserted into retl_records by (source, destination, recordId) following each record’s action (insert, update, delete). The source id may also come in X-Rudder-Source-Id; X-Rudder-Destination-Id names one of the source’s destinations (unknown: 400, disabled: 404).',
+    'Reverse ETL records, upserted into retl_records by (source, destination, recordId) following each record’s action (insert, update, delete). An item without a recordId (absent or null) is keyed by its messageId; one without either is rejected with `recordId is required`. The source id may also come in X-Rudder-Source-Id; X-Rudder-Destination-Id names one of the source’s destinations (unknown: 400, disabled: 404).',
     'RetlBatchPayload',
     sourceIDAuth,
   );

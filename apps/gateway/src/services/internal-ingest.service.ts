@@ -21,16 +21,21 @@ import { createSequence } from './sequence';
 const recordValidator = new Validator(RetlRecordPayload);
 const audienceValidator = new Validator(AudienceListPayload);
 
+/** What a rETL item is upserted by: its recordId, else its messageId (as rudder-server keys records without one). */
+function retlKey(item: Dictionary): string | undefined {
+  return idToString(item.recordId) ?? idToString(item.messageId);
+}
+
 /**
- * Why a rETL item cannot be accepted: a `record` needs a recordId; other types follow the public
- * rules, and their recordId, when they carry one, is bounded as the schema bounds a record's.
- * Every value must be storable as sent.
+ * Why a rETL item cannot be accepted: it needs a key (a recordId or a messageId); a `record`
+ * follows its schema, other types the public rules, and their recordId, when they carry one, is
+ * bounded as the schema bounds a record's. Every value must be storable as sent.
  */
 function retlReason(raw: unknown): string | undefined {
   if (!isPlainObject(raw)) return 'record must be an object';
-  if (raw.type === 'record') return recordValidator.reason(raw) ?? unstorableValueReason(raw);
+  if (raw.type === 'record') return recordValidator.reason(raw) ?? (retlKey(raw) === undefined ? 'recordId is required' : unstorableValueReason(raw));
   if (!isEventType(raw.type)) return 'type must be record or one of identify, track, page, screen, group, alias';
-  if (idToString(raw.recordId) === undefined && idToString(raw.messageId) === undefined) return 'recordId is required';
+  if (retlKey(raw) === undefined) return 'recordId is required';
   const recordIdProblem = typeof raw.recordId === 'string' ? idProblem(raw.recordId) : undefined;
   if (recordIdProblem !== undefined) return `recordId ${recordIdProblem}`;
   return eventRejectionReason(raw.type, raw) ?? unstorableValueReason(raw);
@@ -67,8 +72,8 @@ export class InternalIngestService {
         sourceId: source.id,
         workspaceId: source.workspaceId,
         destinationId,
-        recordId: (idToString(record.recordId) ?? idToString(record.messageId)) as string,
-        action: (record.action as RetlAction | undefined) ?? 'insert',
+        recordId: retlKey(record) as string,
+        action: (record.action as RetlAction | null | undefined) ?? 'insert',
         fields: isPlainObject(fields) ? fields : {},
         messageId: cleanMessageId(record.messageId),
         receivedAt,
