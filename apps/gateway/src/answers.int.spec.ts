@@ -114,6 +114,81 @@ describe('gateway answers', () => {
       expect(rejected[2].event_size).toBeGreaterThan(3000);
     });
 
+    it("accepts Segment's anonymous track whose absent fields are null, and stores it as if they had not been sent", async () => {
+      // As analytics-next sends it before identify, with a caller's null options and rudder-sdk-node's passed-through nulls.
+      const sent = {
+        writeKey: source.writeKey,
+        type: 'track',
+        event: 'Viewed',
+        userId: null,
+        anonymousId: 'a1',
+        messageId: 'null-fields-1',
+        properties: null,
+        context: { traits: null, library: { name: 'analytics.js', version: 'next-1.84.3' } },
+        integrations: null,
+        timestamp: null,
+        sentAt: '2026-01-01T00:00:00.000Z',
+      };
+      const answer = await post('/v1/t', sent, { 'Content-Type': 'text/plain' });
+      expect([answer.status, answer.body]).toEqual([200, 'OK']);
+      const [row] = await stack.rows<{ user_id: string | null; anonymous_id: string; event: string; payload: Record<string, unknown> }>(
+        'SELECT user_id, anonymous_id, event, payload FROM events WHERE source_id = $1 AND message_id = $2',
+        [source.id, 'null-fields-1'],
+        1,
+      );
+      expect([row.user_id, row.anonymous_id, row.event]).toEqual([null, 'a1', 'Viewed']);
+      expect(Object.keys(row.payload).sort()).toEqual(['anonymousId', 'context', 'event', 'messageId', 'receivedAt', 'request_ip', 'rudderId', 'sentAt', 'timestamp', 'type']);
+      expect(row.payload.context).toEqual({ library: { name: 'analytics.js', version: 'next-1.84.3' } });
+      expect(row.payload.timestamp).toBe(row.payload.receivedAt);
+    });
+
+    it('stores the events of a batch whose absent fields are null and rejects the one whose required field is null', async () => {
+      const answer = await post(
+        '/v1/batch',
+        {
+          sentAt: null,
+          context: null,
+          integrations: null,
+          batch: [
+            { type: 'identify', userId: 'u-null', anonymousId: null, messageId: 'nulls-identify', traits: null, context: { traits: { plan: 'pro' }, ip: null } },
+            { type: 'page', userId: 'u-null', messageId: 'nulls-page', name: null, category: null, properties: null, event: null, channel: null },
+            { type: 'group', userId: 'u-null', messageId: 'nulls-group', groupId: 'g-null', traits: null },
+            { type: 'track', userId: 'u-null', messageId: null, event: 'No message id', originalTimestamp: null },
+            { type: 'track', userId: 'u-null', messageId: 'nulls-bad-track', event: null },
+            { type: 'alias', userId: 'u-null', messageId: 'nulls-bad-alias', previousId: null },
+          ],
+        },
+        auth(source),
+      );
+      expect([answer.status, answer.body]).toEqual([200, 'OK']);
+      const rows = await stack.rows<{ message_id: string; type: string; name: string | null; payload: Record<string, unknown> }>(
+        'SELECT message_id, type, name, payload FROM events WHERE source_id = $1 AND user_id = $2 ORDER BY type',
+        [source.id, 'u-null'],
+        4,
+      );
+      expect(rows.map((row) => [row.type, row.name])).toEqual([
+        ['group', null],
+        ['identify', null],
+        ['page', null],
+        ['track', null],
+      ]);
+      const known = ['messageId', 'userId', 'anonymousId', 'context', 'integrations', 'timestamp', 'originalTimestamp', 'sentAt', 'channel', 'properties', 'traits', 'name', 'category', 'event'];
+      expect(rows.flatMap((row) => known.filter((key) => row.payload[key] === null).map((key) => `${row.type}.${key}`))).toEqual([]);
+      expect(rows[1].payload.context).toEqual({ traits: { plan: 'pro' } });
+      expect(rows[3].message_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const [user] = await stack.rows<{ traits: unknown }>('SELECT traits FROM users WHERE user_id = $1 AND workspace_id = $2', ['u-null', source.workspaceId], 1);
+      expect(user.traits).toEqual({ plan: 'pro' });
+      const rejected = await stack.rows<{ reason: string; message_id: string }>(
+        "SELECT reason, message_id FROM rejected_events WHERE message_id LIKE 'nulls-bad-%' ORDER BY message_id",
+        [],
+        2,
+      );
+      expect(rejected).toEqual([
+        { reason: 'previousId must be a string or a number', message_id: 'nulls-bad-alias' },
+        { reason: 'event must be a string', message_id: 'nulls-bad-track' },
+      ]);
+    });
+
     it('is idempotent on messageId: a retried request stores the event once', async () => {
       for (let i = 0; i < 3; i++) {
         expect((await post('/v1/track', { userId: 'u-8', event: 'E', messageId: 'retried-1' }, auth(source))).status).toBe(200);
@@ -202,6 +277,8 @@ describe('gateway answers', () => {
       [{ userId: true, event: 'E' }, 'Invalid request: userId must be a string or a number'],
       [{ userId: 'u', event: 'E', properties: 'nope' }, 'Invalid request: properties must be an object'],
       [[{ userId: 'u', event: 'E' }], 'Invalid request: event must be an object'],
+      [{ userId: 'u', event: null }, 'Invalid request: event must be a string'],
+      [{ userId: null, anonymousId: null, event: 'E', properties: null }, 'Invalid request: userId or anonymousId is required'],
     ])('answers a single invalid track %j with %s', async (body, expected) => {
       const answer = await post('/v1/track', body, auth(source));
       expect([answer.status, answer.body]).toEqual([400, expected]);

@@ -101,6 +101,38 @@ describe('gateway enrichment, as stored', () => {
     expect(row.payload.integrations).toEqual({ All: false, Amplitude: false });
   });
 
+  it('takes a null field as absent: the batch’s context, integrations and sentAt apply, the AnonymousId header too', async () => {
+    const answer = await post(
+      '/v1/batch',
+      {
+        sentAt: '2030-05-05T00:00:10.000Z',
+        context: { traits: { plan: 'pro' }, library: { name: 'batch-lib' }, ip: null },
+        integrations: { All: true },
+        batch: [
+          {
+            type: 'track',
+            userId: 'null-merge',
+            anonymousId: null,
+            event: 'E',
+            messageId: 'null-merge',
+            sentAt: null,
+            timestamp: '2030-05-05T00:00:00.000Z',
+            context: { traits: null, library: { name: null, version: '2' } },
+            integrations: null,
+          },
+        ],
+      },
+      { AnonymousId: Buffer.from('anon-null').toString('base64') },
+    );
+    expect([answer.status, answer.body]).toEqual([200, 'OK']);
+    const row = await stored('null-merge');
+    expect(row.payload.context).toEqual({ traits: { plan: 'pro' }, library: { name: 'batch-lib', version: '2' } });
+    expect(row.payload.integrations).toEqual({ All: true });
+    expect([row.anonymous_id, row.payload.anonymousId, row.rudder_id]).toEqual(['anon-null', 'anon-null', rudderId('null-merge', 'anon-null')]);
+    expect(row.payload.sentAt).toBe('2030-05-05T00:00:10.000Z');
+    expect(Date.parse(row.payload.timestamp)).toBe(Date.parse(row.payload.receivedAt) - 10_000);
+  });
+
   it('takes request_ip from X-Forwarded-For behind a trusted proxy, and the AnonymousId header when the event has none', async () => {
     await post('/v1/page', { messageId: 'forwarded', name: 'Home' }, { 'X-Forwarded-For': '203.0.113.9, 10.0.0.1', AnonymousId: Buffer.from('anon-from-header').toString('base64') });
     const row = await stored('forwarded');

@@ -70,6 +70,14 @@ describe('internal API', () => {
     it('answers 400 for a body that is not an event', async () => {
       expect(await post('/internal/v1/extract', [1, 2], { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 400, body: 'Invalid request: event must be an object' });
     });
+
+    it('takes a null field as absent, and stores none of them', async () => {
+      const body = { messageId: 'extract-nulls', userId: null, event: null, properties: null, context: { traits: null }, timestamp: null };
+      expect(await post('/internal/v1/extract', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
+      const [row] = await stack.rows<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE message_id = $1', ['extract-nulls'], 1);
+      expect(Object.keys(row.payload).sort()).toEqual(['context', 'messageId', 'receivedAt', 'request_ip', 'rudderId', 'timestamp', 'type']);
+      expect(row.payload.context).toEqual({});
+    });
   });
 
   describe('POST /internal/v1/audiencelist', () => {
@@ -165,6 +173,38 @@ describe('internal API', () => {
       expect(await post('/internal/v1/retl', second, headers)).toMatchObject({ status: 200 });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await records()).toEqual(expected);
+    });
+
+    it('keys a record without recordId (absent or null) by its messageId, and rejects one without either', async () => {
+      const keyless = await createSource(stack.env, { kind: 'retl' });
+      const keylessDestination = await createDestination(stack.env, keyless.id);
+      await stack.gateway.sources.refresh();
+      const headers = { ...bySourceId(keyless.id), 'X-Rudder-Destination-Id': keylessDestination.id };
+      const batch = [
+        { type: 'record', messageId: 'rec-by-message', action: 'insert', fields: { name: 'Ann' } },
+        { type: 'record', recordId: null, messageId: 'rec-null-id', action: null, fields: null, context: null },
+        { type: 'record', recordId: 'rec-own', messageId: 'rec-own-message', fields: { name: 'Own' } },
+        { type: 'record', action: 'insert', fields: { name: 'Nobody' }, context: { sources: { job_id: 'j1' } } },
+      ];
+      expect(await post('/internal/v1/retl', { batch }, headers)).toMatchObject({ status: 200, body: 'OK' });
+      const rows = await stack.rows<{ record_id: string; fields: unknown; deleted: boolean; last_action: string }>(
+        'SELECT record_id, fields, deleted, last_action FROM retl_records WHERE source_id = $1 ORDER BY record_id',
+        [keyless.id],
+        3,
+      );
+      expect(rows).toEqual([
+        { record_id: 'rec-by-message', fields: { name: 'Ann' }, deleted: false, last_action: 'insert' },
+        { record_id: 'rec-null-id', fields: {}, deleted: false, last_action: 'insert' },
+        { record_id: 'rec-own', fields: { name: 'Own' }, deleted: false, last_action: 'insert' },
+      ]);
+      const rejected = await stack.rows<{ reason: string; message_id: string | null; event: unknown }>('SELECT reason, message_id, event FROM rejected_events WHERE source_id = $1', [keyless.id], 1);
+      expect(rejected).toEqual([{ reason: 'recordId is required', message_id: null, event: batch[3] }]);
+
+      // Alone, such a record is a 400 with the reason.
+      expect(await post('/internal/v1/retl', { batch: [{ type: 'record', recordId: null, messageId: null, fields: {} }] }, headers)).toMatchObject({
+        status: 400,
+        body: 'Invalid request: recordId is required',
+      });
     });
 
     it('answers 400 with the first reason when every record is invalid', async () => {
