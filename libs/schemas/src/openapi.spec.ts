@@ -117,6 +117,9 @@ describe('buildOpenApiDocument', () => {
     expect(track.properties.userId).toMatchObject({ nullable: true, anyOf: [{ type: 'string', format: 'storable-id' }, { type: 'number' }] });
     expect(track.properties.messageId).toMatchObject({ anyOf: [{ type: 'string', format: 'storable-id' }, { type: 'number' }] });
     expect(track.properties.messageId.description).toContain('At most 1024 bytes of UTF-8');
+    // A field that is one type or null is that type, nullable: OpenAPI 3.0 reads `nullable` only beside a `type`.
+    expect(track.properties.properties).toMatchObject({ type: 'object', nullable: true });
+    expect(track.properties.properties.anyOf).toBeUndefined();
   });
 
   it('writes the batch event type as an enum, not const', () => {

@@ -17,7 +17,10 @@ function toOpenApiSchema(schema: TSchema): Json {
       if (key === '$id') continue;
       if (key === 'const') out.enum = [value];
       else if (key === 'anyOf' && Array.isArray(value) && value.some(isNullType)) {
-        out.anyOf = value.filter((member) => !isNullType(member)).map(convert);
+        const members = value.filter((member) => !isNullType(member)).map(convert);
+        // `nullable` only counts beside a `type`: a single remaining member is inlined.
+        if (members.length === 1 && typeof members[0] === 'object' && members[0] !== null && !Array.isArray(members[0])) Object.assign(out, members[0]);
+        else out.anyOf = members;
         out.nullable = true;
       } else out[key] = convert(value);
     }
