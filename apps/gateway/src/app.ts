@@ -85,6 +85,7 @@ function routeLabel(req: Request): string {
   const route = req.route as { path?: string | string[] } | undefined;
   if (route?.path !== undefined) return `${req.baseUrl ?? ''}${Array.isArray(route.path) ? route.path[0] : route.path}`;
   if (req.url?.startsWith('/docs/assets/')) return '/docs/assets';
+  if (req.url?.startsWith('/analytics-next/bundles/')) return '/analytics-next/bundles';
   return 'unmatched';
 }
 

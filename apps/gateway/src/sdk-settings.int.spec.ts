@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createLogger } from '@evt/logging';
 import { basicAuth, createSource, createTestEnv, type TestEnv } from '@evt/testing';
 import { startGateway, type RunningGateway } from './gateway';
@@ -142,5 +144,25 @@ describe('GET /v1/projects/:writeKey/settings (Segment analytics-next)', () => {
     const answer = await send(plain.url, { path: '/v1/m', method: 'POST', body, headers: { 'Content-Type': 'text/plain' } });
     expect(answer).toMatchObject({ status: 200, body: 'OK' });
     expect(answer.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+describe('Segment’s snippet script, served by the gateway', () => {
+  const bundles = path.join(path.dirname(require.resolve('@segment/analytics-next/package.json')), 'dist', 'umd');
+
+  it('serves analytics.min.js for any write key: the npm package’s standalone build', async () => {
+    const answer = await send(plain.url, { path: `/analytics.js/v1/${enabled.writeKey}/analytics.min.js` });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(answer.body).toBe(readFileSync(path.join(bundles, 'standalone.js'), 'utf8'));
+  });
+
+  it('serves the chunks that script loads, and nothing outside their folder', async () => {
+    const chunk = readdirSync(bundles).find((name) => /^queryString\.bundle\.\w+\.js$/.test(name)) as string;
+    const answer = await send(plain.url, { path: `/analytics-next/bundles/${chunk}` });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe(readFileSync(path.join(bundles, chunk), 'utf8'));
+    expect(await send(plain.url, { path: '/analytics-next/bundles/..%2F..%2Fpackage.json' })).toMatchObject({ status: 404, body: 'Not found' });
+    expect(await send(plain.url, { path: '/analytics-next/bundles/no-such.js' })).toMatchObject({ status: 404, body: 'Not found' });
   });
 });

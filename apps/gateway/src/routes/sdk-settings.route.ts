@@ -1,4 +1,5 @@
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
+import path from 'node:path';
 import type { SourceConfig } from '@evt/db';
 import { InvalidRequestError, ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
 import type { GatewayDeps } from '../app';
@@ -34,7 +35,22 @@ export function sdkSettingsRoutes(deps: GatewayDeps): Router {
 
   // Segment's client metrics ({apiHost}/m). Our settings turn them off; older pages may still send.
   router.post('/v1/m', (_req: Request, res: Response) => sendText(res, 200, 'OK'));
+
+  // Segment's snippet loads {analytics._cdn}/analytics.js/v1/KEY/analytics.min.js, which loads its
+  // chunks from {cdn}/analytics-next/bundles/: served from the npm package, so a snippet whose
+  // `_cdn` is the gateway needs nothing from Segment. The file is the same for every write key.
+  const bundles = segmentBundles();
+  router.get('/analytics.js/v1/:writeKey/analytics.min.js', (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.sendFile(path.join(bundles, 'standalone.js'));
+  });
+  router.use('/analytics-next/bundles', express.static(bundles, { index: false, maxAge: '1d', fallthrough: true }));
   return router;
+}
+
+/** analytics-next's browser builds: standalone.js (the snippet's script) and the chunks it loads. */
+function segmentBundles(): string {
+  return path.join(path.dirname(require.resolve('@segment/analytics-next/package.json')), 'dist', 'umd');
 }
 
 /** The source of a write key, disabled ones included; an unknown key is a 401, as on the event routes. */
