@@ -1,0 +1,37 @@
+import type { BrowserContext, Request } from 'playwright-core';
+
+/** One request the pages made outside their own site, with the answer (or why there was none). */
+export interface Exchange {
+  method: string;
+  /** Origin, path and query, a write key in the query masked. */
+  url: string;
+  /** The answer's status, or undefined when there was none. */
+  status?: number;
+  failure?: string;
+}
+
+/**
+ * Every request the pages of `context` make to an origin other than `siteOrigin`, as it happens.
+ * Context-wide: `sendBeacon` requests and those of a page being left are not seen page by page.
+ */
+export function recordTraffic(context: BrowserContext, siteOrigin: string): Exchange[] {
+  const exchanges: Exchange[] = [];
+  const byRequest = new Map<Request, Exchange>();
+  context.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.origin === siteOrigin) return;
+    if (url.searchParams.has('writeKey')) url.searchParams.set('writeKey', '…');
+    const exchange: Exchange = { method: request.method(), url: url.toString() };
+    exchanges.push(exchange);
+    byRequest.set(request, exchange);
+  });
+  context.on('response', (response) => {
+    const exchange = byRequest.get(response.request());
+    if (exchange) exchange.status = response.status();
+  });
+  context.on('requestfailed', (request) => {
+    const exchange = byRequest.get(request);
+    if (exchange) exchange.failure = request.failure()?.errorText ?? 'failed';
+  });
+  return exchanges;
+}
