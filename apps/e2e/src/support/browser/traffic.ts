@@ -12,7 +12,8 @@ export interface Exchange {
 
 /**
  * Every request the pages of `context` make to an origin other than `siteOrigin`, as it happens.
- * Context-wide: `sendBeacon` requests and those of a page being left are not seen page by page.
+ * Context-wide, as `page.on('request')` misses `sendBeacon` requests. Those made while a page is
+ * being left are often not seen at all: what was sent is checked in Postgres, not here.
  */
 export function recordTraffic(context: BrowserContext, siteOrigin: string): Exchange[] {
   const exchanges: Exchange[] = [];
