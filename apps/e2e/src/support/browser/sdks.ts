@@ -13,8 +13,8 @@ export interface DeliverySetup {
 export interface BrowserSdk {
   /** The npm package. */
   name: string;
-  /** The dist file the page loads (under the workspace root). */
-  dist: string;
+  /** The dist file the page loads from its own site (under the workspace root); none when the page's snippet loads the SDK from the gateway. */
+  dist?: string;
   /** `context.library.name` of its events. */
   libraryName: string;
   /** The path of the settings request it makes to the gateway before sending anything. */
@@ -115,7 +115,32 @@ export const SEGMENT: BrowserSdk = {
   `,
 };
 
-export const BROWSER_SDKS = [RUDDER_V3, RUDDER_V1_1, SEGMENT];
+/**
+ * Segment's own snippet (5.2.0), with its one URL pointed at the gateway: the gateway serves
+ * analytics-next's standalone build and its chunks from the npm package. `_cdn` tells the script
+ * where its settings and chunks are (it reads them from an https script URL on its own, but the
+ * test's gateway speaks http).
+ */
+export const SEGMENT_SNIPPET: BrowserSdk = {
+  name: '@segment/analytics-next snippet',
+  libraryName: 'analytics.js',
+  settingsPath: /^\/v1\/projects\/[^/]+\/settings$/,
+  deliveries: { standard: { options: {}, paths: ['/v1/p', '/v1/t', '/v1/i'] } },
+  boot: `
+    !function(){var i="analytics",analytics=window[i]=window[i]||[];if(!analytics.initialize)if(analytics.invoked)window.console&&console.error&&console.error("Segment snippet included twice.");else{analytics.invoked=!0;analytics.methods=["trackSubmit","trackClick","trackLink","trackForm","pageview","identify","reset","group","track","ready","alias","debug","page","screen","once","off","on","addSourceMiddleware","addIntegrationMiddleware","setAnonymousId","addDestinationMiddleware","register"];analytics.factory=function(e){return function(){if(window[i].initialized)return window[i][e].apply(window[i],arguments);var n=Array.prototype.slice.call(arguments);if(["track","screen","alias","group","page","identify"].indexOf(e)>-1){var c=document.querySelector("link[rel='canonical']");n.push({__t:"bpc",c:c&&c.getAttribute("href")||void 0,p:location.pathname,u:location.href,s:location.search,t:document.title,r:document.referrer})}n.unshift(e);analytics.push(n);return analytics}};for(var n=0;n<analytics.methods.length;n++){var key=analytics.methods[n];analytics[key]=analytics.factory(key)}analytics.load=function(key,n){var t=document.createElement("script");t.type="text/javascript";t.async=!0;t.setAttribute("data-global-segment-analytics-key",i);t.src=GATEWAY+"/analytics.js/v1/" + key + "/analytics.min.js";var r=document.getElementsByTagName("script")[0];r.parentNode.insertBefore(t,r);analytics._loadOptions=n};analytics._writeKey=WRITE_KEY;analytics._cdn=GATEWAY;analytics.SNIPPET_VERSION="5.2.0";
+    analytics.load(WRITE_KEY);
+    }}();
+    window.evt = {
+      ready: new Promise((resolve) => window.analytics.ready(() => resolve())),
+      anonymousId: () => window.analytics.user().anonymousId(),
+      page: (name, properties) => { window.analytics.page(name, properties); },
+      track: (event, properties) => { window.analytics.track(event, properties); },
+      identify: (userId, traits) => { window.analytics.identify(userId, traits); },
+    };
+  `,
+};
+
+export const BROWSER_SDKS = [RUDDER_V3, RUDDER_V1_1, SEGMENT, SEGMENT_SNIPPET];
 
 /** The deliveries `sdk` has. */
 export function deliveriesOf(sdk: BrowserSdk): Delivery[] {
@@ -145,7 +170,7 @@ export function sdkPage(sdk: BrowserSdk, delivery: Delivery, gateway: string, wr
   <head>
     <meta charset="utf-8">
     <title>${sdk.name} ${delivery}</title>
-    <script src="${scriptPath(sdk)}"></script>
+    ${sdk.dist ? `<script src="${scriptPath(sdk)}"></script>` : ''}
     <script>
       const WRITE_KEY = ${literal(writeKey)};
       const GATEWAY = ${literal(gateway)};
