@@ -5,4 +5,5 @@ export * from './internal.schema';
 export * from './jobs.schema';
 export * from './validate';
 export * from './openapi';
+export * from './routes';
 export * from './storable';

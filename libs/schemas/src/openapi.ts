@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { AliasPayload, BatchPayload, GroupPayload, IdentifyPayload, PagePayload, ScreenPayload, TrackPayload } from './event.schema';
 import { AudienceListPayload, ExtractPayload, InternalBatchItem, RetlBatchPayload, RetlRecordPayload } from './internal.schema';
+import { EVENT_ROUTES, type EventRoute } from './routes';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -64,53 +65,25 @@ function internalOperation(operationId: string, summary: string, description: st
   };
 }
 
-function eventOperation(operationId: string, summary: string, description: string, schemaName: string, tag = 'HTTP API') {
-  return {
-    post: {
-      tags: [tag],
-      summary,
-      description,
-      operationId,
-      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
-      responses: ANSWERS,
-      security: writeKeyAuth,
-    },
+/** An event route's operation, from the route table (the beacon's write key is in the query). */
+function eventOperation(route: EventRoute) {
+  const operation = {
+    tags: [route.tag],
+    summary: route.summary,
+    description: route.description,
+    operationId: route.operationId,
+    requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.schema}` } } } },
+    responses: ANSWERS,
+    security: writeKeyAuth as unknown[],
   };
+  if (route.writeKeyIn === 'header') return { post: operation };
+  return { post: { ...operation, parameters: [{ name: 'writeKey', in: 'query', required: true, schema: { type: 'string' } }], security: [] } };
 }
-
-const SINGLE_ROUTES = [
-  { path: 'identify', short: 'i', id: 'Identify', schema: 'IdentifyPayload', text: 'Associates a user with their traits.' },
-  { path: 'track', short: 't', id: 'Track', schema: 'TrackPayload', text: 'Records an action of a user with its properties.' },
-  { path: 'page', short: 'p', id: 'Page', schema: 'PagePayload', text: 'Records a page view.' },
-  { path: 'screen', short: 's', id: 'Screen', schema: 'ScreenPayload', text: 'Records a mobile screen view.' },
-  { path: 'group', short: 'g', id: 'Group', schema: 'GroupPayload', text: 'Links a user to a group such as a company.' },
-  { path: 'alias', short: 'a', id: 'Alias', schema: 'AliasPayload', text: 'Merges a previous identity into a userId.' },
-] as const;
 
 /** The OpenAPI 3 description of the gateway, generated from the same schemas the gateway validates with. */
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const route of SINGLE_ROUTES) {
-    paths[`/v1/${route.path}`] = eventOperation(route.id, route.id, `${route.text} The event's type is forced to \`${route.path}\`.`, route.schema);
-  }
-  paths['/v1/batch'] = eventOperation(
-    'Batch',
-    'Batch',
-    'Sends many events (identify, track, page, screen, group, alias) in one request. Invalid events are set aside in `rejected_events`; the valid ones are accepted.',
-    'BatchPayload',
-  );
-  paths['/v1/import'] = eventOperation('Import', 'Import', 'Like batch, for historical loads.', 'BatchPayload');
-  for (const route of SINGLE_ROUTES) {
-    paths[`/v1/${route.short}`] = eventOperation(`${route.id}Short`, `${route.id} (Segment short path)`, `Same as /v1/${route.path}.`, route.schema, 'Segment short paths');
-  }
-  paths['/v1/b'] = eventOperation('BatchShort', 'Batch (Segment short path)', 'Same as /v1/batch.', 'BatchPayload', 'Segment short paths');
-  paths['/beacon/v1/batch'] = {
-    post: {
-      ...eventOperation('Beacon', 'Beacon batch', 'A batch sent with navigator.sendBeacon (text/plain); the write key is in the query.', 'BatchPayload').post,
-      parameters: [{ name: 'writeKey', in: 'query', required: true, schema: { type: 'string' } }],
-      security: [],
-    },
-  };
+  for (const route of EVENT_ROUTES) paths[route.path] = eventOperation(route);
   for (const kind of ['track', 'page']) {
     paths[`/pixel/v1/${kind}`] = {
       get: {
