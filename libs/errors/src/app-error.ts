@@ -98,8 +98,3 @@ export class UnexpectedError extends AppError {
 export function isTransient(error: unknown): boolean {
   return error instanceof AppError && error.retriable;
 }
-
-/** True when trying the same work again later may succeed. */
-export function isRetriable(error: unknown): boolean {
-  return error instanceof AppError ? error.retriable : true;
-}
