@@ -1,5 +1,5 @@
 import { PermanentError } from '@evt/errors';
-import { translateDbError, type EventStoreSession } from '@evt/db';
+import type { UnitOfWork } from '@evt/db';
 
 /** An item the database refused, with the database's own words. */
 export interface Refusal<T> {
@@ -13,7 +13,7 @@ export interface Isolated<T, R> {
   refused: Array<Refusal<T>>;
 }
 
-/** The database's message inside a PermanentError made by translateDbError. */
+/** The database's message inside a PermanentError of libs/db ("database rejected the data: …"). */
 export function databaseReason(error: PermanentError): string {
   return error.message.replace(/^database rejected the data: /, '');
 }
@@ -23,17 +23,17 @@ export function databaseReason(error: PermanentError): string {
  * in a savepoint of its own, down to single items. k refused items among n cost O(k log n)
  * statements instead of n. Failures other than a refusal of the data are thrown as they are.
  */
-export async function writeIsolated<T, R>(session: EventStoreSession, items: T[], write: (session: EventStoreSession, part: T[]) => Promise<R>): Promise<Isolated<T, R>> {
+export async function writeIsolated<T, R>(uow: UnitOfWork, items: T[], write: (uow: UnitOfWork, part: T[]) => Promise<R>): Promise<Isolated<T, R>> {
   const result: Isolated<T, R> = { written: [], refused: [] };
   const attempt = async (part: T[]): Promise<void> => {
     if (part.length === 0) return;
     try {
-      result.written.push(await session.savepoint((inner) => write(inner, part)));
+      result.written.push(await uow.savepoint((inner) => write(inner, part)));
     } catch (error) {
-      const translated = translateDbError(error);
-      if (!(translated instanceof PermanentError)) throw translated;
+      // The unit of work has translated it: only a refusal of the data is isolated.
+      if (!(error instanceof PermanentError)) throw error;
       if (part.length === 1) {
-        result.refused.push({ item: part[0], reason: databaseReason(translated) });
+        result.refused.push({ item: part[0], reason: databaseReason(error) });
         return;
       }
       const middle = Math.ceil(part.length / 2);

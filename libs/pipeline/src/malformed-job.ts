@@ -1,9 +1,9 @@
-import type { RejectedRow } from '@evt/db';
+import { toRejectedRow, type RejectedRow } from '@evt/db';
 import { isPlainObject } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 import { RejectedEvent, Validator } from '@evt/schemas';
 import { isoOrNull } from './event-rows';
-import { jsonSize, toRejectedRow } from './rejected-rows';
+import { jsonSize } from './rejected-rows';
 
 /** Which job is being stored: its queue and id name the rejected-event records of its malformed items. */
 export interface JobRef {

@@ -1,6 +1,5 @@
-import type { EventStoreSession, RejectedRow } from '@evt/db';
+import type { RejectedRow, UnitOfWork } from '@evt/db';
 import { stableId } from '@evt/ingest';
-import type { RejectedEvent } from '@evt/schemas';
 import { isoOrNull } from './event-rows';
 import { writeIsolated } from './isolate';
 
@@ -12,20 +11,6 @@ const MAX_KEPT_REASON_CHARS = 1000;
 /** A rejected_events id made from the parts that name what was refused: short whatever their length, the same on every retry. */
 export function rejectionId(prefix: string, parts: string[]): string {
   return `${prefix}:${stableId(parts)}`;
-}
-
-/** A rejected event of a job as its rejected_events row. */
-export function toRejectedRow(rejected: RejectedEvent): RejectedRow {
-  return {
-    id: rejected.id,
-    workspaceId: rejected.workspaceId,
-    sourceId: rejected.sourceId,
-    reason: rejected.reason,
-    messageId: rejected.messageId ?? null,
-    event: rejected.event ?? null,
-    eventSize: rejected.eventSize ?? null,
-    receivedAt: rejected.receivedAt,
-  };
 }
 
 /** The size of a value as JSON, in bytes. */
@@ -56,8 +41,8 @@ export function minimalRejectedRow(row: RejectedRow, reason: string): RejectedRo
  * Inserts rejected rows, isolating those the database refuses: each of them is kept in its
  * minimal form instead. Says how many had to be.
  */
-export async function insertRejectedIsolated(session: EventStoreSession, rows: RejectedRow[]): Promise<number> {
-  const { refused } = await writeIsolated(session, rows, (inner, part) => inner.insertRejected(part));
-  await session.insertRejected(refused.map(({ item, reason }) => minimalRejectedRow(item, reason)));
+export async function insertRejectedIsolated(uow: UnitOfWork, rows: RejectedRow[]): Promise<number> {
+  const { refused } = await writeIsolated(uow, rows, (inner, part) => inner.rejectedEvents.insert(part));
+  await uow.rejectedEvents.insert(refused.map(({ item, reason }) => minimalRejectedRow(item, reason)));
   return refused.length;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createDbClient, EventStore, type EventStoreSession } from '@evt/db';
+import { createDbClient, EventStore, type UnitOfWork } from '@evt/db';
 import { createLogger } from '@evt/logging';
 import { rudderId } from '@evt/ingest';
 import { createTestEnv, type TestEnv } from '@evt/testing';
@@ -322,17 +322,17 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
 
   it('stores the next job on a fresh connection whose first transaction failed (the staging table survives the rollback)', async () => {
     for (const fail of [
-      (session: EventStoreSession) => session.insertEvents([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the job failed after staging'))),
-      (session: EventStoreSession) => session.savepoint((inner) => inner.insertEvents([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the savepoint failed')))),
+      (uow: UnitOfWork) => uow.events.insert([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the job failed after staging'))),
+      (uow: UnitOfWork) => uow.savepoint((inner) => inner.events.insert([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the savepoint failed')))),
     ]) {
       const fresh = createDbClient(env.databaseUrl, { max: 1 });
       const freshStore = new EventStore(fresh);
       try {
         await expect(freshStore.transaction(fail)).rejects.toThrow(/failed/);
         // The savepoint case goes on in the same transaction too.
-        await freshStore.transaction(async (session) => {
-          await session.savepoint((inner) => inner.insertEvents([toEventRow(queued('in-sp'))]).then(() => Promise.reject(new Error('undone')))).catch(() => undefined);
-          await session.insertEvents([toEventRow(queued('after-sp'))]);
+        await freshStore.transaction(async (uow) => {
+          await uow.savepoint((inner) => inner.events.insert([toEventRow(queued('in-sp'))]).then(() => Promise.reject(new Error('undone')))).catch(() => undefined);
+          await uow.events.insert([toEventRow(queued('after-sp'))]);
         });
         expect(await storeEventsJob({ events: [queued('next-job')], rejected: [] }, { queue: 'events', id: '2' }, { store: freshStore, logger })).toEqual({ stored: 1, duplicates: 0, rejected: 0 });
       } finally {

@@ -1,4 +1,4 @@
-import type { EventRow, EventStore, EventStoreSession, RejectedRow } from '@evt/db';
+import type { EventRow, EventStore, RejectedRow, UnitOfWork } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { QueuedEvent, Validator } from '@evt/schemas';
 import { profileChanges, toEventRow } from './event-rows';
@@ -24,24 +24,24 @@ export interface EventsOutcome {
 }
 
 /** Inserts the rows; how many were new, and the new ones that change profiles. */
-async function writeEvents(session: EventStoreSession, rows: EventRow[]): Promise<{ inserted: number; profileRows: EventRow[] }> {
-  const result = await session.insertEvents(rows);
+async function writeEvents(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; profileRows: EventRow[] }> {
+  const result = await uow.events.insert(rows);
   const keys = new Set(result.profileKeys.map((key) => `${key.sourceId}\u0000${key.messageId}`));
   return { inserted: result.inserted, profileRows: rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`)) };
 }
 
 /** Profiles follow only the events stored now, so a job run twice changes them once. */
-async function writeProfiles(session: EventStoreSession, stored: EventRow[]): Promise<void> {
+async function writeProfiles(uow: UnitOfWork, stored: EventRow[]): Promise<void> {
   const changes = profileChanges(stored);
-  await session.upsertUsers(changes.users);
-  await session.upsertGroups(changes.groups);
-  await session.insertAliases(changes.aliases);
+  await uow.users.upsert(changes.users);
+  await uow.groups.upsert(changes.groups);
+  await uow.aliases.insert(changes.aliases);
 }
 
 /** Events and the profiles they change, as one unit: a profile the database refuses refuses its event. */
-async function writeEventsWithProfiles(session: EventStoreSession, rows: EventRow[]): Promise<number> {
-  const stored = await writeEvents(session, rows);
-  await writeProfiles(session, stored.profileRows);
+async function writeEventsWithProfiles(uow: UnitOfWork, rows: EventRow[]): Promise<number> {
+  const stored = await writeEvents(uow, rows);
+  await writeProfiles(uow, stored.profileRows);
   return stored.inserted;
 }
 

@@ -1,5 +1,5 @@
 import { PermanentError } from '@evt/errors';
-import type { EventStore, EventStoreSession, RejectedRow } from '@evt/db';
+import type { EventStore, RejectedRow, UnitOfWork } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { writeIsolated, type Refusal } from './isolate';
 import type { JobRef } from './malformed-job';
@@ -14,7 +14,7 @@ export interface IsolatingWrite<T, R> {
   rows: T[];
   /** The rejected_events rows of the jobs (the gateway's rejections, malformed items). */
   rejected: RejectedRow[];
-  write: (session: EventStoreSession, part: T[]) => Promise<R>;
+  write: (uow: UnitOfWork, part: T[]) => Promise<R>;
   /** The rejected_events rows that keep refused units, with the database's reason. */
   refusedRows: (refusals: Array<Refusal<T>>) => RejectedRow[];
 }
@@ -37,18 +37,19 @@ export interface IsolatedOutcome<R> {
 export async function writeIsolating<T, R>(options: IsolatingWrite<T, R>): Promise<IsolatedOutcome<R>> {
   const { store, rows, rejected, write } = options;
   try {
-    return await store.transaction(async (session) => {
-      const written = rows.length > 0 ? [await write(session, rows)] : [];
-      await session.insertRejected(rejected);
+    return await store.transaction(async (uow) => {
+      const written = rows.length > 0 ? [await write(uow, rows)] : [];
+      await uow.rejectedEvents.insert(rejected);
       return { written, refused: 0, rejected: rejected.length };
     });
   } catch (error) {
+    // Translated by the unit of work: only a refusal of the data is worth isolating.
     if (!(error instanceof PermanentError)) throw error;
     options.logger.warn({ jobs: options.jobs.map((job) => `${job.queue}:${job.id}`), err: error.message }, 'the database refused a row; isolating it');
-    return store.transaction(async (session) => {
-      const isolated = await writeIsolated(session, rows, write);
+    return store.transaction(async (uow) => {
+      const isolated = await writeIsolated(uow, rows, write);
       const refusedRows = options.refusedRows(isolated.refused);
-      await insertRejectedIsolated(session, [...rejected, ...refusedRows]);
+      await insertRejectedIsolated(uow, [...rejected, ...refusedRows]);
       return { written: isolated.written, refused: isolated.refused.length, rejected: rejected.length + refusedRows.length };
     });
   }

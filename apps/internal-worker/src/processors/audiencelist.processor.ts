@@ -91,9 +91,9 @@ export async function processAudienceListJob(data: unknown, jobId: string, deps:
     jobs: [job],
     rows: units,
     rejected: split.rejected,
-    write: async (session, part) => {
+    write: async (uow, part) => {
       const rows = part.flat();
-      await session.upsertAudienceMembers(rows);
+      await uow.audienceMembers.upsert(rows);
       return rows.length;
     },
     refusedRows: (refusals) => refusals.flatMap((refusal) => refusedListRows(split.items, refusal)),

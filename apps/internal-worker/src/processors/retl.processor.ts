@@ -81,7 +81,7 @@ export async function processRetlJob(data: unknown, jobId: string, deps: { store
     jobs: [job],
     rows: writes,
     rejected: split.rejected,
-    write: (session, part) => session.upsertRetlRecords(part),
+    write: (uow, part) => uow.retlRecords.upsert(part),
     refusedRows: (refusals) => refusals.map(({ item, reason }) => refusedRecordRow(item, reason)),
   });
   return { records: writes.length - outcome.refused, rejected: outcome.rejected };

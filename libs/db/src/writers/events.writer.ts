@@ -1,0 +1,84 @@
+import type { PoolClient } from 'pg';
+import type { events } from '../schema';
+import type { Statements } from './statements';
+
+/** An `events` row as the worker writes it: every column but those the database fills (id, stored_at). */
+export type EventRow = Required<Omit<typeof events.$inferInsert, 'id' | 'storedAt'>>;
+
+/** Event types whose newly stored events change profiles (users, groups, aliases). */
+const PROFILE_TYPES = ['identify', 'group', 'alias'];
+
+export interface StoredKey {
+  sourceId: string;
+  messageId: string;
+}
+
+export interface InsertedEvents {
+  /** How many of the rows were new (the others were stored before). */
+  inserted: number;
+  /** The new rows of PROFILE_TYPES, whose profile changes must be applied. */
+  profileKeys: StoredKey[];
+}
+
+// Spelled out rather than read from schema.ts: this is the hot path (events.writer.spec.ts checks them against it).
+export const EVENT_COLUMNS = [
+  'workspace_id', 'source_id', 'message_id', 'type', 'user_id', 'anonymous_id', 'rudder_id', 'event', 'name',
+  'received_at', 'sent_at', 'original_timestamp', 'timestamp', 'request_ip', 'payload',
+];
+
+/** An event row's values, in EVENT_COLUMNS order. */
+export function eventValues(row: EventRow): unknown[] {
+  return [
+    row.workspaceId, row.sourceId, row.messageId, row.type, row.userId, row.anonymousId, row.rudderId, row.event, row.name,
+    row.receivedAt, row.sentAt, row.originalTimestamp, row.timestamp, row.requestIp, row.payload,
+  ];
+}
+
+const QUOTED = EVENT_COLUMNS.map((c) => `"${c}"`).join(', ');
+
+// Only the inserted events that change profiles come back; the rest are counted.
+const MOVE_STAGED = `
+      WITH inserted AS (
+        INSERT INTO events (${QUOTED})
+        SELECT ${QUOTED} FROM events_staging
+        ON CONFLICT (source_id, message_id) DO NOTHING
+        RETURNING source_id, message_id, type)
+      SELECT source_id, message_id, 0 AS inserted FROM inserted WHERE type IN (${PROFILE_TYPES.map((t) => `'${t}'`).join(', ')})
+      UNION ALL SELECT NULL, NULL, count(*)::int FROM inserted`;
+
+// Connections that have their session's staging table already.
+const STAGED = new WeakSet<PoolClient>();
+
+/**
+ * Creates the session's staging table on a connection that has none, outside any transaction:
+ * created inside one, a rollback (or a rolled-back savepoint) would drop it while the connection
+ * still counted as prepared. The unit of work calls it before BEGIN; it rejects with a driver error.
+ */
+export async function prepareEventsStaging(client: PoolClient): Promise<void> {
+  if (STAGED.has(client)) return;
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS events_staging (
+    workspace_id text, source_id text, message_id text, type text, user_id text, anonymous_id text, rudder_id uuid,
+    event text, name text, received_at timestamptz, sent_at timestamptz, original_timestamp timestamptz,
+    "timestamp" timestamptz, request_ip text, payload jsonb) ON COMMIT DELETE ROWS`);
+  STAGED.add(client);
+}
+
+/** Writes `events`. Idempotent: an event already stored (same source and messageId) is skipped. */
+export class EventsWriter {
+  constructor(private readonly statements: Statements) {}
+
+  /**
+   * Inserts events, skipping those already stored; says how many were new, and which new ones
+   * change profiles. The rows are COPYed into a staging table first (the fastest way into
+   * Postgres), then moved with one INSERT … ON CONFLICT DO NOTHING, which keeps the write idempotent.
+   */
+  async insert(rows: EventRow[]): Promise<InsertedEvents> {
+    if (rows.length === 0) return { inserted: 0, profileKeys: [] };
+    await this.statements.copy('events_staging', EVENT_COLUMNS, rows.map(eventValues));
+    const result = await this.statements.query<{ source_id: string | null; message_id: string | null; inserted: number }>(MOVE_STAGED);
+    await this.statements.query('TRUNCATE events_staging');
+    const keys = result.filter((row) => row.source_id !== null).map((row) => ({ sourceId: row.source_id as string, messageId: row.message_id as string }));
+    const inserted = result.find((row) => row.source_id === null)?.inserted ?? 0;
+    return { inserted, profileKeys: keys };
+  }
+}
