@@ -1,5 +1,7 @@
-// `npm test`: lint, type-check and test every project through Nx, then print one closing line
-// for the whole run. Exits with Nx's status, so any failure fails the run.
+// `npm test`: lint, type-check and test every project through Nx — the unit specs (`test`, each
+// project's jest.config.js) and the integration specs (`test-int`, jest.int.config.js, real Redis
+// and Postgres) — then print one closing line for the whole run, totals of both kinds. Exits with
+// Nx's status, so any failure fails the run.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -9,8 +11,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const results = path.join(root, 'tmp/test-results');
 rmSync(results, { recursive: true, force: true });
 
-const args = ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--output-style=static', '--parallel=2', ...process.argv.slice(2)];
+let status = 0;
+
+const args = ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'test-int', '--output-style=static', '--parallel=2', ...process.argv.slice(2)];
 const run = spawnSync('npx', args, { cwd: root, stdio: 'inherit' });
+if (status === 0) status = run.status ?? 1;
 
 const total = { passed: 0, failed: 0, skipped: 0 };
 let files = [];
@@ -23,7 +28,6 @@ for (const file of files) {
   const counts = JSON.parse(readFileSync(path.join(results, file), 'utf8'));
   for (const key of Object.keys(total)) total[key] += counts[key];
 }
-const status = run.status ?? 1;
 if (status !== 0 && total.failed === 0) total.failed = 1; // lint or type errors: the run failed all the same
 console.log(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(status);

@@ -1,0 +1,6 @@
+// Integration specs (*.int.spec.ts, real Redis and Postgres): the `test-int` target.
+module.exports = {
+  ...require('../../jest.int.preset.js'),
+  displayName: 'faults:int',
+  rootDir: __dirname,
+};
