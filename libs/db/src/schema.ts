@@ -1,17 +1,23 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
 // The tables are part of the product: admins query them, so names are snake_case and stable.
-// Each table here has its DDL in a committed migration (./migrations); keep the two in step.
+// This file is the schema's source of truth: `npm run db:generate` writes the migration that
+// brings a database to it (./migrations), and a test fails when the two disagree.
+// Constraints are named as Postgres named them when the first migrations were hand-written
+// (`<table>_pkey`, `<table>_<column>_key`, `<table>_<column>_fkey`, `<table>_<column>_check`),
+// so that databases made then and now are the same.
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+/** `'a', 'b'`: the values of an enum column, for its CHECK constraint. */
+const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 
 export const SOURCE_KINDS = ['event_stream', 'webhook', 'replay', 'retl', 'extract'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 export const workspaces = pgTable('workspaces', {
   id: text('id').primaryKey(),
-  name: text('name').notNull().unique(),
+  name: text('name').notNull().unique('workspaces_name_key'),
   createdAt: tz('created_at').notNull().defaultNow(),
 });
 
@@ -19,11 +25,9 @@ export const sources = pgTable(
   'sources',
   {
     id: text('id').primaryKey(),
-    workspaceId: text('workspace_id')
-      .notNull()
-      .references(() => workspaces.id),
+    workspaceId: text('workspace_id').notNull(),
     name: text('name').notNull(),
-    writeKey: text('write_key').notNull().unique(),
+    writeKey: text('write_key').notNull().unique('sources_write_key_key'),
     kind: text('kind', { enum: SOURCE_KINDS }).notNull().default('event_stream'),
     enabled: boolean('enabled').notNull().default(true),
     originalSourceId: text('original_source_id'),
@@ -32,19 +36,32 @@ export const sources = pgTable(
     createdAt: tz('created_at').notNull().defaultNow(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
-  (t) => [unique('sources_workspace_id_name_key').on(t.workspaceId, t.name)],
+  (t) => [
+    foreignKey({ name: 'sources_workspace_id_fkey', columns: [t.workspaceId], foreignColumns: [workspaces.id] }),
+    // A replay source points at the source whose events it replays.
+    foreignKey({ name: 'sources_original_source_id_fkey', columns: [t.originalSourceId], foreignColumns: [t.id] }),
+    unique('sources_workspace_id_name_key').on(t.workspaceId, t.name),
+    check('sources_kind_check', sql`kind IN (${sqlList(SOURCE_KINDS)})`),
+    check('sources_rate_limit_events_check', sql`rate_limit_events IS NULL OR rate_limit_events > 0`),
+    check('sources_rate_limit_window_seconds_check', sql`rate_limit_window_seconds > 0`),
+    check('sources_replay_has_original', sql`kind <> 'replay' OR original_source_id IS NOT NULL`),
+  ],
 );
 
-export const destinations = pgTable('destinations', {
-  id: text('id').primaryKey(),
-  sourceId: text('source_id')
-    .notNull()
-    .references(() => sources.id),
-  name: text('name').notNull(),
-  enabled: boolean('enabled').notNull().default(true),
-  createdAt: tz('created_at').notNull().defaultNow(),
-});
+export const destinations = pgTable(
+  'destinations',
+  {
+    id: text('id').primaryKey(),
+    sourceId: text('source_id').notNull(),
+    name: text('name').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [foreignKey({ name: 'destinations_source_id_fkey', columns: [t.sourceId], foreignColumns: [sources.id] })],
+);
 
+// No foreign key to sources: a per-row check would tax the hottest insert for nothing
+// (the gateway only enqueues events of known sources).
 export const events = pgTable(
   'events',
   {
@@ -75,12 +92,14 @@ export const users = pgTable(
     workspaceId: text('workspace_id').notNull(),
     userId: text('user_id').notNull(),
     anonymousId: text('anonymous_id'),
-    traits: jsonb('traits').notNull().default(sql`'{}'::jsonb`),
+    traits: jsonb('traits')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     firstSeenAt: tz('first_seen_at').notNull(),
     lastSeenAt: tz('last_seen_at').notNull(),
     lastMessageId: text('last_message_id'),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] })],
+  (t) => [primaryKey({ name: 'users_pkey', columns: [t.workspaceId, t.userId] })],
 );
 
 export const groups = pgTable(
@@ -88,12 +107,14 @@ export const groups = pgTable(
   {
     workspaceId: text('workspace_id').notNull(),
     groupId: text('group_id').notNull(),
-    traits: jsonb('traits').notNull().default(sql`'{}'::jsonb`),
+    traits: jsonb('traits')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     lastUserId: text('last_user_id'),
     firstSeenAt: tz('first_seen_at').notNull(),
     lastSeenAt: tz('last_seen_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.groupId] })],
+  (t) => [primaryKey({ name: 'groups_pkey', columns: [t.workspaceId, t.groupId] })],
 );
 
 export const aliases = pgTable(
@@ -105,7 +126,7 @@ export const aliases = pgTable(
     messageId: text('message_id').notNull(),
     aliasedAt: tz('aliased_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.previousId, t.userId] })],
+  (t) => [primaryKey({ name: 'aliases_pkey', columns: [t.workspaceId, t.previousId, t.userId] })],
 );
 
 export const rejectedEvents = pgTable(
@@ -124,6 +145,10 @@ export const rejectedEvents = pgTable(
   (t) => [index('rejected_events_source_id_received_at_idx').on(t.sourceId, t.receivedAt)],
 );
 
+const RETL_ACTIONS = ['insert', 'update', 'delete'] as const;
+
+// Rows are never deleted by the workers: a delete or a remove is a flag, so that a late,
+// older write cannot bring a record back. (sequence, sequence_index) orders every write.
 export const retlRecords = pgTable(
   'retl_records',
   {
@@ -131,16 +156,21 @@ export const retlRecords = pgTable(
     destinationId: text('destination_id').notNull().default(''),
     recordId: text('record_id').notNull(),
     workspaceId: text('workspace_id').notNull(),
-    fields: jsonb('fields').notNull().default(sql`'{}'::jsonb`),
+    fields: jsonb('fields')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     deleted: boolean('deleted').notNull().default(false),
-    lastAction: text('last_action', { enum: ['insert', 'update', 'delete'] }).notNull(),
+    lastAction: text('last_action', { enum: RETL_ACTIONS }).notNull(),
     messageId: text('message_id').notNull(),
     receivedAt: tz('received_at').notNull(),
     sequence: bigint('sequence', { mode: 'number' }).notNull(),
     sequenceIndex: integer('sequence_index').notNull(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.sourceId, t.destinationId, t.recordId] })],
+  (t) => [
+    primaryKey({ name: 'retl_records_pkey', columns: [t.sourceId, t.destinationId, t.recordId] }),
+    check('retl_records_last_action_check', sql`last_action IN (${sqlList(RETL_ACTIONS)})`),
+  ],
 );
 
 export const audienceMembers = pgTable(
@@ -157,5 +187,10 @@ export const audienceMembers = pgTable(
     sequenceIndex: integer('sequence_index').notNull(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.sourceId, t.audienceId, t.memberKey] })],
+  (t) => [
+    primaryKey({ name: 'audience_members_pkey', columns: [t.sourceId, t.audienceId, t.memberKey] }),
+    index('audience_members_present_idx')
+      .on(t.sourceId, t.audienceId)
+      .where(sql`present`),
+  ],
 );

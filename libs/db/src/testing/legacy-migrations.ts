@@ -1,6 +1,12 @@
-export const id = '0001_init';
+// Frozen copy of the hand-written migrations that shipped before drizzle-kit generated them
+// (0001_init, 0002_internal_api), and of their runner's bookkeeping. Tests only: they build a
+// database the old way to prove that migrate() adopts it. Never edit.
 
-export const sql = `
+export const LEGACY_BOOKKEEPING = 'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())';
+
+const init = {
+  id: '0001_init',
+  sql: `
 CREATE TABLE workspaces (
   id text PRIMARY KEY,
   name text NOT NULL UNIQUE,
@@ -98,4 +104,45 @@ CREATE TABLE rejected_events (
   stored_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX rejected_events_source_id_received_at_idx ON rejected_events (source_id, received_at);
-`;
+`,
+};
+
+// Rows are never deleted by the workers: a delete or a remove is a flag, so that a late,
+// older write cannot bring a record back. (sequence, sequence_index) orders every write.
+const internalApi = {
+  id: '0002_internal_api',
+  sql: `
+CREATE TABLE retl_records (
+  source_id text NOT NULL,
+  destination_id text NOT NULL DEFAULT '',
+  record_id text NOT NULL,
+  workspace_id text NOT NULL,
+  fields jsonb NOT NULL DEFAULT '{}'::jsonb,
+  deleted boolean NOT NULL DEFAULT false,
+  last_action text NOT NULL CHECK (last_action IN ('insert', 'update', 'delete')),
+  message_id text NOT NULL,
+  received_at timestamptz NOT NULL,
+  sequence bigint NOT NULL,
+  sequence_index integer NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (source_id, destination_id, record_id)
+);
+
+CREATE TABLE audience_members (
+  source_id text NOT NULL,
+  audience_id text NOT NULL,
+  member_key text NOT NULL,
+  workspace_id text NOT NULL,
+  member jsonb NOT NULL,
+  present boolean NOT NULL,
+  message_id text NOT NULL,
+  sequence bigint NOT NULL,
+  sequence_index integer NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (source_id, audience_id, member_key)
+);
+CREATE INDEX audience_members_present_idx ON audience_members (source_id, audience_id) WHERE present;
+`,
+};
+
+export const LEGACY_MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [init, internalApi];
