@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier/flat';
 
 // Drivers each belong to exactly one lib: only libs/queue talks to Redis, only libs/db to Postgres,
 // and libs/schemas stays pure so apps, workers and tools can share it without pulling in I/O.
@@ -49,4 +50,6 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Last: turns off the stylistic rules that would fight prettier (.prettierrc owns the layout).
+  prettier,
 ];
