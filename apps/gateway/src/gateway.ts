@@ -6,10 +6,10 @@ import type { Logger } from '@evt/logging';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
 import { QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
-import { createApp, createRequestListener } from './app';
-import { BodyBudget } from './middleware/body';
-import { eventHandlers } from './routes/events.route';
-import { clientIpResolver } from './services/request-context';
+import type { GatewayDeps } from './deps';
+import { BodyBudget } from './http/body-budget';
+import { createRequestListener } from './listener';
+import { clientIpResolver } from './request/context';
 import { IngestService, type Producers } from './services/ingest.service';
 import { InternalIngestService } from './services/internal-ingest.service';
 import { SourceRegistry } from './services/source-registry';
@@ -89,7 +89,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     metrics,
   );
   const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
-  const deps = {
+  const deps: GatewayDeps = {
     config,
     logger,
     sources,
@@ -103,7 +103,6 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     metrics,
     serveMetrics: metricsHandler(metricsSource(registry), bearerTokenCheck(config.metricsToken)),
   };
-  const handlers = eventHandlers(deps);
   // Slow clients cannot hold sockets for ever: headers within HEADERS_TIMEOUT_MS, the whole
   // request within REQUEST_TIMEOUT_MS (Node answers 408 and closes), checked often enough to matter.
   const server = http.createServer(
@@ -113,7 +112,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       keepAliveTimeout: 65_000,
       connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)),
     },
-    createRequestListener(deps, handlers, createApp(deps, handlers)),
+    createRequestListener(deps),
   );
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;

@@ -13,7 +13,7 @@ import {
   timedProbe,
   type PoisonTargets,
 } from '@evt/testing';
-import { MAX_JSON_DEPTH } from './middleware/body';
+import { MAX_JSON_DEPTH } from './http/json';
 import { startStack, type Stack } from './test-support/harness';
 
 // One bad event never holds back anyone else's. Each run sends, all at once, requests from four

@@ -6,3 +6,5 @@ export * from './identity';
 export * from './objects';
 export * from './timestamps';
 export * from './secrets';
+export * from './pipeline';
+export * from './rejection';

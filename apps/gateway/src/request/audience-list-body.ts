@@ -7,8 +7,9 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { ClientGoneError, InvalidJsonError, PayloadTooLargeError } from '@evt/errors';
 import { isPlainObject, type Dictionary } from '@evt/ingest';
 import { unstorableValueReason } from '@evt/schemas';
-import { bodyInflater, clientGone } from '../middleware/body';
+import { bodyInflater, clientGone } from '../http/body';
 import { AudienceListScanner, parseJsonText, type MemberList } from './audience-list-scanner';
+import type { BodyFormat } from './body-format';
 
 /** Members of one list (adds or removes) in request order, from `offset` on. */
 export interface MemberChunk {
@@ -134,3 +135,15 @@ function spooled(handle: FileHandle, fields: unknown, bytes: number, problem: st
     close: () => handle.close(),
   };
 }
+
+/**
+ * An audience list's body for readRequest: up to MAX_AUDIENCE_LIST_SIZE, spooled and checked
+ * whole; Segment's `writeKey` is among its fields. The route closes it once it is enqueued.
+ */
+export const AUDIENCE_LIST_BODY: BodyFormat<SpooledAudienceList, SpooledAudienceList> = {
+  read: (req, deps) => spoolAudienceList(req, deps.config.maxAudienceListSize, deps.config.maxEventSize),
+  parse: (list) => list,
+  size: (list) => list.bytes,
+  writeKeyHolder: (list) => list.fields,
+  discard: (list) => list.close(),
+};

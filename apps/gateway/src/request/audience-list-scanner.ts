@@ -1,5 +1,5 @@
 import { InvalidJsonError, InvalidRequestError } from '@evt/errors';
-import { MAX_JSON_DEPTH } from '../middleware/body';
+import { MAX_JSON_DEPTH } from '../http/json';
 
 /** The two member arrays of an audience list, in `properties.listData`. */
 export type MemberList = 'add' | 'remove';

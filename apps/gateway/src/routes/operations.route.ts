@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { buildOpenApiDocument } from '@evt/schemas';
-import type { GatewayDeps } from '../app';
-import { closeAfterAnswer } from '../middleware/errors';
+import type { GatewayDeps } from '../deps';
+import { closeAfterAnswer } from '../http/answer';
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">

@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { pixelEvent } from '@evt/ingest';
-import type { GatewayDeps } from '../app';
-import { sourceForWriteKey, writeKeyFromQuery } from '../middleware/auth';
-import { requestContext } from '../services/request-context';
+import type { GatewayDeps } from '../deps';
+import { sourceForWriteKey, writeKeyFromQuery } from '../request/auth';
+import { requestContext } from '../request/context';
 
 /** The smallest transparent GIF: 1×1, 43 bytes. */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -26,7 +26,7 @@ export function pixelRoutes(deps: GatewayDeps): Router {
       try {
         const source = sourceForWriteKey(deps.sources, writeKeyFromQuery(req));
         const event = pixelEvent(req.query as Record<string, unknown>, type);
-        await deps.ingest.submit({ source, events: [event], type, request: requestContext(req, receivedAtMs, deps.clientIp), bytes: req.url.length });
+        await deps.ingest.submit({ source, events: [event], request: requestContext(req, receivedAtMs, deps.clientIp, undefined, type), bytes: req.url.length });
       } catch (error) {
         deps.logger.info({ route: `pixel/${type}`, err: (error as Error).message }, 'pixel event not accepted');
       }

@@ -2,9 +2,9 @@ import express, { Router, type Request, type Response } from 'express';
 import path from 'node:path';
 import type { SourceConfig } from '@evt/db';
 import { InvalidRequestError, ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
-import type { GatewayDeps } from '../app';
-import { writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
-import { sendText } from '../middleware/errors';
+import type { GatewayDeps } from '../deps';
+import { sendText } from '../http/answer';
+import { writeKeyFromHeader, writeKeyFromQuery } from '../request/auth';
 
 /**
  * What browser SDKs fetch before they send anything, answered from the in-memory source registry

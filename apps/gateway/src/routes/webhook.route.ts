@@ -1,11 +1,15 @@
 import { Router, type Request, type Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { InvalidJsonError, InvalidRequestError, SourceRejectedError } from '@evt/errors';
 import { isPlainObject, setOwn, type Dictionary } from '@evt/ingest';
-import type { GatewayDeps } from '../app';
-import { MAX_JSON_DEPTH, nestedDeeperThan, readBodyWithin } from '../middleware/body';
-import { sendText } from '../middleware/errors';
-import { sourceForWriteKey, writeKeyFromHeader, writeKeyFromQuery } from '../middleware/auth';
-import { requestContext } from '../services/request-context';
+import type { GatewayDeps } from '../deps';
+import { sendText } from '../http/answer';
+import { readBodyWithin } from '../http/body';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json';
+import { sourceForWriteKey, writeKeyFromHeader, writeKeyFromQuery } from '../request/auth';
+import type { BodyFormat } from '../request/body-format';
+import { requestContext } from '../request/context';
+import { readRequest } from '../request/read';
 
 /** Any JSON body, or a form body, as an object; an empty body is `{}`. */
 function parseWebhookBody(bytes: Buffer, contentType: string | undefined): unknown {
@@ -29,6 +33,15 @@ function queryWithoutWriteKey(req: Request): Dictionary {
   return query;
 }
 
+const NO_BODY = Buffer.alloc(0);
+
+/** A webhook's body: for GET, its query; else any JSON or form body up to MAX_REQUEST_SIZE. */
+const WEBHOOK_BODY: BodyFormat<Buffer, unknown> = {
+  read: (req, limits) => (req.method === 'GET' ? Promise.resolve(NO_BODY) : readBodyWithin(req, limits.config.maxRequestSize, limits.bodyBudget)),
+  parse: (bytes: Buffer, req: IncomingMessage) => (req.method === 'GET' ? queryWithoutWriteKey(req as Request) : parseWebhookBody(bytes, req.headers['content-type'])),
+  size: (bytes) => bytes.length,
+};
+
 /**
  * `POST|GET /v1/webhook`: whatever a third party sends to a webhook source is stored as one
  * `webhook` event, its body in `properties`, so nothing it sent is lost.
@@ -39,14 +52,14 @@ export function webhookRoutes(deps: GatewayDeps): Router {
     const receivedAtMs = Date.now();
     const source = sourceForWriteKey(deps.sources, writeKeyFromQuery(req) ?? writeKeyFromHeader(req));
     if (source.kind !== 'webhook') throw new SourceRejectedError('Source does not accept webhook events');
-    const bytes = req.method === 'GET' ? Buffer.alloc(0) : await readBodyWithin(req, deps.config.maxRequestSize, deps.bodyBudget);
-    const body = req.method === 'GET' ? queryWithoutWriteKey(req) : parseWebhookBody(bytes, req.headers['content-type']);
+    const { body, bytes } = await readRequest(deps, req, source, WEBHOOK_BODY);
     const event: Dictionary = {
       type: 'webhook',
       properties: isPlainObject(body) ? body : { body },
       context: { webhook: { method: req.method, query: queryWithoutWriteKey(req), contentType: req.headers['content-type'] ?? null } },
     };
-    await deps.ingest.submit({ source, events: [event], type: 'webhook', validate: () => undefined, request: requestContext(req, receivedAtMs, deps.clientIp), bytes: bytes.length });
+    // The gateway built this event: nothing to check but that it can be stored.
+    await deps.ingest.submit({ source, events: [event], kind: 'webhook', request: requestContext(req, receivedAtMs, deps.clientIp, undefined, 'webhook'), bytes });
     sendText(res, 200, 'OK');
   };
   router.post('/v1/webhook', handler);

@@ -2,7 +2,9 @@ import http, { type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ClientGoneError } from '@evt/errors';
-import { BodyBudget, nestedDeeperThan, readBody, readBodyWithin } from './body';
+import { readBody, readBodyWithin } from './body';
+import { BodyBudget } from './body-budget';
+import { nestedDeeperThan } from './json';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 

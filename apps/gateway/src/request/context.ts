@@ -21,16 +21,22 @@ export function clientIpResolver(trustProxy: TrustProxy): ClientIp {
   return (req) => unwrap(proxyaddr(req, trust));
 }
 
-/** What enrichment needs to know of the request; `receivedAtMs` is taken when the request arrived. */
-export function requestContext(
-  req: IncomingMessage,
-  receivedAtMs: number,
-  clientIp: ClientIp,
-  batch?: { sentAt?: unknown; context?: unknown; integrations?: unknown },
-): RequestContext {
+/** What a batch body adds to each of its events. */
+export interface BatchFields {
+  sentAt?: unknown;
+  context?: unknown;
+  integrations?: unknown;
+}
+
+/**
+ * What enrichment needs to know of the request; `receivedAtMs` is taken when the request arrived,
+ * `type` is the one a single-event route forces.
+ */
+export function requestContext(req: IncomingMessage, receivedAtMs: number, clientIp: ClientIp, batch?: BatchFields, type?: string): RequestContext {
   const sentAtHeader = req.headers.sentat;
   const anonymousId = req.headers.anonymousid;
   return {
+    type,
     receivedAt: new Date(receivedAtMs).toISOString(),
     receivedAtMs,
     requestIp: clientIp(req),

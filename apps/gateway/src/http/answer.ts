@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { NextFunction, Request, Response } from 'express';
-import { AppError, InvalidJsonError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
+import { AppError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 
 /** Writes a plain-text answer, the shape every RudderStack client expects. */
@@ -14,14 +13,8 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 /** Maps an error to its answer. The client reads a short reason, never a stack trace. */
 export function answerError(res: ServerResponse, error: unknown, logger: Logger): void {
   if (res.headersSent) return;
-  let appError: AppError;
-  if (error instanceof AppError) appError = error;
-  else if ((error as { type?: string }).type === 'entity.too.large') appError = new PayloadTooLargeError();
-  else if ((error as { type?: string }).type === 'entity.parse.failed') appError = new InvalidJsonError();
-  else {
-    logger.error({ err: error }, 'unexpected error while handling a request');
-    appError = new ServiceUnavailableError('internal error');
-  }
+  if (!(error instanceof AppError)) logger.error({ err: error }, 'unexpected error while handling a request');
+  const appError = error instanceof AppError ? error : new ServiceUnavailableError('internal error');
   if (appError instanceof ServiceUnavailableError) {
     res.setHeader('Retry-After', String(appError.retryAfterSeconds));
     logger.warn({ reason: appError.reason }, 'answered 503');
@@ -58,9 +51,4 @@ function lingerOnClose(socket: Socket): void {
 export function closeAfterAnswer(res: ServerResponse): void {
   res.setHeader('Connection', 'close');
   if (res.socket) lingerOnClose(res.socket);
-}
-
-/** Express's error handler: the one place errors become answers. */
-export function errorHandler(logger: Logger) {
-  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => answerError(res, error, logger);
 }
