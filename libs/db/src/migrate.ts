@@ -102,7 +102,7 @@ export async function migrate(databaseUrl: string, folder = MIGRATIONS_FOLDER): 
       // All pending migrations run in one transaction: a failure leaves the database as it was.
       await drizzleMigrate(drizzle(client), { migrationsFolder: folder, migrationsSchema: MIGRATIONS_SCHEMA, migrationsTable: MIGRATIONS_TABLE });
     } catch (error) {
-      throw new Error(`migrations ${applied.join(', ')} failed: ${(error as Error).message}`, { cause: error });
+      throw new Error(`migrating (${applied.join(', ') || 'nothing pending'}) failed: ${(error as Error).message}`, { cause: error });
     }
     return applied;
   } finally {
