@@ -8,8 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const results = path.join(root, 'tmp/test-results');
+// This run's counts only: the summary reporter of every Jest process under this run writes here
+// (EVT_TEST_RESULTS, inherited through Nx), not beside those of other runs in the same tree.
+const results = path.join(root, 'tmp/test-results', `run-${process.pid}`);
 rmSync(results, { recursive: true, force: true });
+process.env.EVT_TEST_RESULTS = results;
 
 let status = 0;
 
@@ -33,7 +36,7 @@ if (status === 0) status = run.status ?? 1;
 const total = { passed: 0, failed: 0, skipped: 0 };
 let files = [];
 try {
-  files = readdirSync(results);
+  files = readdirSync(results).filter((file) => file.endsWith('.json'));
 } catch {
   // no project reached its tests
 }
@@ -42,5 +45,6 @@ for (const file of files) {
   for (const key of Object.keys(total)) total[key] += counts[key];
 }
 if (status !== 0 && total.failed === 0) total.failed = 1; // lint, type or format errors: the run failed all the same
+rmSync(results, { recursive: true, force: true });
 console.log(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(status);

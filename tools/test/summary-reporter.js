@@ -12,7 +12,8 @@ class SummaryReporter {
   }
 
   onRunComplete(_contexts, results) {
-    const dir = path.join(__dirname, '../../tmp/test-results');
+    // `npm test` (tools/test/run.mjs) names a directory of its own; a lone Jest run writes to the default one.
+    const dir = process.env.EVT_TEST_RESULTS || path.join(__dirname, '../../tmp/test-results');
     fs.mkdirSync(dir, { recursive: true });
     const counts = {
       passed: results.numPassedTests,
