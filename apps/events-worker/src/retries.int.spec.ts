@@ -35,7 +35,7 @@ describe('events worker retries', () => {
       concurrency: 1,
       process: async (data, job) => {
         attempts.push(job.attemptsMade);
-        await processEvents(data, job.id);
+        await processEvents(data, { queue: QUEUE_NAMES.events, id: job.id });
       },
     });
     const producer = new QueueProducers({ redisUrl, prefix, timeoutMs: 2000, maxItemsPerJob: 100, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });

@@ -6,6 +6,7 @@ import type { Logger } from '@evt/logging';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
 import { QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
+import { QUEUE_KEYS, type QueueKey } from '@evt/schemas';
 import type { GatewayDeps } from './deps';
 import { BodyBudget } from './http/body-budget';
 import { createRequestListener } from './listener';
@@ -27,7 +28,7 @@ export interface RunningGateway {
 /** Producers that accept and drop everything: the parse + validate ceiling of the benchmarks. */
 function discardingProducers(): Producers {
   const discard = { enqueue: () => Promise.resolve() };
-  return { events: discard, replay: discard, extract: discard, internalBatch: discard, retl: discard, audiencelist: discard };
+  return Object.fromEntries(QUEUE_KEYS.map((key) => [key, discard])) as Record<QueueKey, typeof discard>;
 }
 
 /** Says at start when Redis could lose acknowledged events (AOF off, an evicting memory policy). */

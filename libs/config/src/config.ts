@@ -1,4 +1,4 @@
-import { QUEUE_NAMES } from '@evt/schemas';
+import { QUEUES, queueKeysOf, type NameOf, type QueueKeyOf } from '@evt/schemas';
 
 /** Raised at start-up when an environment variable has a value we cannot use. */
 export class ConfigError extends Error {
@@ -47,7 +47,7 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly workerConcurrency: number;
   /** Queues the internal worker consumes; one deployment per queue scales each on its own. */
-  readonly workerQueues: readonly string[];
+  readonly workerQueues: readonly InternalQueueName[];
   /** How long a job stays locked to a worker that stopped answering (killed) before another takes it. */
   readonly workerLockMs: number;
   /** Failures that are not transient a job may have before it ends in BullMQ's `failed` state. */
@@ -130,16 +130,19 @@ function trustProxy(env: Env): TrustProxy {
   return raw;
 }
 
-/** The queues fed by the internal API, each consumed by the internal worker. */
-export const INTERNAL_QUEUES: readonly string[] = [QUEUE_NAMES.replay, QUEUE_NAMES.retl, QUEUE_NAMES.audiencelist, QUEUE_NAMES.extract, QUEUE_NAMES.internalBatch];
+/** The name of a queue the internal worker consumes. */
+export type InternalQueueName = NameOf<QueueKeyOf<'internal-worker'>>;
 
-function list(env: Env, name: string, fallback: readonly string[], allowed: readonly string[]): readonly string[] {
+/** The queues fed by the internal API, each consumed by the internal worker (the job registry says which). */
+export const INTERNAL_QUEUES: readonly InternalQueueName[] = Object.freeze(queueKeysOf('internal-worker').map((key) => QUEUES[key].name));
+
+function list<T extends string>(env: Env, name: string, fallback: readonly T[], allowed: readonly T[]): readonly T[] {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   const values = raw.split(',').map((value) => value.trim()).filter((value) => value !== '');
-  const unknown = values.filter((value) => !allowed.includes(value));
+  const unknown = values.filter((value) => !(allowed as readonly string[]).includes(value));
   if (values.length === 0 || unknown.length > 0) throw new ConfigError(name, `must list some of ${allowed.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
-  return Object.freeze([...new Set(values)]);
+  return Object.freeze([...new Set(values as T[])]);
 }
 
 function logLevel(env: Env): string {

@@ -111,6 +111,27 @@ export class GatewayMetrics {
   }
 }
 
+/**
+ * What a job (or a group commit of jobs) wrote: the processors' declared result, read by
+ * `WorkerMetrics.wrote`. Each field is an `outcome` of evt_worker_items_total.
+ */
+export interface ItemsWritten {
+  /** Events stored now. */
+  readonly stored?: number;
+  /** Events already there (a job run again): outcome `duplicate`. */
+  readonly duplicates?: number;
+  /** Items set aside in rejected_events. */
+  readonly rejected?: number;
+  /** rETL records written. */
+  readonly records?: number;
+  /** Audience members written. */
+  readonly members?: number;
+}
+
+// The label of each field; the order is the series' order at /metrics.
+const ITEM_OUTCOMES: { readonly [K in keyof Required<ItemsWritten>]: string } = { stored: 'stored', duplicates: 'duplicate', rejected: 'rejected', records: 'records', members: 'members' };
+const ITEM_FIELDS = Object.keys(ITEM_OUTCOMES) as Array<keyof ItemsWritten>;
+
 /** What a worker reports at /metrics: its throughput. */
 export class WorkerMetrics {
   private readonly jobs: Counter<'queue' | 'outcome'>;
@@ -140,10 +161,11 @@ export class WorkerMetrics {
     this.duration.observe({ queue }, seconds);
   }
 
-  /** What a write did: `{ stored, duplicates, rejected, … }`, counted once per write. */
-  wrote(queue: string, outcome: object): void {
-    for (const [key, value] of Object.entries(outcome)) {
-      if (typeof value === 'number' && value > 0) this.items.inc({ queue, outcome: key === 'duplicates' ? 'duplicate' : key }, value);
+  /** What a write did, counted once per write. */
+  wrote(queue: string, written: ItemsWritten): void {
+    for (const field of ITEM_FIELDS) {
+      const count = written[field];
+      if (count !== undefined && count > 0) this.items.inc({ queue, outcome: ITEM_OUTCOMES[field] }, count);
     }
   }
 

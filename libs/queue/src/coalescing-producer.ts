@@ -45,6 +45,8 @@ export class CoalescingProducer<T> {
   private writes = 0;
   private scheduled = false;
   private closing = false;
+  /** drain()'s callers, called once nothing is pending or being written. */
+  private idleWaiters: Array<() => void> = [];
   private readonly maxConcurrentWrites: number;
 
   constructor(
@@ -103,7 +105,10 @@ export class CoalescingProducer<T> {
       this.settle(request, new ServiceUnavailableError(this.isReady() ? 'queue too slow' : 'queue unreachable'));
       return false;
     });
-    if (batch.length === 0) return this.schedule();
+    if (batch.length === 0) {
+      this.schedule();
+      return this.notifyIfIdle();
+    }
 
     this.writes++;
     this.schedule();
@@ -131,7 +136,15 @@ export class CoalescingProducer<T> {
       clearTimeout(timer);
       this.writes--;
       this.schedule();
+      this.notifyIfIdle();
     }
+  }
+
+  private notifyIfIdle(): void {
+    if (this.pending.length > 0 || this.writes > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private settle(request: Pending<T>, error?: Error): void {
@@ -143,8 +156,8 @@ export class CoalescingProducer<T> {
   /** Refuses new requests and waits until those already accepted are written (or timed out). */
   async drain(): Promise<void> {
     this.closing = true;
-    while (this.pending.length > 0 || this.writes > 0) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    if (this.pending.length === 0 && this.writes === 0) return;
+    // Every request settles in writeNext, which ends by checking for idleness.
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 }

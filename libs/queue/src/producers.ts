@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { ServiceUnavailableError } from '@evt/errors';
-import { QUEUE_NAMES, type AudienceListItem, type QueuedEvent, type RetlItem } from '@evt/schemas';
-import { Backlog, CoalescingProducer } from './coalescing-producer';
+import { QUEUE_KEYS, QUEUES, type ItemOf, type QueueKey } from '@evt/schemas';
+import { Backlog, CoalescingProducer, type EnqueueRequest } from './coalescing-producer';
 import { createRedis, isRedisReady, type Redis } from './connection';
 import { DURABLE_JOB_OPTIONS } from './job-options';
 
@@ -16,41 +16,43 @@ export interface ProducersOptions {
   maxPendingBytes: number;
 }
 
+/** Anything that takes a queue's items: its producer, or a fake (benchmarks, tests). */
+export interface Enqueuer<T> {
+  enqueue(request: EnqueueRequest<T>): Promise<void>;
+}
+
+/** One enqueuer per queue of the job registry, under the queue's key: what the gateway writes to. */
+export type Enqueuers = { readonly [K in QueueKey]: Enqueuer<ItemOf<K>> };
+
+/** One producer per queue of the job registry, under the queue's key: `producers.internalBatch`. */
+export type ProducerMap = { readonly [K in QueueKey]: CoalescingProducer<ItemOf<K>> };
+
 /**
- * The gateway's producers, one per queue, sharing one Redis connection and one backlog bound.
- * Queues of events (`events`, `replay`, `extract`, `internal-batch`) carry `{events, rejected}`;
- * `retl` carries `{records, rejected}`, `audiencelist` `{lists, rejected}`.
+ * The gateway's producers, one per queue of the job registry (QUEUES: name, items key), sharing
+ * one Redis connection and one backlog bound. A job is `{ [itemsKey]: items, rejected }`.
  */
-export class QueueProducers {
-  readonly events: CoalescingProducer<QueuedEvent>;
-  readonly replay: CoalescingProducer<QueuedEvent>;
-  readonly extract: CoalescingProducer<QueuedEvent>;
-  readonly internalBatch: CoalescingProducer<QueuedEvent>;
-  readonly retl: CoalescingProducer<RetlItem>;
-  readonly audiencelist: CoalescingProducer<AudienceListItem>;
+class Producers {
   private readonly redis: Redis;
   private readonly queues: Queue[] = [];
+  private readonly all: Array<CoalescingProducer<unknown>> = [];
 
   constructor(options: ProducersOptions) {
     this.redis = createRedis(options.redisUrl, 'producer');
     const backlog = new Backlog(options.maxPendingBytes);
-    const make = <T>(name: string, itemsKey: string) => {
-      const queue = new Queue(name, { connection: this.redis, prefix: options.prefix, defaultJobOptions: DURABLE_JOB_OPTIONS });
+    for (const key of QUEUE_KEYS) {
+      const queue = new Queue(QUEUES[key].name, { connection: this.redis, prefix: options.prefix, defaultJobOptions: DURABLE_JOB_OPTIONS });
       queue.on('error', () => undefined);
       this.queues.push(queue);
-      return new CoalescingProducer<T>(queue, () => this.ready, backlog, {
-        itemsKey,
+      const producer = new CoalescingProducer<unknown>(queue, () => this.ready, backlog, {
+        itemsKey: QUEUES[key].itemsKey,
         timeoutMs: options.timeoutMs,
         maxItemsPerJob: options.maxItemsPerJob,
         maxBytesPerJob: options.maxBytesPerJob,
       });
-    };
-    this.events = make(QUEUE_NAMES.events, 'events');
-    this.replay = make(QUEUE_NAMES.replay, 'events');
-    this.extract = make(QUEUE_NAMES.extract, 'events');
-    this.internalBatch = make(QUEUE_NAMES.internalBatch, 'events');
-    this.retl = make(QUEUE_NAMES.retl, 'records');
-    this.audiencelist = make(QUEUE_NAMES.audiencelist, 'lists');
+      this.all.push(producer);
+      // The registry's keys become the fields ProducerMap declares.
+      Object.defineProperty(this, key, { value: producer, enumerable: true });
+    }
   }
 
   /** True while Redis is connected. */
@@ -60,8 +62,17 @@ export class QueueProducers {
 
   /** Resolves once Redis is connected, or after `timeoutMs` (callers then meet a 503 on enqueue). */
   async waitUntilReady(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.ready) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.redis.off('ready', done).off('end', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      // 'end': the connection was closed and will not come back.
+      this.redis.on('ready', done).on('end', done);
+    });
   }
 
   /** The connection, for other Redis users of the gateway (rate limits). */
@@ -87,8 +98,11 @@ export class QueueProducers {
 
   /** Refuses new requests, waits for those already accepted to be written, then disconnects. */
   async close(): Promise<void> {
-    await Promise.all([this.events, this.replay, this.extract, this.internalBatch, this.retl, this.audiencelist].map((producer) => producer.drain()));
+    await Promise.all(this.all.map((producer) => producer.drain()));
     await Promise.all(this.queues.map((queue) => queue.close().catch(() => undefined)));
     this.redis.disconnect();
   }
 }
+
+export type QueueProducers = Producers & ProducerMap;
+export const QueueProducers = Producers as new (options: ProducersOptions) => QueueProducers;

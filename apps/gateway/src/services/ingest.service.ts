@@ -2,25 +2,14 @@ import { InvalidRequestError, RateLimitedError, ServiceUnavailableError } from '
 import type { SourceConfig } from '@evt/db';
 import { rejectedEvent, validateAndEnrich, type EventBatch } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
-import type { EnqueueRequest } from '@evt/queue';
-import type { AudienceListItem, QueuedEvent, RejectedEvent, RetlItem } from '@evt/schemas';
+import type { Enqueuers } from '@evt/queue';
+import type { QueuedEvent, QueueKeyFor, RejectedEvent } from '@evt/schemas';
 
-interface Producer<T> {
-  enqueue(request: EnqueueRequest<T>): Promise<void>;
-}
-
-/** The queues the gateway writes to (QueueProducers in production). */
-export interface Producers {
-  events: Producer<QueuedEvent>;
-  replay: Producer<QueuedEvent>;
-  extract: Producer<QueuedEvent>;
-  internalBatch: Producer<QueuedEvent>;
-  retl: Producer<RetlItem>;
-  audiencelist: Producer<AudienceListItem>;
-}
+/** The queues the gateway writes to: one per queue of the job registry (QueueProducers in production). */
+export type Producers = Enqueuers;
 
 /** Queues whose jobs hold events bound for the `events` table. */
-export type EventQueue = 'events' | 'replay' | 'extract' | 'internalBatch';
+export type EventQueue = QueueKeyFor<QueuedEvent>;
 
 export interface Limiter {
   take(sourceId: string, events: number, limit: { events: number; windowSeconds: number }): Promise<{ allowed: boolean; retryAfterSeconds: number }>;

@@ -1,32 +1,25 @@
-import type { EventStore } from '@evt/db';
-import type { Logger } from '@evt/logging';
 import { storeEventsJob } from '@evt/pipeline';
-import { QUEUE_NAMES } from '@evt/schemas';
+import type { QueueKeyOf } from '@evt/schemas';
+import type { Processor, Processors, WorkerContext } from '@evt/worker';
 import { processAudienceListJob } from './audiencelist.processor';
 import { processRetlJob } from './retl.processor';
 
-export interface ProcessorDeps {
-  store: EventStore;
-  logger: Logger;
+/** The internal worker's queues whose jobs hold events (the payloads share one schema). */
+type EventQueues = 'replay' | 'extract' | 'internalBatch';
+
+/**
+ * The internal worker's processors, bound to the job registry's keys (QUEUES, worker
+ * 'internal-worker'): a queue of the registry without its processor here fails to compile.
+ * Replayed, extracted and pre-enriched events are stored like the gateway's events.
+ */
+export function internalProcessors({ store, logger }: WorkerContext): Processors<QueueKeyOf<'internal-worker'>> {
+  const deps = { store, logger };
+  const storeEvents = <K extends EventQueues>(): Processor<K> => async (data, job) => ({ written: await storeEventsJob(data, job, deps) });
+  return {
+    replay: storeEvents(),
+    extract: storeEvents(),
+    internalBatch: storeEvents(),
+    retl: async (data, job) => ({ written: await processRetlJob(data, job.id, deps) }),
+    audiencelist: async (data, job) => ({ written: await processAudienceListJob(data, job.id, deps) }),
+  } satisfies Processors<QueueKeyOf<'internal-worker'>>;
 }
-
-/** Does one job's work; its result is logged. Throws a retriable error to have the job retried. */
-export type Processor = (data: unknown, jobId: string, deps: ProcessorDeps) => Promise<object>;
-
-/**
- * Queues whose jobs are applied one at a time, in queue order: rETL updates merge into records
- * and audience writes flip membership, so a later job must not overtake an earlier one.
- */
-export const ORDERED_QUEUES: ReadonlySet<string> = new Set([QUEUE_NAMES.retl, QUEUE_NAMES.audiencelist]);
-
-/**
- * The internal worker's job registry: queue → processor. Replayed, extracted and pre-enriched
- * events are stored like the gateway's events (the payloads share one schema).
- */
-export const PROCESSORS: Readonly<Record<string, Processor>> = {
-  [QUEUE_NAMES.replay]: (data, id, deps) => storeEventsJob(data, { queue: QUEUE_NAMES.replay, id }, deps),
-  [QUEUE_NAMES.extract]: (data, id, deps) => storeEventsJob(data, { queue: QUEUE_NAMES.extract, id }, deps),
-  [QUEUE_NAMES.internalBatch]: (data, id, deps) => storeEventsJob(data, { queue: QUEUE_NAMES.internalBatch, id }, deps),
-  [QUEUE_NAMES.retl]: processRetlJob,
-  [QUEUE_NAMES.audiencelist]: processAudienceListJob,
-};
