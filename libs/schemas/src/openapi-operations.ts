@@ -1,0 +1,64 @@
+type Paths = Record<string, unknown>;
+
+/** Health, version and metrics. */
+export function addOperationsPaths(paths: Paths): void {
+  const readiness = {
+    type: 'object',
+    required: ['status', 'redis', 'postgres', 'sourcesLoaded', 'stopping'],
+    properties: {
+      status: { type: 'string', enum: ['ok', 'unavailable'] },
+      redis: { type: 'string', enum: ['up', 'down'] },
+      postgres: { type: 'string', enum: ['up', 'down'], description: 'Reported only: events are queued while Postgres is down, so it never makes the gateway unready.' },
+      sourcesLoaded: { type: 'boolean' },
+      stopping: { type: 'boolean' },
+    },
+  };
+  const readinessResponses = {
+    '200': { description: 'Ready: Redis answers, sources are loaded, not stopping (Postgres may be down)', content: { 'application/json': { schema: readiness } } },
+    '503': { description: 'Not ready: Redis is down, sources are not loaded yet, or the gateway is stopping (the body says which)', content: { 'application/json': { schema: readiness } } },
+  };
+  paths['/health/live'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Liveness: the process answers',
+      description: 'For restarts (a liveness probe). Answers 200 whatever the state of Redis or Postgres.',
+      operationId: 'HealthLive',
+      responses: {
+        '200': { description: 'The process answers', content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } } } },
+      },
+    },
+  };
+  paths['/health/ready'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Readiness: the gateway can accept events',
+      description: 'For load balancers and readiness probes.',
+      operationId: 'HealthReady',
+      responses: readinessResponses,
+    },
+  };
+  paths['/health'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Health (same as /health/ready)',
+      description: 'Kept for existing probes; it answers as /health/ready. It no longer fails while only Postgres is down.',
+      operationId: 'Health',
+      responses: readinessResponses,
+    },
+  };
+  paths['/version'] = {
+    get: { tags: ['Operations'], summary: 'Version', operationId: 'Version', responses: { '200': { description: 'Name and version', content: { 'application/json': { schema: { type: 'object' } } } } } },
+  };
+  paths['/metrics'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Metrics in Prometheus text format',
+      description: 'With METRICS_TOKEN set, send it as `Authorization: Bearer <token>`.',
+      operationId: 'Metrics',
+      responses: {
+        '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '401': { description: 'Invalid metrics token', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    },
+  };
+}
