@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from './config';
+import { QUEUES } from '@evt/schemas';
+import { ConfigError, INTERNAL_QUEUES, loadConfig } from './config';
 
 /** The error loadConfig throws for `env`; fails the test when it throws none. */
 function failure(env: Record<string, string>): ConfigError {
@@ -186,5 +187,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_QUEUES: 'retl, audiencelist,retl' }).workerQueues).toEqual(['retl', 'audiencelist']);
     expect(() => loadConfig({ WORKER_QUEUES: 'retl,events' })).toThrow('WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch; unknown: events');
     expect(() => loadConfig({ WORKER_QUEUES: ' , ' })).toThrow('WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch');
+  });
+
+  it('offers as WORKER_QUEUES the queues the job registry gives the internal worker, in registry order', () => {
+    expect(INTERNAL_QUEUES).toEqual(Object.values(QUEUES).filter((queue) => queue.worker === 'internal-worker').map((queue) => queue.name));
+    expect(INTERNAL_QUEUES).toEqual(['replay', 'retl', 'audiencelist', 'extract', 'internal-batch']);
   });
 });
