@@ -1,7 +1,7 @@
 import type { AudienceMemberWrite, EventStore, RejectedRow } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { isoOrNull, jsonSize, rejectionId, splitJob, writeIsolating, type Refusal } from '@evt/pipeline';
-import { AUDIENCE_REMOVE_INDEX_BASE, AudienceListItem, QUEUE_NAMES, Validator } from '@evt/schemas';
+import { AUDIENCE_REMOVE_INDEX_BASE, AudienceListItem, QUEUES, Validator, type ItemOf } from '@evt/schemas';
 import { contentKey } from './canonical';
 
 const itemCheck = new Validator(AudienceListItem);
@@ -82,8 +82,8 @@ function refusedListRows(lists: AudienceListItem[], { item, reason }: Refusal<Au
  * the database refuses, goes to rejected_events; the other lists are stored.
  */
 export async function processAudienceListJob(data: unknown, jobId: string, deps: { store: EventStore; logger: Logger }): Promise<AudienceListOutcome> {
-  const job = { queue: QUEUE_NAMES.audiencelist, id: jobId };
-  const split = splitJob<AudienceListItem>(data, job, 'lists', itemCheck, deps.logger);
+  const job = { queue: QUEUES.audiencelist.name, id: jobId };
+  const split = splitJob<ItemOf<'audiencelist'>>(data, job, QUEUES.audiencelist.itemsKey, itemCheck, deps.logger);
   const units = foldMemberWrites(split.items);
   if (units.length === 0 && split.rejected.length === 0) return { members: 0, rejected: 0 };
   const outcome = await writeIsolating({

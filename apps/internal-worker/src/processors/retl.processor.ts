@@ -1,7 +1,7 @@
 import type { EventStore, RejectedRow, RetlRecordWrite } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import { isoOrNull, jsonSize, rejectionId, splitJob, writeIsolating } from '@evt/pipeline';
-import { QUEUE_NAMES, RetlItem, Validator } from '@evt/schemas';
+import { QUEUES, RetlItem, Validator, type ItemOf } from '@evt/schemas';
 
 const itemCheck = new Validator(RetlItem);
 
@@ -65,8 +65,8 @@ function refusedRecordRow(write: RetlRecordWrite, reason: string): RejectedRow {
  * database refuses, goes to rejected_events; the other records are stored.
  */
 export async function processRetlJob(data: unknown, jobId: string, deps: { store: EventStore; logger: Logger }): Promise<RetlOutcome> {
-  const job = { queue: QUEUE_NAMES.retl, id: jobId };
-  const split = splitJob<RetlItem>(data, job, 'records', itemCheck, deps.logger);
+  const job = { queue: QUEUES.retl.name, id: jobId };
+  const split = splitJob<ItemOf<'retl'>>(data, job, QUEUES.retl.itemsKey, itemCheck, deps.logger);
   const byRecord = new Map<string, RetlItem[]>();
   for (const item of split.items) {
     const key = JSON.stringify([item.sourceId, item.destinationId, item.recordId]);
