@@ -49,4 +49,15 @@ describe('WorkerMetrics', () => {
       'evt_worker_items_total{queue="events",outcome="rejected",service="events-worker"} 1',
     ]);
   });
+
+  it('counts the results of the rETL and audience processors under their own outcomes', async () => {
+    const metrics = new WorkerMetrics(createRegistry('internal-worker'));
+    metrics.wrote('retl', { records: 3, rejected: 1 });
+    metrics.wrote('audiencelist', { members: 4, rejected: 0 });
+    expect(await samples(metrics, 'evt_worker_items_total')).toEqual([
+      'evt_worker_items_total{queue="retl",outcome="rejected",service="internal-worker"} 1',
+      'evt_worker_items_total{queue="retl",outcome="records",service="internal-worker"} 3',
+      'evt_worker_items_total{queue="audiencelist",outcome="members",service="internal-worker"} 4',
+    ]);
+  });
 });
