@@ -37,7 +37,8 @@ describe('request path', () => {
   // large, is answered 400 or 413 and leaves a rejected-event record of its size.
   it.each(routes)('%s (%s): Invalid JSON and Request size too large each leave a record', async (route, path, credentials) => {
     const { path: suffix, headers } = credentials(route);
-    const post = (body: string) => send(stack.url, { path: `${path}${suffix}`, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+    const post = (body: string) =>
+      send(stack.url, { path: `${path}${suffix}`, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
     const notJson = '{"batch": [';
     const tooLarge = JSON.stringify({ batch: [], padding: 'x'.repeat(30 * 1024) });
     expect(await post(notJson)).toMatchObject({ status: 400, body: 'Invalid JSON' });
@@ -55,11 +56,20 @@ describe('request path', () => {
 
   it('takes an event route in another case or with a trailing slash, as Express routes match; other methods are 404', async () => {
     const post = (path: string, messageId: string) =>
-      send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basicAuth(sources.track.writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E', messageId }) });
+      send(stack.url, {
+        path,
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: basicAuth(sources.track.writeKey) },
+        body: JSON.stringify({ userId: 'u', event: 'E', messageId }),
+      });
     expect(await post('/v1/track/', 'loose-1')).toMatchObject({ status: 200, body: 'OK' });
     expect(await post('/V1/Track', 'loose-2')).toMatchObject({ status: 200, body: 'OK' });
     expect(await send(stack.url, { path: '/v1/track', method: 'GET' })).toMatchObject({ status: 404, body: 'Not found' });
-    const rows = await stack.rows<{ message_id: string; type: string }>("SELECT message_id, type FROM events WHERE source_id = $1 AND message_id LIKE 'loose-%' ORDER BY message_id", [sources.track.id], 2);
+    const rows = await stack.rows<{ message_id: string; type: string }>(
+      "SELECT message_id, type FROM events WHERE source_id = $1 AND message_id LIKE 'loose-%' ORDER BY message_id",
+      [sources.track.id],
+      2,
+    );
     expect(rows).toEqual([
       { message_id: 'loose-1', type: 'track' },
       { message_id: 'loose-2', type: 'track' },

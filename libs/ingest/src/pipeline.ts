@@ -77,7 +77,8 @@ export function validateAndEnrich(batch: EventBatch, maxEventSize: number, accep
     const size = measure ? Buffer.byteLength(JSON.stringify(raw) ?? '') : 0;
     // Schema first (it names the id field and its bound), then every value as Postgres must keep it,
     // before anything is changed: an id is refused as sent, never cleaned into another one.
-    const reason = size > maxEventSize ? `event is larger than ${maxEventSize} bytes` : (reasonToReject(raw, kind, request.type) ?? unstorableValueReason(raw) ?? shared);
+    const reason =
+      size > maxEventSize ? `event is larger than ${maxEventSize} bytes` : (reasonToReject(raw, kind, request.type) ?? unstorableValueReason(raw) ?? shared);
     if (reason !== undefined) {
       const refusal = { owner: source, reason, event: raw, size, receivedAt: request.receivedAt, maxEventSize };
       rejected.push(rejectedEvent(kind === 'enriched' && isPlainObject(raw) ? { ...refusal, inner: raw.payload } : refusal));

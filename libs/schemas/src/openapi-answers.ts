@@ -22,7 +22,14 @@ export const sourceIDAuth = [{ sourceIDAuth: [] }];
 // The internal API answers as the public one; its batch route adds no 429 (internal calls are not rate limited).
 export const { '429': _rateLimited, ...INTERNAL_BATCH_ANSWERS } = ANSWERS;
 
-export function internalOperation(operationId: string, summary: string, description: string, schemaName: string, security: unknown[], responses: object = ANSWERS) {
+export function internalOperation(
+  operationId: string,
+  summary: string,
+  description: string,
+  schemaName: string,
+  security: unknown[],
+  responses: object = ANSWERS,
+) {
   return {
     post: {
       tags: ['Internal API'],

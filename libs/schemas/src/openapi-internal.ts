@@ -4,7 +4,13 @@ type Paths = Record<string, unknown>;
 
 /** The internal API's routes. */
 export function addInternalPaths(paths: Paths): void {
-  paths['/internal/v1/extract'] = internalOperation('Extract', 'Extract', 'One event from a cloud extract source, stored with type `extract`; it needs no user id.', 'ExtractPayload', writeKeyAuth);
+  paths['/internal/v1/extract'] = internalOperation(
+    'Extract',
+    'Extract',
+    'One event from a cloud extract source, stored with type `extract`; it needs no user id.',
+    'ExtractPayload',
+    writeKeyAuth,
+  );
   paths['/internal/v1/retl'] = internalOperation(
     'Retl',
     'Retl',

@@ -8,14 +8,24 @@ export function addOperationsPaths(paths: Paths): void {
     properties: {
       status: { type: 'string', enum: ['ok', 'unavailable'] },
       redis: { type: 'string', enum: ['up', 'down'] },
-      postgres: { type: 'string', enum: ['up', 'down'], description: 'Reported only: events are queued while Postgres is down, so it never makes the gateway unready.' },
+      postgres: {
+        type: 'string',
+        enum: ['up', 'down'],
+        description: 'Reported only: events are queued while Postgres is down, so it never makes the gateway unready.',
+      },
       sourcesLoaded: { type: 'boolean' },
       stopping: { type: 'boolean' },
     },
   };
   const readinessResponses = {
-    '200': { description: 'Ready: Redis answers, sources are loaded, not stopping (Postgres may be down)', content: { 'application/json': { schema: readiness } } },
-    '503': { description: 'Not ready: Redis is down, sources are not loaded yet, or the gateway is stopping (the body says which)', content: { 'application/json': { schema: readiness } } },
+    '200': {
+      description: 'Ready: Redis answers, sources are loaded, not stopping (Postgres may be down)',
+      content: { 'application/json': { schema: readiness } },
+    },
+    '503': {
+      description: 'Not ready: Redis is down, sources are not loaded yet, or the gateway is stopping (the body says which)',
+      content: { 'application/json': { schema: readiness } },
+    },
   };
   paths['/health/live'] = {
     get: {
@@ -24,7 +34,10 @@ export function addOperationsPaths(paths: Paths): void {
       description: 'For restarts (a liveness probe). Answers 200 whatever the state of Redis or Postgres.',
       operationId: 'HealthLive',
       responses: {
-        '200': { description: 'The process answers', content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } } } },
+        '200': {
+          description: 'The process answers',
+          content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } } },
+        },
       },
     },
   };
@@ -47,7 +60,12 @@ export function addOperationsPaths(paths: Paths): void {
     },
   };
   paths['/version'] = {
-    get: { tags: ['Operations'], summary: 'Version', operationId: 'Version', responses: { '200': { description: 'Name and version', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    get: {
+      tags: ['Operations'],
+      summary: 'Version',
+      operationId: 'Version',
+      responses: { '200': { description: 'Name and version', content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
   };
   paths['/metrics'] = {
     get: {

@@ -20,7 +20,9 @@ export function addPublicPaths(paths: Paths): void {
     };
   }
   const json = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
-  const taken = (operationId: string, summary: string) => ({ post: { tags: ['Browser SDK settings'], summary, operationId, responses: { '200': text('Taken, not kept', 'OK') }, security: [] } });
+  const taken = (operationId: string, summary: string) => ({
+    post: { tags: ['Browser SDK settings'], summary, operationId, responses: { '200': text('Taken, not kept', 'OK') }, security: [] },
+  });
   const sourceConfig = {
     type: 'object',
     required: ['isHosted', 'source'],
@@ -54,7 +56,9 @@ export function addPublicPaths(paths: Paths): void {
     },
   };
   paths['/sourceConfig'] = sourceConfigGet;
-  paths['/sourceConfig/'] = { get: { ...sourceConfigGet.get, operationId: 'SourceConfigSlash', summary: 'RudderStack source configuration (the path the SDKs use)' } };
+  paths['/sourceConfig/'] = {
+    get: { ...sourceConfigGet.get, operationId: 'SourceConfigSlash', summary: 'RudderStack source configuration (the path the SDKs use)' },
+  };
   paths['/rsaMetrics'] = taken('RsaMetrics', 'RudderStack SDK metrics (v3 with stats collection on)');
   paths['/v1/projects/{writeKey}/settings'] = {
     get: {
@@ -65,7 +69,11 @@ export function addPublicPaths(paths: Paths): void {
       operationId: 'SegmentSettings',
       parameters: [{ name: 'writeKey', in: 'path', required: true, schema: { type: 'string' } }],
       responses: {
-        '200': json('Settings for analytics-next', { type: 'object', required: ['integrations'], properties: { integrations: { type: 'object' }, metrics: { type: 'object' }, remotePlugins: { type: 'array', items: {}, maxItems: 0 } } }),
+        '200': json('Settings for analytics-next', {
+          type: 'object',
+          required: ['integrations'],
+          properties: { integrations: { type: 'object' }, metrics: { type: 'object' }, remotePlugins: { type: 'array', items: {}, maxItems: 0 } },
+        }),
         '400': text('StatusBadRequest', 'Invalid request: Host header is not a host name (or set PUBLIC_URL)'),
         '401': ANSWERS['401'],
         '404': ANSWERS['404'],

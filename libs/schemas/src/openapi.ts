@@ -50,7 +50,11 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     paths,
     components: {
       securitySchemes: {
-        writeKeyAuth: { type: 'http', scheme: 'basic', description: 'Write Key Basic Authentication: the write key is the user name, the password is ignored.' },
+        writeKeyAuth: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'Write Key Basic Authentication: the write key is the user name, the password is ignored.',
+        },
         sourceIDAuth: { type: 'http', scheme: 'basic', description: 'SourceID Basic Authentication: the source id is the user name.' },
       },
       schemas: {

@@ -27,39 +27,63 @@ const SINGLE_EVENTS = [
   { type: 'alias', short: 'a', id: 'Alias', text: 'Merges a previous identity into a userId.' },
 ] as const;
 
-const BATCH_TEXT = 'Sends many events (identify, track, page, screen, group, alias) in one request. Invalid events are set aside in `rejected_events`; the valid ones are accepted.';
+const BATCH_TEXT =
+  'Sends many events (identify, track, page, screen, group, alias) in one request. Invalid events are set aside in `rejected_events`; the valid ones are accepted.';
 
 // In the order the OpenAPI document lists them.
 export const EVENT_ROUTES: readonly EventRoute[] = [
-  ...SINGLE_EVENTS.map(
-    (route): EventRoute => ({
-      path: `/v1/${route.type}`,
-      kind: 'single',
-      type: route.type,
-      writeKeyIn: 'header',
-      operationId: route.id,
-      summary: route.id,
-      description: `${route.text} The event's type is forced to \`${route.type}\`.`,
-      schema: `${route.id}Payload`,
-      tag: 'HTTP API',
-    }),
-  ),
-  { path: '/v1/batch', kind: 'batch', writeKeyIn: 'header', operationId: 'Batch', summary: 'Batch', description: BATCH_TEXT, schema: 'BatchPayload', tag: 'HTTP API' },
-  { path: '/v1/import', kind: 'batch', writeKeyIn: 'header', operationId: 'Import', summary: 'Import', description: 'Like batch, for historical loads.', schema: 'BatchPayload', tag: 'HTTP API' },
-  ...SINGLE_EVENTS.map(
-    (route): EventRoute => ({
-      path: `/v1/${route.short}`,
-      kind: 'single',
-      type: route.type,
-      writeKeyIn: 'header',
-      operationId: `${route.id}Short`,
-      summary: `${route.id} (Segment short path)`,
-      description: `Same as /v1/${route.type}.`,
-      schema: `${route.id}Payload`,
-      tag: 'Segment short paths',
-    }),
-  ),
-  { path: '/v1/b', kind: 'batch', writeKeyIn: 'header', operationId: 'BatchShort', summary: 'Batch (Segment short path)', description: 'Same as /v1/batch.', schema: 'BatchPayload', tag: 'Segment short paths' },
+  ...SINGLE_EVENTS.map((route): EventRoute => ({
+    path: `/v1/${route.type}`,
+    kind: 'single',
+    type: route.type,
+    writeKeyIn: 'header',
+    operationId: route.id,
+    summary: route.id,
+    description: `${route.text} The event's type is forced to \`${route.type}\`.`,
+    schema: `${route.id}Payload`,
+    tag: 'HTTP API',
+  })),
+  {
+    path: '/v1/batch',
+    kind: 'batch',
+    writeKeyIn: 'header',
+    operationId: 'Batch',
+    summary: 'Batch',
+    description: BATCH_TEXT,
+    schema: 'BatchPayload',
+    tag: 'HTTP API',
+  },
+  {
+    path: '/v1/import',
+    kind: 'batch',
+    writeKeyIn: 'header',
+    operationId: 'Import',
+    summary: 'Import',
+    description: 'Like batch, for historical loads.',
+    schema: 'BatchPayload',
+    tag: 'HTTP API',
+  },
+  ...SINGLE_EVENTS.map((route): EventRoute => ({
+    path: `/v1/${route.short}`,
+    kind: 'single',
+    type: route.type,
+    writeKeyIn: 'header',
+    operationId: `${route.id}Short`,
+    summary: `${route.id} (Segment short path)`,
+    description: `Same as /v1/${route.type}.`,
+    schema: `${route.id}Payload`,
+    tag: 'Segment short paths',
+  })),
+  {
+    path: '/v1/b',
+    kind: 'batch',
+    writeKeyIn: 'header',
+    operationId: 'BatchShort',
+    summary: 'Batch (Segment short path)',
+    description: 'Same as /v1/batch.',
+    schema: 'BatchPayload',
+    tag: 'Segment short paths',
+  },
   {
     path: '/beacon/v1/batch',
     kind: 'batch',

@@ -8,7 +8,8 @@ import { ClientGoneError, InvalidJsonError, PayloadTooLargeError } from '@evt/er
 import { isPlainObject, type Dictionary } from '@evt/ingest';
 import { unstorableValueReason } from '@evt/schemas';
 import { bodyInflater, clientGone } from '../http/body';
-import { AudienceListScanner, parseJsonText, type MemberList } from './audience-list-scanner';
+import { AudienceListScanner } from './audience-list-scanner';
+import { parseJsonText, type MemberList } from './audience-list-syntax';
 import type { BodyFormat } from './body-format';
 
 /** Members of one list (adds or removes) in request order, from `offset` on. */

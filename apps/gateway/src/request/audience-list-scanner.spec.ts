@@ -1,5 +1,6 @@
 import { InvalidJsonError, InvalidRequestError } from '@evt/errors';
-import { AudienceListScanner, parseJsonText, type MemberList } from './audience-list-scanner';
+import { AudienceListScanner } from './audience-list-scanner';
+import { parseJsonText, type MemberList } from './audience-list-syntax';
 
 /** Scans `text` cut into pieces of `step` bytes: the members as parsed (as the gateway parses each), and the other fields. */
 function scan(text: string, step = text.length || 1, maxValueBytes = 1 << 20) {

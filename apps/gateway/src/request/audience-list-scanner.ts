@@ -1,69 +1,18 @@
 import { InvalidJsonError, InvalidRequestError } from '@evt/errors';
 import { MAX_JSON_DEPTH } from '../http/json';
-
-/** The two member arrays of an audience list, in `properties.listData`. */
-export type MemberList = 'add' | 'remove';
-
-/** Members per list are counted in a Postgres integer, removes after adds: see AUDIENCE_REMOVE_INDEX_BASE. */
-export const MAX_MEMBERS_PER_LIST = 2 ** 30;
-
-type Role = 'root' | 'properties' | 'listData' | MemberList;
-type ObjectState = 'firstKeyOrEnd' | 'key' | 'colon' | 'value' | 'commaOrEnd';
-type ArrayState = 'firstValueOrEnd' | 'value' | 'commaOrEnd';
-
-interface ObjectFrame {
-  kind: 'object';
-  role: Role;
-  path: string;
-  target: Record<string, unknown>;
-  state: ObjectState;
-  key: string;
-  streamed: Set<string>;
-}
-
-interface ArrayFrame {
-  kind: 'array';
-  role: MemberList;
-  path: string;
-  state: ArrayState;
-  index: number;
-}
-
-type Frame = ObjectFrame | ArrayFrame;
-
-/** A value being read whole: its bytes so far, and where its end is. */
-interface Capture {
-  purpose: 'key' | 'value' | 'member' | 'root';
-  pieces: Buffer[];
-  size: number;
-  mode: 'string' | 'container' | 'scalar';
-  depth: number;
-  inString: boolean;
-  escaped: boolean;
-}
-
-const CHILD_ROLE: Partial<Record<Role, Record<string, Role>>> = {
-  root: { properties: 'properties' },
-  properties: { listData: 'listData' },
-  listData: { add: 'add', remove: 'remove' },
-};
-
-const isWhitespace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-const isScalarEnd = (c: number) => isWhitespace(c) || c === 0x2c || c === 0x7d || c === 0x5d;
-
-function define(target: Record<string, unknown>, key: string, value: unknown): void {
-  // As JSON.parse does: `__proto__` becomes an own property, never the prototype.
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-/** JSON.parse of UTF-8 bytes; InvalidJsonError when they are not JSON. */
-export function parseJsonText(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new InvalidJsonError({ cause: error });
-  }
-}
+import {
+  CHILD_ROLE,
+  define,
+  isScalarEnd,
+  isWhitespace,
+  MAX_MEMBERS_PER_LIST,
+  parseJsonText,
+  type ArrayFrame,
+  type Capture,
+  type Frame,
+  type MemberList,
+  type ObjectFrame,
+} from './audience-list-syntax';
 
 /**
  * Reads an audience list's JSON as it arrives, in bounded memory: each member of
@@ -241,7 +190,8 @@ export class AudienceListScanner {
     if (capture.size > limit) {
       const frame = this.frames[this.frames.length - 1];
       if (capture.purpose === 'root') throw new InvalidRequestError('event must be an object');
-      if (capture.purpose === 'member') throw new InvalidRequestError(`${(frame as ArrayFrame).path}.${(frame as ArrayFrame).index} is larger than ${this.maxValueBytes} bytes`);
+      if (capture.purpose === 'member')
+        throw new InvalidRequestError(`${(frame as ArrayFrame).path}.${(frame as ArrayFrame).index} is larger than ${this.maxValueBytes} bytes`);
       throw new InvalidRequestError(`the fields other than properties.listData.add and .remove are larger than ${this.maxValueBytes} bytes`);
     }
     if (piece.length > 0) capture.pieces.push(piece);

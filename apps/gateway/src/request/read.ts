@@ -28,7 +28,12 @@ export const JSON_BODY: BodyFormat<Buffer, unknown> = {
  * found before a byte is read), or else from the body's `writeKey`. The body of a known source
  * that cannot be read (not JSON, too large) leaves a rejected-event record.
  */
-export async function readRequest<Raw, Body>(deps: GatewayDeps, req: IncomingMessage, source: SourceConfig | undefined, format: BodyFormat<Raw, Body>): Promise<Incoming<Body>> {
+export async function readRequest<Raw, Body>(
+  deps: GatewayDeps,
+  req: IncomingMessage,
+  source: SourceConfig | undefined,
+  format: BodyFormat<Raw, Body>,
+): Promise<Incoming<Body>> {
   let raw: Raw;
   let body: Body;
   try {
