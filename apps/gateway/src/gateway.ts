@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '@evt/config';
 import { createDbClient, SourcesRepository } from '@evt/db';
+import { withTimeout } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
@@ -71,12 +72,12 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   const internalWarning = internalApiWarning(config);
   if (internalWarning) logger.warn(internalWarning);
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
-  const checks = { redis: () => producers.ping(CHECK_TIMEOUT_MS), postgres: () => withTimeout(db.ping(), CHECK_TIMEOUT_MS) };
+  const checks = { redis: () => producers.ping(CHECK_TIMEOUT_MS), postgres: () => withTimeout(db.ping(), CHECK_TIMEOUT_MS, 'postgres too slow') };
   const answers = (check: () => Promise<void>) => check().then(() => true, () => false);
   const registry = createRegistry('gateway');
   const metrics = new GatewayMetrics(
     registry,
-    () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000),
+    () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000, 'queue depths too slow'),
     async () => {
       const [redis, postgres] = await Promise.all([answers(checks.redis), answers(checks.postgres)]);
       return { redis, postgres };
@@ -141,13 +142,4 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       await db.close();
     },
   };
-}
-
-/** Rejects once `ms` have passed (a Redis that does not answer must not hang a scrape). */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

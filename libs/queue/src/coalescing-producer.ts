@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { ServiceUnavailableError } from '@evt/errors';
+import { ServiceUnavailableError, withTimeout } from '@evt/errors';
 import type { RejectedEvent } from '@evt/schemas';
 import { encodeJobData } from './job-data';
 
@@ -120,20 +120,17 @@ export class CoalescingProducer<T> {
       for (const record of request.rejected) rejected.push(record);
       deadline = Math.min(deadline, request.deadline);
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await withTimeout(
         encodeJobData({ [this.options.itemsKey]: items, rejected }).then((data) => this.queue.add(this.queue.name, data)),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new ServiceUnavailableError('queue too slow')), Math.max(1, deadline - Date.now()));
-        }),
-      ]);
+        Math.max(1, deadline - Date.now()),
+        'queue too slow',
+      );
       for (const request of batch) this.settle(request);
     } catch (error) {
       const failure = error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError('queue write failed', { cause: error });
       for (const request of batch) this.settle(request, failure);
     } finally {
-      clearTimeout(timer);
       this.writes--;
       this.schedule();
       this.notifyIfIdle();

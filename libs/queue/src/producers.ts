@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { ServiceUnavailableError } from '@evt/errors';
+import { ServiceUnavailableError, withTimeout } from '@evt/errors';
 import { QUEUE_KEYS, QUEUES, type ItemOf, type QueueKey } from '@evt/schemas';
 import { Backlog, CoalescingProducer, type EnqueueRequest } from './coalescing-producer';
 import { createRedis, isRedisReady, type Redis } from './connection';
@@ -83,17 +83,7 @@ class Producers {
   /** Round trip to Redis, bounded by `timeoutMs`. */
   async ping(timeoutMs = 1000): Promise<void> {
     if (!this.ready) throw new ServiceUnavailableError('queue unreachable');
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.redis.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new ServiceUnavailableError('queue too slow')), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(this.redis.ping(), timeoutMs, 'queue too slow');
   }
 
   /** Refuses new requests, waits for those already accepted to be written, then disconnects. */
