@@ -16,11 +16,9 @@ process.env.EVT_TEST_RESULTS = results;
 
 let status = 0;
 
-// The formatting check (`npm run format:check`: prettier --check against .prettierrc). Not enforced
-// yet, because the code has not been through prettier once; FORMAT_CHECK=1 runs it meanwhile.
-// TODO(lead): once `npm run format` (prettier --write .) is committed, enforce it by changing the
-// next line to `const checkFormat = process.env.FORMAT_CHECK !== '0';`.
-const checkFormat = process.env.FORMAT_CHECK === '1';
+// The formatting check (`npm run format:check`: prettier --check against .prettierrc); `npm run
+// format` rewrites what it finds. FORMAT_CHECK=0 skips it.
+const checkFormat = process.env.FORMAT_CHECK !== '0';
 if (checkFormat) {
   const format = spawnSync('npx', ['prettier', '--check', '--log-level=warn', '.'], { cwd: root, stdio: 'inherit' });
   if (format.status !== 0) {

@@ -26,16 +26,21 @@ describe('admin CLI (real Postgres)', () => {
   }
 
   it('creates a workspace and a source; `sources create --json` prints only {id, writeKey, workspaceId, kind}', async () => {
-    expect(await cli('workspaces', 'create', '--name', 'shop')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^created workspace shop \(id \w{27}\)\n$/) });
+    expect(await cli('workspaces', 'create', '--name', 'shop')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^created workspace shop \(id \w{27}\)\n$/),
+    });
     const created = await cli('sources', 'create', '--workspace', 'shop', '--name', 'web', '--json');
     expect(created.code).toBe(0);
     const source = JSON.parse(created.stdout);
     expect(Object.keys(source).sort()).toEqual(['id', 'kind', 'workspaceId', 'writeKey']);
     expect(source.kind).toBe('event_stream');
     expect(source.writeKey).toMatch(/^[0-9A-Za-z]{32}$/);
-    expect(await env.db.query('SELECT s.name, s.write_key, w.name AS workspace FROM sources s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = $1', [source.id])).toEqual([
-      { name: 'web', write_key: source.writeKey, workspace: 'shop' },
-    ]);
+    expect(
+      await env.db.query('SELECT s.name, s.write_key, w.name AS workspace FROM sources s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = $1', [
+        source.id,
+      ]),
+    ).toEqual([{ name: 'web', write_key: source.writeKey, workspace: 'shop' }]);
   });
 
   it('lists workspaces and sources as tables or JSON', async () => {
@@ -61,15 +66,24 @@ describe('admin CLI (real Postgres)', () => {
   it('creates webhook and replay sources; a replay source needs an existing original source', async () => {
     const webhook = JSON.parse((await cli('sources', 'create', '--workspace', 'shop', '--name', 'hooks', '--kind', 'webhook', '--json')).stdout);
     expect(webhook.kind).toBe('webhook');
-    expect(await cli('sources', 'create', '--workspace', 'shop', '--name', 'replay', '--kind', 'replay')).toMatchObject({ code: 2, stderr: 'error: a replay source needs --original-source SOURCE_ID\n' });
-    const replay = JSON.parse((await cli('sources', 'create', '--workspace', 'shop', '--name', 'replay', '--kind', 'replay', '--original-source', webhook.id, '--json')).stdout);
-    expect(await env.db.query('SELECT kind, original_source_id FROM sources WHERE id = $1', [replay.id])).toEqual([{ kind: 'replay', original_source_id: webhook.id }]);
+    expect(await cli('sources', 'create', '--workspace', 'shop', '--name', 'replay', '--kind', 'replay')).toMatchObject({
+      code: 2,
+      stderr: 'error: a replay source needs --original-source SOURCE_ID\n',
+    });
+    const replay = JSON.parse(
+      (await cli('sources', 'create', '--workspace', 'shop', '--name', 'replay', '--kind', 'replay', '--original-source', webhook.id, '--json')).stdout,
+    );
+    expect(await env.db.query('SELECT kind, original_source_id FROM sources WHERE id = $1', [replay.id])).toEqual([
+      { kind: 'replay', original_source_id: webhook.id },
+    ]);
   });
 
   it('sets and removes a rate limit', async () => {
     const source = JSON.parse((await cli('sources', 'create', '--workspace', 'shop', '--name', 'limited', '--json')).stdout);
     expect(await cli('sources', 'rate-limit', source.id, '--events', '100', '--window', '10')).toMatchObject({ code: 0 });
-    expect(await env.db.query('SELECT rate_limit_events, rate_limit_window_seconds FROM sources WHERE id = $1', [source.id])).toEqual([{ rate_limit_events: 100, rate_limit_window_seconds: 10 }]);
+    expect(await env.db.query('SELECT rate_limit_events, rate_limit_window_seconds FROM sources WHERE id = $1', [source.id])).toEqual([
+      { rate_limit_events: 100, rate_limit_window_seconds: 10 },
+    ]);
     expect(await cli('sources', 'rate-limit', source.id, '--off')).toMatchObject({ code: 0 });
     expect(await env.db.query('SELECT rate_limit_events FROM sources WHERE id = $1', [source.id])).toEqual([{ rate_limit_events: null }]);
   });
@@ -95,7 +109,9 @@ describe('admin CLI (real Postgres)', () => {
     const destination = JSON.parse((await cli('destinations', 'add', '--source', source.id, '--name', 'crm', '--json')).stdout);
     expect(destination).toEqual({ id: expect.stringMatching(/^\w{27}$/), sourceId: source.id, name: 'crm' });
     expect(await cli('destinations', 'disable', destination.id)).toMatchObject({ code: 0, stdout: `destination ${destination.id} disabled\n` });
-    expect(JSON.parse((await cli('destinations', 'list', '--source', source.id, '--json')).stdout)).toEqual([expect.objectContaining({ id: destination.id, enabled: false })]);
+    expect(JSON.parse((await cli('destinations', 'list', '--source', source.id, '--json')).stdout)).toEqual([
+      expect.objectContaining({ id: destination.id, enabled: false }),
+    ]);
   });
 
   it('lists audiences and rETL records', async () => {
@@ -107,8 +123,12 @@ describe('admin CLI (real Postgres)', () => {
       `INSERT INTO retl_records (source_id, destination_id, record_id, workspace_id, fields, deleted, last_action, message_id, received_at, sequence, sequence_index)
        VALUES ('s1', 'd1', 'r1', 'w', '{"name":"Ada"}', false, 'insert', 'm', now(), 1, 0)`,
     );
-    expect(JSON.parse((await cli('audiences', 'list', '--json')).stdout)).toEqual([{ sourceId: 's1', audienceId: 'list-a', members: 1, removed: 1, updatedAt: expect.any(String) }]);
-    expect(JSON.parse((await cli('retl', 'list', '--json')).stdout)).toEqual([expect.objectContaining({ sourceId: 's1', destinationId: 'd1', recordId: 'r1', fields: { name: 'Ada' }, deleted: false })]);
+    expect(JSON.parse((await cli('audiences', 'list', '--json')).stdout)).toEqual([
+      { sourceId: 's1', audienceId: 'list-a', members: 1, removed: 1, updatedAt: expect.any(String) },
+    ]);
+    expect(JSON.parse((await cli('retl', 'list', '--json')).stdout)).toEqual([
+      expect.objectContaining({ sourceId: 's1', destinationId: 'd1', recordId: 'r1', fields: { name: 'Ada' }, deleted: false }),
+    ]);
   });
 
   it('retries rejected events that pass validation now, and keeps the others with the reason', async () => {
@@ -150,17 +170,30 @@ describe('admin CLI (real Postgres)', () => {
         throw new Error('relation "events" does not exist');
       },
     });
-    const producers = new QueueProducers({ redisUrl: env.redisUrl, prefix: env.queuePrefix, timeoutMs: 5000, maxItemsPerJob: 10, maxBytesPerJob: 1 << 20, maxPendingBytes: 1 << 24 });
+    const producers = new QueueProducers({
+      redisUrl: env.redisUrl,
+      prefix: env.queuePrefix,
+      timeoutMs: 5000,
+      maxItemsPerJob: 10,
+      maxBytesPerJob: 1 << 20,
+      maxPendingBytes: 1 << 24,
+    });
     const failed = async () => JSON.parse((await cli('queues', 'failed', '--queue', 'replay', '--json')).stdout) as Array<Record<string, unknown>>;
     try {
       await consumer.ready();
       await producers.waitUntilReady();
       for (const messageId of ['f-1', 'f-2']) {
-        await producers.replay.enqueue({ items: [{ sourceId: 's', workspaceId: 'w', event: { type: 'track', messageId, receivedAt: '2026-01-01T00:00:00.000Z', rudderId: 'r' } }], rejected: [], bytes: 100 });
+        await producers.replay.enqueue({
+          items: [{ sourceId: 's', workspaceId: 'w', event: { type: 'track', messageId, receivedAt: '2026-01-01T00:00:00.000Z', rudderId: 'r' } }],
+          rejected: [],
+          bytes: 100,
+        });
       }
       const jobs = await waitFor(async () => ((await failed()).length === 2 ? failed() : undefined), 10_000, 'two failed jobs');
       const ids = jobs.map((job) => job.id as string).sort();
-      const described = jobs.map(({ failedAt, ...job }) => ({ ...job, failedAt: new Date(failedAt as string).toISOString() === failedAt }) as Record<string, unknown>);
+      const described = jobs.map(
+        ({ failedAt, ...job }) => ({ ...job, failedAt: new Date(failedAt as string).toISOString() === failedAt }) as Record<string, unknown>,
+      );
       expect(described.sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
         ids.map((id) => ({ queue: 'replay', id, attempts: 1, deterministicFailures: 1, failedAt: true, reason: 'relation "events" does not exist' })),
       );
@@ -169,15 +202,30 @@ describe('admin CLI (real Postgres)', () => {
       expect(listed.stdout.split('\n')[0]).toMatch(/^queue\s+id\s+attempts\s+failedAt\s+reason$/);
       expect(JSON.parse((await cli('queues', 'depth', '--json')).stdout)[1]).toEqual({ queue: 'replay', waiting: 0, active: 0, delayed: 0, failed: 2 });
 
-      expect(await cli('queues', 'discard-failed', ids[0])).toEqual({ code: 2, stdout: '', stderr: 'error: discard-failed deletes jobs and their events for good: add --yes\n' });
+      expect(await cli('queues', 'discard-failed', ids[0])).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: 'error: discard-failed deletes jobs and their events for good: add --yes\n',
+      });
       expect((await cli('queues', 'failed', '--queue', 'nope')).code).toBe(2);
 
-      expect(await cli('queues', 'retry-failed', '--queue', 'replay', ids[0])).toEqual({ code: 0, stdout: `moved 1 failed job(s) back to waiting: replay:${ids[0]}\n`, stderr: '' });
+      expect(await cli('queues', 'retry-failed', '--queue', 'replay', ids[0])).toEqual({
+        code: 0,
+        stdout: `moved 1 failed job(s) back to waiting: replay:${ids[0]}\n`,
+        stderr: '',
+      });
       // Taken again and failed again: one failure counted since the retry, two attempts in all.
-      await waitFor(async () => ((await failed()).find((job) => job.id === ids[0] && job.attempts === 2) ? true : undefined), 10_000, 'the retried job to fail again');
+      await waitFor(
+        async () => ((await failed()).find((job) => job.id === ids[0] && job.attempts === 2) ? true : undefined),
+        10_000,
+        'the retried job to fail again',
+      );
       expect((await failed()).find((job) => job.id === ids[0])).toMatchObject({ attempts: 2, deterministicFailures: 1 });
 
-      expect(await cli('queues', 'discard-failed', '--yes', '--queue', 'replay')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^deleted 2 failed job\(s\): replay:\d+, replay:\d+\n$/) });
+      expect(await cli('queues', 'discard-failed', '--yes', '--queue', 'replay')).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(/^deleted 2 failed job\(s\): replay:\d+, replay:\d+\n$/),
+      });
       expect(JSON.parse((await cli('queues', 'depth', '--json')).stdout)[1]).toEqual({ queue: 'replay', waiting: 0, active: 0, delayed: 0, failed: 0 });
     } finally {
       await producers.close();
@@ -191,7 +239,11 @@ describe('admin CLI (real Postgres)', () => {
 
   it('explains wrong usage with exit code 2 and a message on stderr only', async () => {
     expect(await cli('sources', 'create', '--name', 'x')).toEqual({ code: 2, stdout: '', stderr: 'error: sources create needs --workspace W --name N\n' });
-    expect(await cli('sources', 'create', '--workspace', 'nope', '--name', 'x')).toEqual({ code: 2, stdout: '', stderr: 'error: no workspace with id or name "nope"\n' });
+    expect(await cli('sources', 'create', '--workspace', 'nope', '--name', 'x')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'error: no workspace with id or name "nope"\n',
+    });
     expect(await cli('sources', 'create', '--workspace', 'shop', '--name', 'x', '--kind', 'ftp')).toEqual({
       code: 2,
       stdout: '',
@@ -206,9 +258,11 @@ describe('admin CLI (real Postgres)', () => {
     const name = `x'); DROP TABLE events; --"\\`;
     expect((await cli('workspaces', 'create', '--name', name)).code).toBe(0);
     const created = JSON.parse((await cli('sources', 'create', '--workspace', name, '--name', `${name}$1`, '--json')).stdout);
-    expect(await env.db.query('SELECT w.name AS workspace, s.name AS source FROM sources s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = $1', [created.id])).toEqual([
-      { workspace: name, source: `${name}$1` },
-    ]);
+    expect(
+      await env.db.query('SELECT w.name AS workspace, s.name AS source FROM sources s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = $1', [
+        created.id,
+      ]),
+    ).toEqual([{ workspace: name, source: `${name}$1` }]);
     expect(await env.db.query("SELECT to_regclass('events')::text AS t")).toEqual([{ t: 'events' }]);
   });
 

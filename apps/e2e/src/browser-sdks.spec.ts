@@ -159,7 +159,8 @@ async function visit(sdk: BrowserSdk, delivery: Delivery): Promise<void> {
     expect([...posted].sort()).toEqual([...(sdk.deliveries[delivery]?.paths ?? [])].sort());
     expect(pageErrors).toEqual([]);
   } catch (error) {
-    if (error instanceof Error) error.message += `\n\nThe browser's requests outside the site:\n${exchanges.map(formatExchange).join('\n') || '(none)'}\nPage errors: ${pageErrors.join('; ') || '(none)'}`;
+    if (error instanceof Error)
+      error.message += `\n\nThe browser's requests outside the site:\n${exchanges.map(formatExchange).join('\n') || '(none)'}\nPage errors: ${pageErrors.join('; ') || '(none)'}`;
     throw error;
   } finally {
     await context.close();

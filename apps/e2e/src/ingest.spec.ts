@@ -2,15 +2,7 @@ import { randomUUID } from 'node:crypto';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { AppProcess, basicAuth, createSource, createTestEnv, freePort, waitFor, waitForHealthy, withProcessOutput, type TestEnv } from '@evt/testing';
-import {
-  countStored,
-  countWithLibrary,
-  expectedRows,
-  storedEvents,
-  throughputLine,
-  waitForStored,
-  type SentEvent,
-} from './support/stored-events';
+import { countStored, countWithLibrary, expectedRows, storedEvents, throughputLine, waitForStored, type SentEvent } from './support/stored-events';
 
 // The built gateway and events worker as separate processes, driven by the SDKs our users run
 // and by raw HTTP, checked against what lands in Postgres.
@@ -178,9 +170,7 @@ describe('raw HTTP', () => {
         5_000,
         `event ${messageId} in Postgres`,
       );
-      expect(row).toEqual([
-        { type: 'track', user_id: 'curl-user-1', event: 'Signed Up', source_id: httpSource.id, workspace_id: httpSource.workspaceId },
-      ]);
+      expect(row).toEqual([{ type: 'track', user_id: 'curl-user-1', event: 'Signed Up', source_id: httpSource.id, workspace_id: httpSource.workspaceId }]);
     }),
   );
 

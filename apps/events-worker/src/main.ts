@@ -10,6 +10,9 @@ void runWorker({
   dbConnections: () => 4,
   processors: ({ config, logger, store, metrics }) =>
     ({
-      events: createEventsProcessor({ store, logger }, { maxJobsPerCommit: config.workerConcurrency, onCommitted: (outcome) => metrics.wrote(QUEUE_NAMES.events, outcome) }),
+      events: createEventsProcessor(
+        { store, logger },
+        { maxJobsPerCommit: config.workerConcurrency, onCommitted: (outcome) => metrics.wrote(QUEUE_NAMES.events, outcome) },
+      ),
     }) satisfies Processors<'events'>,
 });

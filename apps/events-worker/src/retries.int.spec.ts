@@ -47,11 +47,15 @@ describe('events worker retries', () => {
 
       await waitFor(async () => (attempts.length >= 2 ? true : undefined), 10_000, 'two failed attempts');
       await migrate(databaseUrl);
-      const rows = await waitFor(async () => {
-        const found = await db.query('SELECT message_id FROM events').catch(() => []);
-        return found.length > 0 ? found : undefined;
-      // Attempts made while the migrations ran push the next one back (capped at 30 s).
-      }, 40_000, 'the event to be stored');
+      const rows = await waitFor(
+        async () => {
+          const found = await db.query('SELECT message_id FROM events').catch(() => []);
+          return found.length > 0 ? found : undefined;
+          // Attempts made while the migrations ran push the next one back (capped at 30 s).
+        },
+        40_000,
+        'the event to be stored',
+      );
       expect(rows).toEqual([{ message_id: 'retried' }]);
       expect(attempts.slice(0, 3)).toEqual([0, 1, 2].slice(0, Math.min(3, attempts.length)));
     } finally {

@@ -22,7 +22,12 @@ describe('gateway answers: refusals', () => {
   afterAll(() => stack.stop());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    send(stack.url, {
+      path,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const auth = (s: Source) => ({ Authorization: basicAuth(s.writeKey) });
   const rejectedOf = (sourceId: string, count: number) =>
     stack.rows<{ reason: string; message_id: string | null; event: unknown; event_size: number | null }>(
@@ -62,7 +67,12 @@ describe('gateway answers: refusals', () => {
 
     it('stores webhook calls (POST JSON, POST form, GET query) of a webhook source as webhook events', async () => {
       const json = await post(`/v1/webhook?writeKey=${webhook.writeKey}`, { order: 7 });
-      const form = await send(stack.url, { path: '/v1/webhook', method: 'POST', headers: { ...auth(webhook), 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=two' });
+      const form = await send(stack.url, {
+        path: '/v1/webhook',
+        method: 'POST',
+        headers: { ...auth(webhook), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'a=1&b=two',
+      });
       const get = await send(stack.url, { path: `/v1/webhook?writeKey=${webhook.writeKey}&status=paid`, method: 'GET' });
       expect([json.status, form.status, get.status]).toEqual([200, 200, 200]);
       const rows = await stack.rows<{ type: string; properties: unknown }>(
@@ -81,7 +91,12 @@ describe('gateway answers: refusals', () => {
   describe('400', () => {
     it('answers Invalid JSON for a body that is not JSON, and for corrupt gzip', async () => {
       const text = await post('/v1/track', '{"userId": ', auth(source));
-      const gzip = await send(stack.url, { path: '/v1/batch', method: 'POST', headers: { ...auth(source), 'Content-Encoding': 'gzip' }, body: Buffer.from('not gzip at all') });
+      const gzip = await send(stack.url, {
+        path: '/v1/batch',
+        method: 'POST',
+        headers: { ...auth(source), 'Content-Encoding': 'gzip' },
+        body: Buffer.from('not gzip at all'),
+      });
       expect([text.status, text.body, gzip.status, gzip.body]).toEqual([400, 'Invalid JSON', 400, 'Invalid JSON']);
     });
 
@@ -95,7 +110,16 @@ describe('gateway answers: refusals', () => {
     it('answers Invalid request with the first reason when every event of a batch is rejected, and records them', async () => {
       const other = await createSource(stack.env);
       await stack.gateway.sources.refresh();
-      const answer = await post('/v1/batch', { batch: [{ type: 'track', event: 'E', messageId: 'all-bad-1' }, { type: 'track', userId: 'u', messageId: 'all-bad-2' }] }, auth(other));
+      const answer = await post(
+        '/v1/batch',
+        {
+          batch: [
+            { type: 'track', event: 'E', messageId: 'all-bad-1' },
+            { type: 'track', userId: 'u', messageId: 'all-bad-2' },
+          ],
+        },
+        auth(other),
+      );
       expect([answer.status, answer.body]).toEqual([400, 'Invalid request: userId or anonymousId is required']);
       expect((await rejectedOf(other.id, 2)).map((row) => [row.message_id, row.reason])).toEqual([
         ['all-bad-2', 'event is required'],
@@ -151,7 +175,11 @@ describe('gateway answers: refusals', () => {
       const answer = await send(stack.url, {
         path: '/v1/batch',
         method: 'OPTIONS',
-        headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,anonymousid,sentat,rsa-retry-attempt' },
+        headers: {
+          Origin: 'https://shop.example',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'authorization,content-type,anonymousid,sentat,rsa-retry-attempt',
+        },
       });
       expect(answer.status).toBe(204);
       expect(answer.headers.get('access-control-allow-origin')).toBe('*');

@@ -15,7 +15,12 @@ describe('gateway answers: what Postgres cannot keep exactly', () => {
   afterAll(() => stack.stop());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    send(stack.url, {
+      path,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const auth = (s: Source) => ({ Authorization: basicAuth(s.writeKey) });
 
   // docs/reliability.md, Bounds: ids are at most 1024 bytes of UTF-8; NUL, unpaired surrogates and
@@ -30,7 +35,10 @@ describe('gateway answers: what Postgres cannot keep exactly', () => {
     const NUL = 'contains NUL (U+0000), which Postgres cannot store';
     const UNPAIRED = 'contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
     const stored = (messageIds: string[]) =>
-      stack.env.db.query<{ message_id: string }>('SELECT message_id FROM events WHERE source_id = $1 AND message_id = ANY($2) ORDER BY message_id', [bounded.id, messageIds]);
+      stack.env.db.query<{ message_id: string }>('SELECT message_id FROM events WHERE source_id = $1 AND message_id = ANY($2) ORDER BY message_id', [
+        bounded.id,
+        messageIds,
+      ]);
     const drained = async () => {
       // A marker sent last, stored once everything before it was handled.
       const marker = `marker-${Math.random()}`;
@@ -44,7 +52,10 @@ describe('gateway answers: what Postgres cannot keep exactly', () => {
         expect(await post('/v1/track', { userId: 'u', event: 'E', messageId }, auth(bounded))).toMatchObject({ status: 200, body: 'OK' });
       }
       for (const messageId of ['a'.repeat(1025), 'é'.repeat(512) + 'a', '€'.repeat(342)]) {
-        expect(await post('/v1/track', { userId: 'u', event: 'E', messageId }, auth(bounded))).toMatchObject({ status: 400, body: `Invalid request: messageId ${TOO_LONG}` });
+        expect(await post('/v1/track', { userId: 'u', event: 'E', messageId }, auth(bounded))).toMatchObject({
+          status: 400,
+          body: `Invalid request: messageId ${TOO_LONG}`,
+        });
       }
       await stack.rows('SELECT 1 FROM events WHERE source_id = $1', [bounded.id], 3);
       expect((await stored(ids)).map((row) => row.message_id).sort()).toEqual([...ids].sort());
@@ -70,22 +81,38 @@ describe('gateway answers: what Postgres cannot keep exactly', () => {
     });
 
     it('refuses NUL in a value or a key, and a number JSON cannot hold as a double', async () => {
-      expect(await post('/v1/track', { userId: 'u', event: 'E', properties: { name: 'a\u0000b' } }, auth(bounded))).toMatchObject({ status: 400, body: `Invalid request: properties.name ${NUL}` });
+      expect(await post('/v1/track', { userId: 'u', event: 'E', properties: { name: 'a\u0000b' } }, auth(bounded))).toMatchObject({
+        status: 400,
+        body: `Invalid request: properties.name ${NUL}`,
+      });
       expect(await post('/v1/track', { userId: 'u', event: 'E', properties: { list: [{ ['k\u0000']: 1 }] } }, auth(bounded))).toMatchObject({
         status: 400,
         body: `Invalid request: a key of properties.list.0 ${NUL}`,
       });
-      expect(await post('/v1/track', '{"userId":"u","event":"E","properties":{"total":1e400}}', auth(bounded))).toMatchObject({ status: 400, body: 'Invalid request: properties.total is a number too large to store' });
-      expect(await post('/v1/identify', '{"userId":1e400}', auth(bounded))).toMatchObject({ status: 400, body: 'Invalid request: userId is a number too large to store' });
+      expect(await post('/v1/track', '{"userId":"u","event":"E","properties":{"total":1e400}}', auth(bounded))).toMatchObject({
+        status: 400,
+        body: 'Invalid request: properties.total is a number too large to store',
+      });
+      expect(await post('/v1/identify', '{"userId":1e400}', auth(bounded))).toMatchObject({
+        status: 400,
+        body: 'Invalid request: userId is a number too large to store',
+      });
     });
 
     it('keeps "\\ud800" and "\\udfff" apart: both refused, neither stored, each its own rejected row', async () => {
       const other = await createSource(stack.env);
       await stack.gateway.sources.refresh();
       for (const messageId of ['\ud800', '\udfff']) {
-        expect(await post('/v1/track', { userId: 'u', event: 'E', messageId }, auth(other))).toMatchObject({ status: 400, body: `Invalid request: messageId ${UNPAIRED}` });
+        expect(await post('/v1/track', { userId: 'u', event: 'E', messageId }, auth(other))).toMatchObject({
+          status: 400,
+          body: `Invalid request: messageId ${UNPAIRED}`,
+        });
       }
-      const rows = await stack.rows<{ id: string; message_id: string; event: Record<string, unknown> }>('SELECT id, message_id, event FROM rejected_events WHERE source_id = $1 ORDER BY id', [other.id], 2);
+      const rows = await stack.rows<{ id: string; message_id: string; event: Record<string, unknown> }>(
+        'SELECT id, message_id, event FROM rejected_events WHERE source_id = $1 ORDER BY id',
+        [other.id],
+        2,
+      );
       // jsonb cannot hold either half, so each row keeps U+FFFD in its place; the rows stay two.
       expect(rows.map((row) => [row.message_id, row.event.messageId])).toEqual([
         ['\ufffd', '\ufffd'],
@@ -140,22 +167,40 @@ describe('gateway answers: what Postgres cannot keep exactly', () => {
         ['\ufffdabc', `messageId ${NUL}`],
       ]);
       // Kept as sent, but for what jsonb cannot hold: U+FFFD for NUL, null for -1e400.
-      expect(rows.find((row) => row.message_id === 'mix-value')?.event).toEqual({ type: 'track', userId: 'u', event: 'E', messageId: 'mix-value', total: null, properties: { name: 'a\ufffdb' } });
+      expect(rows.find((row) => row.message_id === 'mix-value')?.event).toEqual({
+        type: 'track',
+        userId: 'u',
+        event: 'E',
+        messageId: 'mix-value',
+        total: null,
+        properties: { name: 'a\ufffdb' },
+      });
     });
 
     it('refuses every event of a batch whose shared context cannot be stored', async () => {
-      const answer = await post('/v1/batch', { context: { page: { title: 'x\u0000' } }, batch: [{ type: 'track', userId: 'u', event: 'E', messageId: 'shared-1' }] }, auth(bounded));
+      const answer = await post(
+        '/v1/batch',
+        { context: { page: { title: 'x\u0000' } }, batch: [{ type: 'track', userId: 'u', event: 'E', messageId: 'shared-1' }] },
+        auth(bounded),
+      );
       expect([answer.status, answer.body]).toEqual([400, `Invalid request: context.page.title ${NUL}`]);
       const [row] = await stack.rows<{ reason: string }>('SELECT reason FROM rejected_events WHERE message_id = $1', ['shared-1'], 1);
       expect(row.reason).toBe(`context.page.title ${NUL}`);
     });
 
     it('applies the same rules to beacon, webhook and pixel events', async () => {
-      const beacon = await post(`/beacon/v1/batch?writeKey=${bounded.writeKey}`, { batch: [{ type: 'track', userId: 'u', event: 'E', messageId: 'b'.repeat(1025) }] }, { 'Content-Type': 'text/plain;charset=UTF-8' });
+      const beacon = await post(
+        `/beacon/v1/batch?writeKey=${bounded.writeKey}`,
+        { batch: [{ type: 'track', userId: 'u', event: 'E', messageId: 'b'.repeat(1025) }] },
+        { 'Content-Type': 'text/plain;charset=UTF-8' },
+      );
       expect([beacon.status, beacon.body]).toEqual([400, `Invalid request: messageId ${TOO_LONG}`]);
       const hook = await post(`/v1/webhook?writeKey=${webhook.writeKey}`, '{"order":{"total":1e400}}');
       expect([hook.status, hook.body]).toEqual([400, 'Invalid request: properties.order.total is a number too large to store']);
-      const pixel = await send(stack.url, { path: `/pixel/v1/track?writeKey=${bounded.writeKey}&userId=u&event=E&messageId=pixel-nul&properties.name=a%00b`, method: 'GET' });
+      const pixel = await send(stack.url, {
+        path: `/pixel/v1/track?writeKey=${bounded.writeKey}&userId=u&event=E&messageId=pixel-nul&properties.name=a%00b`,
+        method: 'GET',
+      });
       expect([pixel.status, pixel.headers.get('content-type')]).toEqual([200, 'image/gif']);
       const [row] = await stack.rows<{ reason: string }>('SELECT reason FROM rejected_events WHERE message_id = $1', ['pixel-nul'], 1);
       expect(row.reason).toBe(`properties.name ${NUL}`);

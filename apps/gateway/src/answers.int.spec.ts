@@ -16,7 +16,12 @@ describe('gateway answers', () => {
   afterAll(() => stack.stop());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    send(stack.url, {
+      path,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const auth = (s: Source) => ({ Authorization: basicAuth(s.writeKey) });
   const eventsOf = (messageIds: string[]) =>
     stack.rows<{ message_id: string; type: string; user_id: string | null; event: string | null }>(
@@ -33,7 +38,11 @@ describe('gateway answers', () => {
     });
 
     it('accepts the write key without the colon', async () => {
-      const answer = await post('/v1/track', { userId: 'u-2', event: 'E', messageId: 'ok-2' }, { Authorization: `Basic ${Buffer.from(source.writeKey).toString('base64')}` });
+      const answer = await post(
+        '/v1/track',
+        { userId: 'u-2', event: 'E', messageId: 'ok-2' },
+        { Authorization: `Basic ${Buffer.from(source.writeKey).toString('base64')}` },
+      );
       expect([answer.status, answer.body]).toEqual([200, 'OK']);
       expect(await eventsOf(['ok-2'])).toHaveLength(1);
     });
@@ -46,9 +55,26 @@ describe('gateway answers', () => {
     });
 
     it('forces the type of every single-event route and Segment short path', async () => {
-      const routes = { identify: 'identify', i: 'identify', track: 'track', t: 'track', page: 'page', p: 'page', screen: 'screen', s: 'screen', group: 'group', g: 'group', alias: 'alias', a: 'alias' };
+      const routes = {
+        identify: 'identify',
+        i: 'identify',
+        track: 'track',
+        t: 'track',
+        page: 'page',
+        p: 'page',
+        screen: 'screen',
+        s: 'screen',
+        group: 'group',
+        g: 'group',
+        alias: 'alias',
+        a: 'alias',
+      };
       for (const path of Object.keys(routes)) {
-        const answer = await post(`/v1/${path}`, { type: 'track', userId: 'u-4', event: 'E', groupId: 'g-1', previousId: 'p-1', messageId: `route-${path}` }, auth(source));
+        const answer = await post(
+          `/v1/${path}`,
+          { type: 'track', userId: 'u-4', event: 'E', groupId: 'g-1', previousId: 'p-1', messageId: `route-${path}` },
+          auth(source),
+        );
         expect([path, answer.status, answer.body]).toEqual([path, 200, 'OK']);
       }
       const rows = await eventsOf(Object.keys(routes).map((path) => `route-${path}`));
@@ -62,12 +88,22 @@ describe('gateway answers', () => {
       expect((await post('/v1/b', batch('b-short'), auth(source))).status).toBe(200);
       const beacon = await post(`/beacon/v1/batch?writeKey=${source.writeKey}`, batch('b-beacon'), { 'Content-Type': 'text/plain;charset=UTF-8' });
       expect([beacon.status, beacon.body]).toEqual([200, 'OK']);
-      expect((await eventsOf(['b-batch', 'b-import', 'b-short', 'b-beacon'])).map((row) => row.message_id)).toEqual(['b-batch', 'b-beacon', 'b-import', 'b-short']);
+      expect((await eventsOf(['b-batch', 'b-import', 'b-short', 'b-beacon'])).map((row) => row.message_id)).toEqual([
+        'b-batch',
+        'b-beacon',
+        'b-import',
+        'b-short',
+      ]);
     });
 
     it('inflates gzip sent as application/x-www-form-urlencoded (rudder-sdk-node) and deflate', async () => {
       const gzip = gzipSync(JSON.stringify({ batch: [{ type: 'track', userId: 'u-6', event: 'E', messageId: 'gz-1' }] }));
-      const gz = await send(stack.url, { path: '/v1/batch', method: 'POST', headers: { ...auth(source), 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' }, body: gzip });
+      const gz = await send(stack.url, {
+        path: '/v1/batch',
+        method: 'POST',
+        headers: { ...auth(source), 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' },
+        body: gzip,
+      });
       const deflate = deflateSync(JSON.stringify({ userId: 'u-6', event: 'E', messageId: 'df-1' }));
       const df = await send(stack.url, { path: '/v1/track', method: 'POST', headers: { ...auth(source), 'Content-Encoding': 'deflate' }, body: deflate });
       expect([gz.status, gz.body, df.status, df.body]).toEqual([200, 'OK', 200, 'OK']);
@@ -95,8 +131,18 @@ describe('gateway answers', () => {
         3,
       );
       expect(rejected).toEqual([
-        { reason: 'userId or anonymousId is required', message_id: 'mixed-bad-1', event: { type: 'track', event: 'No identity', messageId: 'mixed-bad-1' }, event_size: null },
-        { reason: 'type must be one of identify, track, page, screen, group, alias', message_id: 'mixed-bad-2', event: { type: 'launch', userId: 'u-7', messageId: 'mixed-bad-2' }, event_size: null },
+        {
+          reason: 'userId or anonymousId is required',
+          message_id: 'mixed-bad-1',
+          event: { type: 'track', event: 'No identity', messageId: 'mixed-bad-1' },
+          event_size: null,
+        },
+        {
+          reason: 'type must be one of identify, track, page, screen, group, alias',
+          message_id: 'mixed-bad-2',
+          event: { type: 'launch', userId: 'u-7', messageId: 'mixed-bad-2' },
+          event_size: null,
+        },
         { reason: 'event is larger than 2048 bytes', message_id: 'mixed-bad-3', event: null, event_size: expect.any(Number) },
       ]);
       expect(rejected[2].event_size).toBeGreaterThan(3000);
@@ -125,7 +171,18 @@ describe('gateway answers', () => {
         1,
       );
       expect([row.user_id, row.anonymous_id, row.event]).toEqual([null, 'a1', 'Viewed']);
-      expect(Object.keys(row.payload).sort()).toEqual(['anonymousId', 'context', 'event', 'messageId', 'receivedAt', 'request_ip', 'rudderId', 'sentAt', 'timestamp', 'type']);
+      expect(Object.keys(row.payload).sort()).toEqual([
+        'anonymousId',
+        'context',
+        'event',
+        'messageId',
+        'receivedAt',
+        'request_ip',
+        'rudderId',
+        'sentAt',
+        'timestamp',
+        'type',
+      ]);
       expect(row.payload.context).toEqual({ library: { name: 'analytics.js', version: 'next-1.84.3' } });
       expect(row.payload.timestamp).toBe(row.payload.receivedAt);
     });
@@ -138,7 +195,14 @@ describe('gateway answers', () => {
           context: null,
           integrations: null,
           batch: [
-            { type: 'identify', userId: 'u-null', anonymousId: null, messageId: 'nulls-identify', traits: null, context: { traits: { plan: 'pro' }, ip: null } },
+            {
+              type: 'identify',
+              userId: 'u-null',
+              anonymousId: null,
+              messageId: 'nulls-identify',
+              traits: null,
+              context: { traits: { plan: 'pro' }, ip: null },
+            },
             { type: 'page', userId: 'u-null', messageId: 'nulls-page', name: null, category: null, properties: null, event: null, channel: null },
             { type: 'group', userId: 'u-null', messageId: 'nulls-group', groupId: 'g-null', traits: null },
             { type: 'track', userId: 'u-null', messageId: null, event: 'No message id', originalTimestamp: null },
@@ -160,11 +224,30 @@ describe('gateway answers', () => {
         ['page', null],
         ['track', null],
       ]);
-      const known = ['messageId', 'userId', 'anonymousId', 'context', 'integrations', 'timestamp', 'originalTimestamp', 'sentAt', 'channel', 'properties', 'traits', 'name', 'category', 'event'];
+      const known = [
+        'messageId',
+        'userId',
+        'anonymousId',
+        'context',
+        'integrations',
+        'timestamp',
+        'originalTimestamp',
+        'sentAt',
+        'channel',
+        'properties',
+        'traits',
+        'name',
+        'category',
+        'event',
+      ];
       expect(rows.flatMap((row) => known.filter((key) => row.payload[key] === null).map((key) => `${row.type}.${key}`))).toEqual([]);
       expect(rows[1].payload.context).toEqual({ traits: { plan: 'pro' } });
       expect(rows[3].message_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      const [user] = await stack.rows<{ traits: unknown }>('SELECT traits FROM users WHERE user_id = $1 AND workspace_id = $2', ['u-null', source.workspaceId], 1);
+      const [user] = await stack.rows<{ traits: unknown }>(
+        'SELECT traits FROM users WHERE user_id = $1 AND workspace_id = $2',
+        ['u-null', source.workspaceId],
+        1,
+      );
       expect(user.traits).toEqual({ plan: 'pro' });
       const rejected = await stack.rows<{ reason: string; message_id: string }>(
         "SELECT reason, message_id FROM rejected_events WHERE message_id LIKE 'nulls-bad-%' ORDER BY message_id",

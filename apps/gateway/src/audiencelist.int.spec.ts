@@ -18,7 +18,12 @@ describe('POST /internal/v1/audiencelist, large lists', () => {
   afterAll(() => stack.stop());
 
   const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
-    send(stack.url, { path: '/internal/v1/audiencelist', method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basicAuth(source.writeKey), ...headers }, body });
+    send(stack.url, {
+      path: '/internal/v1/audiencelist',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: basicAuth(source.writeKey), ...headers },
+      body,
+    });
   const member = (i: number) => ({ EMAIL: `member-${i}@example.com`, N: i });
   const members = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => member(from + k));
   /** The rows of `audienceId`, once it holds `count` members of which `absent` are removed. */

@@ -12,7 +12,12 @@ describe('gateway when Redis is away', () => {
       const source = await createSource(stack.env);
       await stack.gateway.sources.refresh();
       const started = Date.now();
-      const answer = await send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(source.writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E' }) });
+      const answer = await send(stack.url, {
+        path: '/v1/track',
+        method: 'POST',
+        headers: { Authorization: basicAuth(source.writeKey) },
+        body: JSON.stringify({ userId: 'u', event: 'E' }),
+      });
       const elapsed = Date.now() - started;
       expect([answer.status, answer.body, answer.headers.get('retry-after')]).toEqual([503, 'Service unavailable', '1']);
       expect(elapsed).toBeLessThan(1000);
@@ -43,7 +48,12 @@ describe('gateway when Redis is away', () => {
       const source = await createSource(stack.env);
       await stack.gateway.sources.refresh();
       const track = (messageId: string) =>
-        send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(source.writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E', messageId }) });
+        send(stack.url, {
+          path: '/v1/track',
+          method: 'POST',
+          headers: { Authorization: basicAuth(source.writeKey) },
+          body: JSON.stringify({ userId: 'u', event: 'E', messageId }),
+        });
 
       expect((await track('before')).status).toBe(200);
       await redis.stop();
@@ -57,7 +67,10 @@ describe('gateway when Redis is away', () => {
       }
       expect(during).toEqual([503, 503, 503, 503, 503]);
       const ready = await send(stack.url, { path: '/health/ready', method: 'GET' });
-      expect([ready.status, JSON.parse(ready.body)]).toEqual([503, { status: 'unavailable', redis: 'down', postgres: 'up', sourcesLoaded: true, stopping: false }]);
+      expect([ready.status, JSON.parse(ready.body)]).toEqual([
+        503,
+        { status: 'unavailable', redis: 'down', postgres: 'up', sourcesLoaded: true, stopping: false },
+      ]);
       expect(await send(stack.url, { path: '/health/live', method: 'GET' })).toMatchObject({ status: 200, body: '{"status":"ok"}' });
       // Metrics still answer, with the 503s counted.
       const metrics = await send(stack.url, { path: '/metrics', method: 'GET' });
@@ -92,11 +105,18 @@ describe('gateway when Postgres is away', () => {
     const never = await startStack('postgres-never', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/evt' }, { unhealthy: true });
     try {
       // Redis connects in the background after the start: wait for it, so that only the sources are missing.
-      const health = await waitFor(async () => {
-        const answer = await send(never.url, { path: '/health/ready', method: 'GET' });
-        return JSON.parse(answer.body).redis === 'up' ? answer : undefined;
-      }, 10_000, 'Redis to be connected');
-      expect([health.status, JSON.parse(health.body)]).toEqual([503, { status: 'unavailable', redis: 'up', postgres: 'down', sourcesLoaded: false, stopping: false }]);
+      const health = await waitFor(
+        async () => {
+          const answer = await send(never.url, { path: '/health/ready', method: 'GET' });
+          return JSON.parse(answer.body).redis === 'up' ? answer : undefined;
+        },
+        10_000,
+        'Redis to be connected',
+      );
+      expect([health.status, JSON.parse(health.body)]).toEqual([
+        503,
+        { status: 'unavailable', redis: 'up', postgres: 'down', sourcesLoaded: false, stopping: false },
+      ]);
       expect(await send(never.url, { path: '/health/live', method: 'GET' })).toMatchObject({ status: 200, body: '{"status":"ok"}' });
     } finally {
       await never.stop();
@@ -130,10 +150,14 @@ describe('gateway when Postgres is away', () => {
       expect([answer.status, answer.body]).toEqual([200, 'OK']);
 
       postgres.start();
-      const rows = await waitFor(async () => {
-        const found = await db.query<{ message_id: string }>('SELECT message_id FROM events WHERE message_id = $1', ['while-pg-away']).catch(() => []);
-        return found.length > 0 ? found : undefined;
-      }, 30_000, 'the event to be stored once Postgres is back');
+      const rows = await waitFor(
+        async () => {
+          const found = await db.query<{ message_id: string }>('SELECT message_id FROM events WHERE message_id = $1', ['while-pg-away']).catch(() => []);
+          return found.length > 0 ? found : undefined;
+        },
+        30_000,
+        'the event to be stored once Postgres is back',
+      );
       expect(rows).toEqual([{ message_id: 'while-pg-away' }]);
       const back = await send(stack.url, { path: '/health/ready', method: 'GET' });
       expect([back.status, JSON.parse(back.body)]).toEqual([200, { ...ready, postgres: 'up' }]);

@@ -29,7 +29,12 @@ describe('gateway enrichment, as stored', () => {
   afterAll(() => stack.stop());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basicAuth(source.writeKey), ...headers }, body: JSON.stringify(body) });
+    send(stack.url, {
+      path,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: basicAuth(source.writeKey), ...headers },
+      body: JSON.stringify(body),
+    });
   const stored = async (messageId: string) =>
     (
       await stack.rows<StoredEvent>(
@@ -44,7 +49,9 @@ describe('gateway enrichment, as stored', () => {
   it('corrects the client clock: timestamp = receivedAt − (sentAt − originalTimestamp) (RudderStack events)', async () => {
     // The client's clock is one hour behind; the event happened 5 s before it was sent.
     const answer = await post('/v1/batch', {
-      batch: [{ type: 'track', userId: 'u1', event: 'E', messageId: 'skew-1', originalTimestamp: '2026-01-01T10:00:00.000Z', sentAt: '2026-01-01T10:00:05.000Z' }],
+      batch: [
+        { type: 'track', userId: 'u1', event: 'E', messageId: 'skew-1', originalTimestamp: '2026-01-01T10:00:00.000Z', sentAt: '2026-01-01T10:00:05.000Z' },
+      ],
     });
     expect(answer.status).toBe(200);
     const row = await stored('skew-1');
@@ -57,7 +64,10 @@ describe('gateway enrichment, as stored', () => {
   });
 
   it("corrects Segment events with the batch's sentAt and the event's timestamp, keeping the client's time in originalTimestamp", async () => {
-    const answer = await post('/v1/batch', { sentAt: '2030-05-05T00:00:10.000Z', batch: [{ type: 'track', userId: 'u1', event: 'E', messageId: 'skew-2', timestamp: '2030-05-05T00:00:00.000Z' }] });
+    const answer = await post('/v1/batch', {
+      sentAt: '2030-05-05T00:00:10.000Z',
+      batch: [{ type: 'track', userId: 'u1', event: 'E', messageId: 'skew-2', timestamp: '2030-05-05T00:00:00.000Z' }],
+    });
     expect(answer.status).toBe(200);
     const row = await stored('skew-2');
     expect(Date.parse(row.payload.timestamp)).toBe(Date.parse(row.payload.receivedAt) - 10_000);
@@ -94,7 +104,9 @@ describe('gateway enrichment, as stored', () => {
     await post('/v1/batch', {
       context: { library: { name: 'batch-lib' }, app: { version: '1' } },
       integrations: { All: false, Amplitude: true },
-      batch: [{ type: 'track', userId: 'u1', event: 'E', messageId: 'merged', context: { app: { build: '9' }, ip: '1.2.3.4' }, integrations: { Amplitude: false } }],
+      batch: [
+        { type: 'track', userId: 'u1', event: 'E', messageId: 'merged', context: { app: { build: '9' }, ip: '1.2.3.4' }, integrations: { Amplitude: false } },
+      ],
     });
     const row = await stored('merged');
     expect(row.payload.context).toEqual({ library: { name: 'batch-lib' }, app: { version: '1', build: '9' }, ip: '1.2.3.4' });
@@ -134,7 +146,11 @@ describe('gateway enrichment, as stored', () => {
   });
 
   it('takes request_ip from X-Forwarded-For behind a trusted proxy, and the AnonymousId header when the event has none', async () => {
-    await post('/v1/page', { messageId: 'forwarded', name: 'Home' }, { 'X-Forwarded-For': '203.0.113.9, 10.0.0.1', AnonymousId: Buffer.from('anon-from-header').toString('base64') });
+    await post(
+      '/v1/page',
+      { messageId: 'forwarded', name: 'Home' },
+      { 'X-Forwarded-For': '203.0.113.9, 10.0.0.1', AnonymousId: Buffer.from('anon-from-header').toString('base64') },
+    );
     const row = await stored('forwarded');
     expect(row.request_ip).toBe('203.0.113.9');
     expect(row.payload.request_ip).toBe('203.0.113.9');
@@ -144,8 +160,23 @@ describe('gateway enrichment, as stored', () => {
   it('keeps profiles current: identify merges traits into users, group into groups, alias into aliases', async () => {
     await post('/v1/batch', {
       batch: [
-        { type: 'identify', userId: 'profile-1', anonymousId: 'anon-1', traits: { plan: 'free', email: 'a@example.com' }, messageId: 'p-1', originalTimestamp: '2026-01-01T00:00:00.000Z', sentAt: '2026-01-01T00:00:00.000Z' },
-        { type: 'identify', userId: 'profile-1', traits: { plan: 'pro' }, messageId: 'p-2', originalTimestamp: '2026-01-01T00:00:01.000Z', sentAt: '2026-01-01T00:00:01.000Z' },
+        {
+          type: 'identify',
+          userId: 'profile-1',
+          anonymousId: 'anon-1',
+          traits: { plan: 'free', email: 'a@example.com' },
+          messageId: 'p-1',
+          originalTimestamp: '2026-01-01T00:00:00.000Z',
+          sentAt: '2026-01-01T00:00:00.000Z',
+        },
+        {
+          type: 'identify',
+          userId: 'profile-1',
+          traits: { plan: 'pro' },
+          messageId: 'p-2',
+          originalTimestamp: '2026-01-01T00:00:01.000Z',
+          sentAt: '2026-01-01T00:00:01.000Z',
+        },
         { type: 'group', userId: 'profile-1', groupId: 'acme', traits: { employees: 10 }, messageId: 'p-3' },
         { type: 'alias', userId: 'profile-1', previousId: 'anon-1', messageId: 'p-4' },
       ],

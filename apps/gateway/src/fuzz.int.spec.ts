@@ -7,7 +7,18 @@ import { send, startStack, type Stack } from './test-support/harness';
 // Whatever a client sends, the answer is one a client can act on (200, 400, 401, 404, 413),
 // never a 5xx for input, and no input changes a prototype.
 const ALLOWED = [200, 400, 401, 404, 413];
-const ROUTES = ['/v1/track', '/v1/identify', '/v1/page', '/v1/group', '/v1/alias', '/v1/batch', '/v1/import', '/v1/b', '/internal/v1/extract', '/internal/v1/audiencelist'];
+const ROUTES = [
+  '/v1/track',
+  '/v1/identify',
+  '/v1/page',
+  '/v1/group',
+  '/v1/alias',
+  '/v1/batch',
+  '/v1/import',
+  '/v1/b',
+  '/internal/v1/extract',
+  '/internal/v1/audiencelist',
+];
 
 describe('gateway under hostile input', () => {
   let stack: Stack;
@@ -48,11 +59,18 @@ describe('gateway under hostile input', () => {
 
   it('answers any Authorization header it cannot use with 401, never 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.string().map((s) => `Basic ${s}`), fc.string().map((s) => `Basic ${Buffer.from(s).toString('base64')}`)), async (header) => {
-        const printable = header.replace(/[^\x20-\x7e]/g, '');
-        const answer = await post('/v1/track', JSON.stringify({ userId: 'u', event: 'E' }), printable === '' ? {} : { Authorization: printable });
-        expect(answer.status).toBe(401);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `Basic ${s}`),
+          fc.string().map((s) => `Basic ${Buffer.from(s).toString('base64')}`),
+        ),
+        async (header) => {
+          const printable = header.replace(/[^\x20-\x7e]/g, '');
+          const answer = await post('/v1/track', JSON.stringify({ userId: 'u', event: 'E' }), printable === '' ? {} : { Authorization: printable });
+          expect(answer.status).toBe(401);
+        },
+      ),
       { numRuns: 100 },
     );
   });

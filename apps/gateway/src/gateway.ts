@@ -73,7 +73,11 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   if (internalWarning) logger.warn(internalWarning);
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
   const checks = { redis: () => producers.ping(CHECK_TIMEOUT_MS), postgres: () => withTimeout(db.ping(), CHECK_TIMEOUT_MS, 'postgres too slow') };
-  const answers = (check: () => Promise<void>) => check().then(() => true, () => false);
+  const answers = (check: () => Promise<void>) =>
+    check().then(
+      () => true,
+      () => false,
+    );
   const registry = createRegistry('gateway');
   const metrics = new GatewayMetrics(
     registry,

@@ -29,12 +29,21 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
 
   describe('POST /internal/v1/retl', () => {
     const records = () =>
-      stack.env.db.query('SELECT destination_id, record_id, fields, deleted, last_action FROM retl_records WHERE source_id = $1 ORDER BY destination_id, record_id', [retl.id]);
+      stack.env.db.query(
+        'SELECT destination_id, record_id, fields, deleted, last_action FROM retl_records WHERE source_id = $1 ORDER BY destination_id, record_id',
+        [retl.id],
+      );
 
     it('answers 400 for an unknown X-Rudder-Destination-Id and 404 for a disabled one', async () => {
       const batch = { batch: [{ type: 'record', recordId: '1', action: 'insert', fields: {} }] };
-      expect(await post('/internal/v1/retl', batch, { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': 'nope' })).toMatchObject({ status: 400, body: 'Invalid request: unknown destination nope' });
-      expect(await post('/internal/v1/retl', batch, { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': disabledDestination.id })).toMatchObject({ status: 404, body: 'Destination is disabled' });
+      expect(await post('/internal/v1/retl', batch, { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': 'nope' })).toMatchObject({
+        status: 400,
+        body: 'Invalid request: unknown destination nope',
+      });
+      expect(await post('/internal/v1/retl', batch, { ...bySourceId(retl.id), 'X-Rudder-Destination-Id': disabledDestination.id })).toMatchObject({
+        status: 404,
+        body: 'Destination is disabled',
+      });
     });
 
     it('upserts records by (source, destination, record id), honouring insert, update and delete', async () => {
@@ -98,7 +107,11 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
         { record_id: 'rec-null-id', fields: {}, deleted: false, last_action: 'insert' },
         { record_id: 'rec-own', fields: { name: 'Own' }, deleted: false, last_action: 'insert' },
       ]);
-      const rejected = await stack.rows<{ reason: string; message_id: string | null; event: unknown }>('SELECT reason, message_id, event FROM rejected_events WHERE source_id = $1', [keyless.id], 1);
+      const rejected = await stack.rows<{ reason: string; message_id: string | null; event: unknown }>(
+        'SELECT reason, message_id, event FROM rejected_events WHERE source_id = $1',
+        [keyless.id],
+        1,
+      );
       expect(rejected).toEqual([{ reason: 'recordId is required', message_id: null, event: batch[3] }]);
 
       // Alone, such a record is a 400 with the reason.
@@ -109,9 +122,15 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
     });
 
     it('answers 400 with the first reason when every record is invalid', async () => {
-      expect(await post('/internal/v1/retl', { batch: [{ type: 'record', fields: {} }] }, bySourceId(retl.id))).toMatchObject({ status: 400, body: 'Invalid request: recordId is required' });
+      expect(await post('/internal/v1/retl', { batch: [{ type: 'record', fields: {} }] }, bySourceId(retl.id))).toMatchObject({
+        status: 400,
+        body: 'Invalid request: recordId is required',
+      });
       expect(await post('/internal/v1/retl', { batch: [] }, bySourceId(retl.id))).toMatchObject({ status: 400, body: 'Invalid request: batch is empty' });
-      expect(await post('/internal/v1/retl', { records: [] }, bySourceId(retl.id))).toMatchObject({ status: 400, body: 'Invalid request: batch must be an array' });
+      expect(await post('/internal/v1/retl', { records: [] }, bySourceId(retl.id))).toMatchObject({
+        status: 400,
+        body: 'Invalid request: batch must be an array',
+      });
     });
   });
 
@@ -119,7 +138,16 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
     it('stores events under the original source with their original receivedAt; replaying twice adds nothing', async () => {
       const archive = {
         batch: [
-          { type: 'track', userId: 'u-r', event: 'Archived', messageId: 'replay-1', receivedAt: '2025-01-02T03:04:05.678Z', request_ip: '198.51.100.7', originalTimestamp: '2025-01-02T03:04:00.000Z', sentAt: '2025-01-02T03:04:01.000Z' },
+          {
+            type: 'track',
+            userId: 'u-r',
+            event: 'Archived',
+            messageId: 'replay-1',
+            receivedAt: '2025-01-02T03:04:05.678Z',
+            request_ip: '198.51.100.7',
+            originalTimestamp: '2025-01-02T03:04:00.000Z',
+            sentAt: '2025-01-02T03:04:01.000Z',
+          },
           { type: 'identify', userId: 'u-r', messageId: 'replay-2', receivedAt: '2025-01-02T03:05:00.000Z', traits: { plan: 'gold' } },
         ],
       };
@@ -132,8 +160,20 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
         2,
       );
       expect(rows).toEqual([
-        { source_id: events.id, message_id: 'replay-1', received_at: '2025-01-02T03:04:05.678+00:00', request_ip: '198.51.100.7', payload_received_at: '2025-01-02T03:04:05.678Z' },
-        { source_id: events.id, message_id: 'replay-2', received_at: '2025-01-02T03:05:00+00:00', request_ip: '127.0.0.1', payload_received_at: '2025-01-02T03:05:00.000Z' },
+        {
+          source_id: events.id,
+          message_id: 'replay-1',
+          received_at: '2025-01-02T03:04:05.678+00:00',
+          request_ip: '198.51.100.7',
+          payload_received_at: '2025-01-02T03:04:05.678Z',
+        },
+        {
+          source_id: events.id,
+          message_id: 'replay-2',
+          received_at: '2025-01-02T03:05:00+00:00',
+          request_ip: '127.0.0.1',
+          payload_received_at: '2025-01-02T03:05:00.000Z',
+        },
       ]);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await stack.env.db.query("SELECT count(*)::int AS n FROM events WHERE message_id LIKE 'replay-%'")).toEqual([{ n: 2 }]);
@@ -143,11 +183,25 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
   describe('POST /internal/v1/batch', () => {
     const enriched = (messageId: string, extra: Record<string, unknown> = {}) => ({
       properties: { sourceID: events.id, workspaceID: events.workspaceId },
-      payload: { type: 'track', event: 'Upstream', userId: 'u-b', messageId, receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '203.0.113.1', rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11', custom: { kept: true }, ...extra },
+      payload: {
+        type: 'track',
+        event: 'Upstream',
+        userId: 'u-b',
+        messageId,
+        receivedAt: '2025-06-01T00:00:00.000Z',
+        request_ip: '203.0.113.1',
+        rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11',
+        custom: { kept: true },
+        ...extra,
+      },
     });
 
     it('stores valid payloads as they came, and rejects those missing an enrichment field with the reason', async () => {
-      const body = [enriched('ib-1'), enriched('ib-2', { receivedAt: undefined }), { properties: {}, payload: { type: 'track', messageId: 'ib-3', receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '1.1.1.1' } }];
+      const body = [
+        enriched('ib-1'),
+        enriched('ib-2', { receivedAt: undefined }),
+        { properties: {}, payload: { type: 'track', messageId: 'ib-3', receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '1.1.1.1' } },
+      ];
       expect(await post('/internal/v1/batch', body, bySourceId(events.id))).toMatchObject({ status: 200, body: 'OK' });
       // Delivered twice: stored once.
       expect(await post('/internal/v1/batch', body, bySourceId(events.id))).toMatchObject({ status: 200, body: 'OK' });
@@ -163,7 +217,10 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
     });
 
     it('answers 400 when the body is not an array', async () => {
-      expect(await post('/internal/v1/batch', { batch: [] }, bySourceId(events.id))).toMatchObject({ status: 400, body: 'Invalid request: body must be a JSON array of {"properties", "payload"}' });
+      expect(await post('/internal/v1/batch', { batch: [] }, bySourceId(events.id))).toMatchObject({
+        status: 400,
+        body: 'Invalid request: body must be a JSON array of {"properties", "payload"}',
+      });
     });
   });
 });

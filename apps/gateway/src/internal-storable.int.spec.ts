@@ -34,14 +34,24 @@ describe('internal API: what cannot be stored', () => {
     });
     // Sorted here, by code point: the database's collation may order text otherwise.
     const rejectedOf = async (sourceId: string, count: number) =>
-      (await stack.rows<{ message_id: string | null; reason: string }>('SELECT message_id, reason FROM rejected_events WHERE source_id = $1', [sourceId], count)).sort((a, b) =>
-        a.reason !== b.reason ? (a.reason < b.reason ? -1 : 1) : (a.message_id ?? '') < (b.message_id ?? '') ? -1 : 1,
-      );
+      (
+        await stack.rows<{ message_id: string | null; reason: string }>(
+          'SELECT message_id, reason FROM rejected_events WHERE source_id = $1',
+          [sourceId],
+          count,
+        )
+      ).sort((a, b) => (a.reason !== b.reason ? (a.reason < b.reason ? -1 : 1) : (a.message_id ?? '') < (b.message_id ?? '') ? -1 : 1));
 
     it('extract: an over-long messageId or a NUL in a value gets 400 with the reason', async () => {
       const auth = { Authorization: basicAuth(bounded.writeKey) };
-      expect(await post('/internal/v1/extract', { messageId: 'x'.repeat(1025), event: 'Row' }, auth)).toMatchObject({ status: 400, body: `Invalid request: messageId ${TOO_LONG}` });
-      expect(await post('/internal/v1/extract', { messageId: 'extract-nul', properties: { name: 'a\u0000' } }, auth)).toMatchObject({ status: 400, body: `Invalid request: properties.name ${NUL}` });
+      expect(await post('/internal/v1/extract', { messageId: 'x'.repeat(1025), event: 'Row' }, auth)).toMatchObject({
+        status: 400,
+        body: `Invalid request: messageId ${TOO_LONG}`,
+      });
+      expect(await post('/internal/v1/extract', { messageId: 'extract-nul', properties: { name: 'a\u0000' } }, auth)).toMatchObject({
+        status: 400,
+        body: `Invalid request: properties.name ${NUL}`,
+      });
       expect(await post('/internal/v1/extract', { messageId: 'x'.repeat(1024), event: 'Row' }, auth)).toMatchObject({ status: 200, body: 'OK' });
       expect(await stack.rows('SELECT length(message_id) AS n FROM events WHERE source_id = $1', [bounded.id], 1)).toEqual([{ n: 1024 }]);
     });
@@ -66,9 +76,16 @@ describe('internal API: what cannot be stored', () => {
           '{"type":"record","recordId":"\\ud800","messageId":"rec-surrogate","fields":{}}',
         ].join(',') +
         ']}';
-      const answer = await send(stack.url, { path: '/internal/v1/retl', method: 'POST', headers: { ...bySourceId(boundedRetl.id), 'X-Rudder-Destination-Id': boundedDestination.id }, body });
+      const answer = await send(stack.url, {
+        path: '/internal/v1/retl',
+        method: 'POST',
+        headers: { ...bySourceId(boundedRetl.id), 'X-Rudder-Destination-Id': boundedDestination.id },
+        body,
+      });
       expect([answer.status, answer.body]).toEqual([200, 'OK']);
-      expect(await stack.rows('SELECT record_id, fields FROM retl_records WHERE source_id = $1', [boundedRetl.id], 1)).toEqual([{ record_id: 'bound-ok', fields: { name: 'Ada' } }]);
+      expect(await stack.rows('SELECT record_id, fields FROM retl_records WHERE source_id = $1', [boundedRetl.id], 1)).toEqual([
+        { record_id: 'bound-ok', fields: { name: 'Ada' } },
+      ]);
       expect(await rejectedOf(boundedRetl.id, 5)).toEqual([
         { message_id: 'rec-nul', reason: `fields.name ${NUL}` },
         { message_id: 'rec-inf', reason: 'fields.total is a number too large to store' },
@@ -98,13 +115,25 @@ describe('internal API: what cannot be stored', () => {
     describe('internal batch: what the route accepts, the events job accepts', () => {
       const item = (messageId: string, extra: Record<string, unknown> = {}) => ({
         properties: { sourceID: bounded.id },
-        payload: { type: 'track', event: 'Upstream', userId: 'u-b', messageId, receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '203.0.113.1', rudderId: 'r-1', ...extra },
+        payload: {
+          type: 'track',
+          event: 'Upstream',
+          userId: 'u-b',
+          messageId,
+          receivedAt: '2025-06-01T00:00:00.000Z',
+          request_ip: '203.0.113.1',
+          rudderId: 'r-1',
+          ...extra,
+        },
       });
 
       it('answers 400 with the reason for an item alone whose userId is a number', async () => {
         const other = await createSource(stack.env);
         await stack.gateway.sources.refresh();
-        expect(await post('/internal/v1/batch', [item('ib-42-alone', { userId: 42 })], bySourceId(other.id))).toMatchObject({ status: 400, body: 'Invalid request: payload.userId must be a string' });
+        expect(await post('/internal/v1/batch', [item('ib-42-alone', { userId: 42 })], bySourceId(other.id))).toMatchObject({
+          status: 400,
+          body: 'Invalid request: payload.userId must be a string',
+        });
         expect(await rejectedOf(other.id, 1)).toEqual([{ message_id: 'ib-42-alone', reason: 'payload.userId must be a string' }]);
       });
 

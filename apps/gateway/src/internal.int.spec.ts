@@ -36,7 +36,10 @@ describe('internal API', () => {
     });
 
     it('replay takes only a replay source: any other → 401 Invalid source id', async () => {
-      expect(await post('/internal/v1/replay', { batch: [{ type: 'track', userId: 'u', event: 'E' }] }, bySourceId(events.id))).toMatchObject({ status: 401, body: 'Invalid source id' });
+      expect(await post('/internal/v1/replay', { batch: [{ type: 'track', userId: 'u', event: 'E' }] }, bySourceId(events.id))).toMatchObject({
+        status: 401,
+        body: 'Invalid source id',
+      });
     });
   });
 
@@ -53,14 +56,17 @@ describe('internal API', () => {
       const body = { messageId: 'extract-1', event: 'Row Extracted', properties: { table: 'orders', id: 7 } };
       expect(await post('/internal/v1/extract', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
       expect(await post('/internal/v1/extract', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
-      const rows = await stack.rows('SELECT type, user_id, event, payload->\'properties\' AS properties FROM events WHERE message_id = $1', ['extract-1'], 1);
+      const rows = await stack.rows("SELECT type, user_id, event, payload->'properties' AS properties FROM events WHERE message_id = $1", ['extract-1'], 1);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await stack.env.db.query('SELECT count(*)::int AS n FROM events WHERE message_id = $1', ['extract-1'])).toEqual([{ n: 1 }]);
       expect(rows).toEqual([{ type: 'extract', user_id: null, event: 'Row Extracted', properties: { table: 'orders', id: 7 } }]);
     });
 
     it('answers 400 for a body that is not an event', async () => {
-      expect(await post('/internal/v1/extract', [1, 2], { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 400, body: 'Invalid request: event must be an object' });
+      expect(await post('/internal/v1/extract', [1, 2], { Authorization: basicAuth(events.writeKey) })).toMatchObject({
+        status: 400,
+        body: 'Invalid request: event must be an object',
+      });
     });
 
     it('takes a null field as absent, and stores none of them', async () => {
@@ -86,9 +92,14 @@ describe('internal API', () => {
 
     it('applies adds and removes in order, and is idempotent when a request comes twice', async () => {
       const auth = { Authorization: basicAuth(events.writeKey) };
-      expect(await post('/internal/v1/audiencelist', list('al-1', [{ EMAIL: 'a@x.io' }, { EMAIL: 'b@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200, body: 'OK' });
+      expect(await post('/internal/v1/audiencelist', list('al-1', [{ EMAIL: 'a@x.io' }, { EMAIL: 'b@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({
+        status: 200,
+        body: 'OK',
+      });
       // Adds then removes within one request: c is added and removed, so it ends up out.
-      expect(await post('/internal/v1/audiencelist', list('al-2', [{ EMAIL: 'd@x.io' }, { EMAIL: 'c@x.io' }], [{ EMAIL: 'a@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200 });
+      expect(
+        await post('/internal/v1/audiencelist', list('al-2', [{ EMAIL: 'd@x.io' }, { EMAIL: 'c@x.io' }], [{ EMAIL: 'a@x.io' }, { EMAIL: 'c@x.io' }]), auth),
+      ).toMatchObject({ status: 200 });
       await stack.rows("SELECT 1 FROM audience_members WHERE member->>'EMAIL' = 'd@x.io'", [], 1);
       const expected = [
         { email: 'a@x.io', present: false },
@@ -99,23 +110,32 @@ describe('internal API', () => {
       await stack.rows("SELECT 1 FROM audience_members WHERE member->>'EMAIL' = 'a@x.io' AND NOT present", [], 1);
       expect(await members()).toEqual(expected);
       // The same request delivered again (a client retry after a lost answer) changes nothing.
-      expect(await post('/internal/v1/audiencelist', list('al-2', [{ EMAIL: 'd@x.io' }, { EMAIL: 'c@x.io' }], [{ EMAIL: 'a@x.io' }, { EMAIL: 'c@x.io' }]), auth)).toMatchObject({ status: 200 });
+      expect(
+        await post('/internal/v1/audiencelist', list('al-2', [{ EMAIL: 'd@x.io' }, { EMAIL: 'c@x.io' }], [{ EMAIL: 'a@x.io' }, { EMAIL: 'c@x.io' }]), auth),
+      ).toMatchObject({ status: 200 });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await members()).toEqual(expected);
     });
 
     it('answers 400 when listData is missing', async () => {
-      expect(await post('/internal/v1/audiencelist', { properties: {} }, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 400, body: 'Invalid request: properties.listData is required' });
+      expect(await post('/internal/v1/audiencelist', { properties: {} }, { Authorization: basicAuth(events.writeKey) })).toMatchObject({
+        status: 400,
+        body: 'Invalid request: properties.listData is required',
+      });
     });
 
     it('is exempt from MAX_REQUEST_SIZE', async () => {
       const many = Array.from({ length: 3000 }, (_, i) => ({ EMAIL: `member-${i}@example.com`, FIRST_NAME: 'someone' }));
       const body = { messageId: 'al-big', properties: { audienceId: 'big-list', listData: { add: many } } };
       expect(JSON.stringify(body).length).toBeGreaterThan(100 * 1024);
-      expect(await post('/internal/v1/extract', { event: 'x', properties: { many } }, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 413, body: 'Request size too large' });
+      expect(await post('/internal/v1/extract', { event: 'x', properties: { many } }, { Authorization: basicAuth(events.writeKey) })).toMatchObject({
+        status: 413,
+        body: 'Request size too large',
+      });
       expect(await post('/internal/v1/audiencelist', body, { Authorization: basicAuth(events.writeKey) })).toMatchObject({ status: 200, body: 'OK' });
-      expect(await stack.rows("SELECT count(*)::int AS n FROM audience_members WHERE audience_id = 'big-list' HAVING count(*) = 3000", [], 1)).toEqual([{ n: 3000 }]);
+      expect(await stack.rows("SELECT count(*)::int AS n FROM audience_members WHERE audience_id = 'big-list' HAVING count(*) = 3000", [], 1)).toEqual([
+        { n: 3000 },
+      ]);
     });
   });
-
 });

@@ -30,7 +30,12 @@ describe('/metrics', () => {
   it('counts requests by route and status, events accepted and rejected by reason, and reads the queues', async () => {
     const auth = { Authorization: basicAuth(writeKey) };
     expect((await send(stack.url, { path: '/v1/track', method: 'POST', headers: auth, body: JSON.stringify({ userId: 'u', event: 'E' }) })).status).toBe(200);
-    const batch = { batch: [{ type: 'track', userId: 'u', event: 'E' }, { type: 'track', userId: 'u' }] };
+    const batch = {
+      batch: [
+        { type: 'track', userId: 'u', event: 'E' },
+        { type: 'track', userId: 'u' },
+      ],
+    };
     expect((await send(stack.url, { path: '/v1/batch', method: 'POST', headers: auth, body: JSON.stringify(batch) })).status).toBe(200);
     expect((await send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth('nope') }, body: '{}' })).status).toBe(401);
     expect((await send(stack.url, { path: '/no/such/route/42', method: 'GET' })).status).toBe(404);
@@ -86,7 +91,11 @@ describe('/metrics of a gateway of two processes', () => {
   it('answers with the requests of every process, whichever process is asked', async () => {
     const stack = await startStack('metrics-cluster');
     const port = await freePort();
-    const gateway = AppProcess.start('gateway', 'dist/apps/gateway/main.js', stack.env.processEnv({ PORT: String(port), GATEWAY_PROCESSES: '2', MIGRATE_ON_START: 'false' }));
+    const gateway = AppProcess.start(
+      'gateway',
+      'dist/apps/gateway/main.js',
+      stack.env.processEnv({ PORT: String(port), GATEWAY_PROCESSES: '2', MIGRATE_ON_START: 'false' }),
+    );
     try {
       const source = await createSource(stack.env);
       const url = `http://127.0.0.1:${port}`;
@@ -96,10 +105,14 @@ describe('/metrics of a gateway of two processes', () => {
         new Promise<number>((resolve, reject) => {
           const body = JSON.stringify({ userId: 'u', event: 'E' });
           // A connection per request: the primary hands connections to the processes in turn.
-          const request = http.request(`${url}/v1/track`, { method: 'POST', agent: false, headers: { authorization: basicAuth(source.writeKey), 'content-length': Buffer.byteLength(body) } }, (response) => {
-            response.resume();
-            response.on('end', () => resolve(response.statusCode ?? 0));
-          });
+          const request = http.request(
+            `${url}/v1/track`,
+            { method: 'POST', agent: false, headers: { authorization: basicAuth(source.writeKey), 'content-length': Buffer.byteLength(body) } },
+            (response) => {
+              response.resume();
+              response.on('end', () => resolve(response.statusCode ?? 0));
+            },
+          );
           request.on('error', reject);
           request.end(body);
         });
@@ -134,11 +147,13 @@ describe('/metrics of a gateway of two processes', () => {
 /** evt_http_requests_total for 200s of /v1/track, asked on a connection of its own. */
 async function trackCount(url: string): Promise<number> {
   const text = await new Promise<string>((resolve, reject) => {
-    http.get(`${url}/metrics`, { agent: false }, (response) => {
-      let body = '';
-      response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(`${url}/metrics`, { agent: false }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
   const [line] = samples(text, 'evt_http_requests_total{route="/v1/track",status="200"');
   return line ? Number(line.split(' ')[1]) : 0;

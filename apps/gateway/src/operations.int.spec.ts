@@ -21,7 +21,12 @@ describe('gateway operations', () => {
   afterAll(() => stack.stop());
 
   const track = (writeKey: string, messageId?: string) =>
-    send(stack.url, { path: '/v1/track', method: 'POST', headers: { Authorization: basicAuth(writeKey) }, body: JSON.stringify({ userId: 'u', event: 'E', messageId }) });
+    send(stack.url, {
+      path: '/v1/track',
+      method: 'POST',
+      headers: { Authorization: basicAuth(writeKey) },
+      body: JSON.stringify({ userId: 'u', event: 'E', messageId }),
+    });
   const statusWithin5s = (writeKey: string, expected: number) =>
     waitFor(async () => ((await track(writeKey)).status === expected ? true : undefined), 5000, `status ${expected}`);
 
@@ -44,7 +49,9 @@ describe('gateway operations', () => {
 
   describe('pixel', () => {
     it('answers a 1×1 GIF and stores the event built from the query', async () => {
-      const response = await fetch(`${stack.url}/pixel/v1/track?writeKey=${source.writeKey}&anonymousId=px-anon&event=Email%20Opened&messageId=px-1&campaign=winter&context.campaign.source=mail`);
+      const response = await fetch(
+        `${stack.url}/pixel/v1/track?writeKey=${source.writeKey}&anonymousId=px-anon&event=Email%20Opened&messageId=px-1&campaign=winter&context.campaign.source=mail`,
+      );
       const gif = Buffer.from(await response.arrayBuffer());
       expect([response.status, response.headers.get('content-type')]).toEqual([200, 'image/gif']);
       expect(gif.equals(PIXEL_GIF)).toBe(true);
@@ -98,7 +105,11 @@ describe('gateway operations', () => {
       expect(spec.openapi).toBe('3.0.3');
       expect(spec.paths['/v1/track'].post.operationId).toBe('Track');
       expect(spec.paths['/metrics'].get.operationId).toBe('Metrics');
-      expect([spec.paths['/health/live'].get.operationId, spec.paths['/health/ready'].get.operationId, spec.paths['/health'].get.operationId]).toEqual(['HealthLive', 'HealthReady', 'Health']);
+      expect([spec.paths['/health/live'].get.operationId, spec.paths['/health/ready'].get.operationId, spec.paths['/health'].get.operationId]).toEqual([
+        'HealthLive',
+        'HealthReady',
+        'Health',
+      ]);
       const docs = await send(stack.url, { path: '/docs', method: 'GET' });
       expect(docs.status).toBe(200);
       expect(docs.body).toContain("url: '/openapi.json'");
@@ -119,11 +130,15 @@ describe('gateway operations', () => {
       await other.gateway.sources.refresh();
       const body = JSON.stringify({ userId: 'u', event: 'E', messageId: 'in-flight-1' });
       const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const request = http.request(`${other.url}/v1/track`, { method: 'POST', headers: { Authorization: basicAuth(extra.writeKey), 'Content-Length': Buffer.byteLength(body) } }, (response) => {
-          let text = '';
-          response.on('data', (chunk) => (text += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-        });
+        const request = http.request(
+          `${other.url}/v1/track`,
+          { method: 'POST', headers: { Authorization: basicAuth(extra.writeKey), 'Content-Length': Buffer.byteLength(body) } },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk) => (text += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+          },
+        );
         request.on('error', reject);
         request.write(body.slice(0, 10));
         // The rest of the body comes after the stop has begun.
@@ -159,7 +174,13 @@ describe('gateway operations', () => {
         for (const { path, socket } of sockets) socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
         const [ready, live] = await Promise.all(sockets.map(({ closed }) => closed));
         expect(ready.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
-        expect(JSON.parse(ready.slice(ready.indexOf('\r\n\r\n') + 4))).toEqual({ status: 'unavailable', redis: 'up', postgres: 'up', sourcesLoaded: true, stopping: true });
+        expect(JSON.parse(ready.slice(ready.indexOf('\r\n\r\n') + 4))).toEqual({
+          status: 'unavailable',
+          redis: 'up',
+          postgres: 'up',
+          sourcesLoaded: true,
+          stopping: true,
+        });
         expect(live.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
         expect(live.slice(live.indexOf('\r\n\r\n') + 4)).toBe('{"status":"ok"}');
         await stopped;

@@ -55,7 +55,10 @@ describe('poison-proof pipeline (property)', () => {
         abandoned.close();
         const depths = await drainQueues(stack.env.redisUrl, stack.env.queuePrefix, 30_000);
         const account = await accountPoison(stack.env.db, run, sent);
-        const probeStored = await stack.env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE source_id = $1 AND message_id = $2', [targets.sources[0].id, probe.messageId]);
+        const probeStored = await stack.env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE source_id = $1 AND message_id = $2', [
+          targets.sources[0].id,
+          probe.messageId,
+        ]);
         totals.requests += sent.length;
         totals.good += account.good.acknowledged;
         totals.hostile += account.hostile.sent;

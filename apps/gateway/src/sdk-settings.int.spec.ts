@@ -80,7 +80,10 @@ describe('GET /sourceConfig (RudderStack analytics-js v3 and v1.1)', () => {
 
   it('takes the SDK’s own metrics on POST /rsaMetrics and answers 200', async () => {
     const body = JSON.stringify({ version: '1', source: { name: 'RudderStackJavaScriptSDK' }, metrics: [] });
-    expect(await send(plain.url, { path: '/rsaMetrics', method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).toMatchObject({ status: 200, body: 'OK' });
+    expect(await send(plain.url, { path: '/rsaMetrics', method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).toMatchObject({
+      status: 200,
+      body: 'OK',
+    });
   });
 });
 
@@ -130,7 +133,12 @@ describe('GET /v1/projects/:writeKey/settings (Segment analytics-next)', () => {
     for (const forwarded of ['evil.example/path', 'a b', '']) {
       const answer = await send(proxied.url, { path: `/v1/projects/${enabled.writeKey}/settings`, headers: { 'X-Forwarded-Host': forwarded } });
       if (forwarded === '') expect(answer.status).toBe(200);
-      else expect({ forwarded, status: answer.status, body: answer.body }).toStrictEqual({ forwarded, status: 400, body: 'Invalid request: Host header is not a host name (or set PUBLIC_URL)' });
+      else
+        expect({ forwarded, status: answer.status, body: answer.body }).toStrictEqual({
+          forwarded,
+          status: 400,
+          body: 'Invalid request: Host header is not a host name (or set PUBLIC_URL)',
+        });
     }
   });
 

@@ -67,7 +67,11 @@ describe('gateway logs', () => {
   it('warns about a Redis that can lose acknowledged events, and never logs a write key or token', async () => {
     const source = await createSource(env);
     const port = await freePort();
-    gateway = AppProcess.start('gateway', 'dist/apps/gateway/main.js', env.processEnv({ PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'debug', INTERNAL_API_TOKEN: 'internal-token-secret' }));
+    gateway = AppProcess.start(
+      'gateway',
+      'dist/apps/gateway/main.js',
+      env.processEnv({ PORT: String(port), REDIS_URL: redis.url, LOG_LEVEL: 'debug', INTERNAL_API_TOKEN: 'internal-token-secret' }),
+    );
     await waitForHealthy(`http://127.0.0.1:${port}/health`, gateway, 20_000);
     const url = `http://127.0.0.1:${port}`;
     const auth = { Authorization: basicAuth(source.writeKey) };
@@ -83,7 +87,13 @@ describe('gateway logs', () => {
 
     const output = gateway.output();
     expect(output).toContain('Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.');
-    for (const secret of [source.writeKey, 'guessed-key-secret', 'wrong-token-secret', 'internal-token-secret', Buffer.from(`${source.writeKey}:`).toString('base64')]) {
+    for (const secret of [
+      source.writeKey,
+      'guessed-key-secret',
+      'wrong-token-secret',
+      'internal-token-secret',
+      Buffer.from(`${source.writeKey}:`).toString('base64'),
+    ]) {
       expect([secret, output.includes(secret)]).toEqual([secret, false]);
     }
   });
@@ -157,10 +167,14 @@ describe('request size limit', () => {
       const body = Buffer.alloc(5 * 1024 * 1024, 0x20);
       const upload = () =>
         new Promise<string>((resolve) => {
-          const request = http.request(`http://127.0.0.1:${port}/v1/batch`, { method: 'POST', agent: false, headers: { authorization: basicAuth(writeKey), 'content-length': body.length } }, (response) => {
-            response.resume();
-            response.on('end', () => resolve(String(response.statusCode)));
-          });
+          const request = http.request(
+            `http://127.0.0.1:${port}/v1/batch`,
+            { method: 'POST', agent: false, headers: { authorization: basicAuth(writeKey), 'content-length': body.length } },
+            (response) => {
+              response.resume();
+              response.on('end', () => resolve(String(response.statusCode)));
+            },
+          );
           request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
           request.end(body);
         });

@@ -30,7 +30,11 @@ async function stalledUpload(port: number, path: string, length: number, sent = 
 /** Waits until the gateway's body budget is in the state the test forces (polled: socket events have their own schedule). */
 function budgetReaches(stack: Stack, used: number, queued: number): Promise<true> {
   const budget = stack.gateway.bodyBudget;
-  return waitFor(async () => (budget.used === used && budget.queued === queued ? true : undefined), 10_000, `budget used ${used}, queued ${queued} (is ${budget.used}, ${budget.queued})`);
+  return waitFor(
+    async () => (budget.used === used && budget.queued === queued ? true : undefined),
+    10_000,
+    `budget used ${used}, queued ${queued} (is ${budget.used}, ${budget.queued})`,
+  );
 }
 
 function track(stack: Stack, source: Source, messageId: string) {
@@ -57,7 +61,11 @@ describe('no client can starve the others of the body budget', () => {
   beforeAll(async () => {
     // A small budget, so that a few stalled uploads fill it; bodies up to twice the budget allowed,
     // so that one announced body is larger than the whole budget.
-    stack = await startStack('starvation', { MAX_INFLIGHT_BODY_BYTES: String(BUDGET), MAX_REQUEST_SIZE: String(2 * BUDGET), MAX_AUDIENCE_LIST_SIZE: String(4 * BUDGET) });
+    stack = await startStack('starvation', {
+      MAX_INFLIGHT_BODY_BYTES: String(BUDGET),
+      MAX_REQUEST_SIZE: String(2 * BUDGET),
+      MAX_AUDIENCE_LIST_SIZE: String(4 * BUDGET),
+    });
     source = await createSource(stack.env);
     await stack.gateway.sources.refresh();
   });
@@ -73,7 +81,11 @@ describe('no client can starve the others of the body budget', () => {
     uploads.push(await stalledUpload(port, '/v1/batch', BUDGET + 1000));
     await budgetReaches(stack, BUDGET, 14);
     uploads.push(await stalledUpload(port, '/internal/v1/audiencelist', 3 * BUDGET));
-    await waitFor(async () => (stack.gateway.bodyBudget.queued === 15 || uploads[uploads.length - 1].received() !== '' ? true : undefined), 10_000, 'the audience list upload to wait or be answered');
+    await waitFor(
+      async () => (stack.gateway.bodyBudget.queued === 15 || uploads[uploads.length - 1].received() !== '' ? true : undefined),
+      10_000,
+      'the audience list upload to wait or be answered',
+    );
     // A well-behaved client queued behind them all.
     const behind = track(stack, source, 'starvation-behind');
 
@@ -104,7 +116,12 @@ describe('stalled uploads that are never closed', () => {
   let source: Source;
 
   beforeAll(async () => {
-    stack = await startStack('starvation-stalled', { MAX_INFLIGHT_BODY_BYTES: String(BUDGET), MAX_REQUEST_SIZE: String(2 * BUDGET), HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' });
+    stack = await startStack('starvation-stalled', {
+      MAX_INFLIGHT_BODY_BYTES: String(BUDGET),
+      MAX_REQUEST_SIZE: String(2 * BUDGET),
+      HEADERS_TIMEOUT_MS: '1000',
+      REQUEST_TIMEOUT_MS: '2000',
+    });
     source = await createSource(stack.env);
     await stack.gateway.sources.refresh();
   });
@@ -119,7 +136,10 @@ describe('stalled uploads that are never closed', () => {
 
     // The clients keep their connections open; the gateway closes them.
     await Promise.all([admitted.closed, oversized.closed]);
-    expect([admitted.received().split('\r\n')[0], oversized.received().split('\r\n')[0]]).toEqual(['HTTP/1.1 408 Request Timeout', 'HTTP/1.1 408 Request Timeout']);
+    expect([admitted.received().split('\r\n')[0], oversized.received().split('\r\n')[0]]).toEqual([
+      'HTTP/1.1 408 Request Timeout',
+      'HTTP/1.1 408 Request Timeout',
+    ]);
     await budgetReaches(stack, 0, 0);
     await trackAnsweredAtOnce(stack, source, 'starvation-stalled');
   });

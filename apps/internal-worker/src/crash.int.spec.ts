@@ -5,7 +5,8 @@ import { AppProcess, createTestEnv, waitFor, withProcessOutput, type TestEnv } f
 import type { RetlItem } from '@evt/schemas';
 import { processRetlJob } from './processors/retl.processor';
 
-const ROWS = 'SELECT destination_id, record_id, workspace_id, fields, deleted, last_action, message_id, received_at, sequence, sequence_index FROM retl_records ORDER BY record_id';
+const ROWS =
+  'SELECT destination_id, record_id, workspace_id, fields, deleted, last_action, message_id, received_at, sequence, sequence_index FROM retl_records ORDER BY record_id';
 
 function records(): RetlItem[] {
   return Array.from({ length: 3000 }, (_, i) => ({
@@ -44,11 +45,21 @@ describe('internal worker killed mid-job', () => {
       () => (worker ? [worker] : []),
       async () => {
         const items = records();
-        await processRetlJob({ records: items, rejected: [] }, 'reference', { store: new EventStore(reference.db), logger: createLogger('reference', 'silent') });
+        await processRetlJob({ records: items, rejected: [] }, 'reference', {
+          store: new EventStore(reference.db),
+          logger: createLogger('reference', 'silent'),
+        });
         const expected = await reference.db.query(ROWS);
         expect(expected).toHaveLength(2000);
 
-        const producers = new QueueProducers({ redisUrl: env.redisUrl, prefix: env.queuePrefix, timeoutMs: 5000, maxItemsPerJob: 10_000, maxBytesPerJob: 1 << 24, maxPendingBytes: 1 << 26 });
+        const producers = new QueueProducers({
+          redisUrl: env.redisUrl,
+          prefix: env.queuePrefix,
+          timeoutMs: 5000,
+          maxItemsPerJob: 10_000,
+          maxBytesPerJob: 1 << 24,
+          maxPendingBytes: 1 << 26,
+        });
         await producers.waitUntilReady();
         await producers.retl.enqueue({ items, rejected: [], bytes: 1000 });
         await producers.close();
@@ -69,10 +80,14 @@ describe('internal worker killed mid-job', () => {
         expect(await env.db.query('SELECT count(*)::int AS n FROM retl_records')).toEqual([{ n: 0 }]);
 
         worker = AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', workerEnv);
-        await waitFor(async () => {
-          const depth = (await readQueueDepths(env.redisUrl, env.queuePrefix)).find((d) => d.queue === 'retl');
-          return depth && depth.waiting + depth.active + depth.delayed === 0 ? depth : undefined;
-        }, 30_000, 'the job to be done');
+        await waitFor(
+          async () => {
+            const depth = (await readQueueDepths(env.redisUrl, env.queuePrefix)).find((d) => d.queue === 'retl');
+            return depth && depth.waiting + depth.active + depth.delayed === 0 ? depth : undefined;
+          },
+          30_000,
+          'the job to be done',
+        );
         expect(await env.db.query(ROWS)).toEqual(expected);
         expect((await readQueueDepths(env.redisUrl, env.queuePrefix)).find((d) => d.queue === 'retl')?.failed).toBe(0);
       },

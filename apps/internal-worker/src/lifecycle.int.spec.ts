@@ -16,6 +16,10 @@ describe('internal-worker stopped while starting', () => {
     await sleep(delayMs);
     const status = await worker.stop();
     // The output rides along so that a failure shows what the process said.
-    expect({ status, stopped: worker.output().includes('"msg":"stopped"'), output: status.code === 0 ? '' : worker.output() }).toEqual({ status: { code: 0, signal: null }, stopped: true, output: '' });
+    expect({ status, stopped: worker.output().includes('"msg":"stopped"'), output: status.code === 0 ? '' : worker.output() }).toEqual({
+      status: { code: 0, signal: null },
+      stopped: true,
+      output: '',
+    });
   });
 });

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     for (const child of children.values()) child.kill(signal);
   };
   // With METRICS_PORT set, the events worker serves /metrics on it and the internal worker on the next port.
-  const metricsPorts: Record<string, string> = config.metricsPort > 0 ? { 'events-worker': String(config.metricsPort), 'internal-worker': String(config.metricsPort + 1) } : {};
+  const metricsPorts: Record<string, string> =
+    config.metricsPort > 0 ? { 'events-worker': String(config.metricsPort), 'internal-worker': String(config.metricsPort + 1) } : {};
   for (const app of APPS) {
     const env = { ...process.env, MIGRATE_ON_START: 'false', ...(metricsPorts[app] ? { METRICS_PORT: metricsPorts[app] } : {}) };
     const child = fork(path.join(__dirname, '..', app, 'main.js'), [], { env, stdio: 'inherit' });
@@ -55,7 +56,10 @@ async function main(): Promise<void> {
     });
   }
   console.log(`[runner] gateway on http://localhost:${config.port} — Ctrl-C stops everything`);
-  if (config.metricsPort > 0) console.log(`[runner] metrics: gateway :${config.port}/metrics, events worker :${config.metricsPort}/metrics, internal worker :${config.metricsPort + 1}/metrics`);
+  if (config.metricsPort > 0)
+    console.log(
+      `[runner] metrics: gateway :${config.port}/metrics, events worker :${config.metricsPort}/metrics, internal worker :${config.metricsPort + 1}/metrics`,
+    );
   process.on('SIGINT', () => stopAll('SIGTERM'));
   process.on('SIGTERM', () => stopAll('SIGTERM'));
 }

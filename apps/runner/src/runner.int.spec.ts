@@ -39,10 +39,14 @@ describe('npm start (the runner)', () => {
         expect([answer.status, await answer.text()]).toEqual([200, 'OK']);
         const db = createDbClient(databaseUrl, { max: 1 });
         try {
-          const rows = await waitFor(async () => {
-            const found = await db.query('SELECT message_id, user_id, event FROM events');
-            return found.length > 0 ? found : undefined;
-          }, 10_000, 'the first event');
+          const rows = await waitFor(
+            async () => {
+              const found = await db.query('SELECT message_id, user_id, event FROM events');
+              return found.length > 0 ? found : undefined;
+            },
+            10_000,
+            'the first event',
+          );
           expect(rows).toEqual([{ message_id: 'runner-1', user_id: 'first-user', event: 'First Event' }]);
         } finally {
           await db.close();

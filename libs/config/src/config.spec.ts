@@ -49,7 +49,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('reads WORKER_MAX_ATTEMPTS, the bound on a job\'s failures that are not transient, and refuses 0', () => {
+  it("reads WORKER_MAX_ATTEMPTS, the bound on a job's failures that are not transient, and refuses 0", () => {
     expect(loadConfig({ WORKER_MAX_ATTEMPTS: '3' }).workerMaxAttempts).toBe(3);
     expect(failure({ WORKER_MAX_ATTEMPTS: '0' }).message).toBe('WORKER_MAX_ATTEMPTS: must be between 1 and 1000000, got 0');
   });
@@ -74,16 +74,16 @@ describe('loadConfig', () => {
       WORKER_CONCURRENCY: '16',
       INTERNAL_API_TOKEN: 's3cret',
     });
-    expect([config.port, config.host, config.redisUrl, config.databaseUrl, config.queuePrefix, config.logLevel, config.workerConcurrency, config.internalApiToken]).toEqual([
-      3000,
-      '127.0.0.1',
-      'rediss://:pw@cache.internal:6380/2',
-      'postgresql://app:pw@db.internal:5432/events',
-      '{evt}',
-      'debug',
-      16,
-      's3cret',
-    ]);
+    expect([
+      config.port,
+      config.host,
+      config.redisUrl,
+      config.databaseUrl,
+      config.queuePrefix,
+      config.logLevel,
+      config.workerConcurrency,
+      config.internalApiToken,
+    ]).toEqual([3000, '127.0.0.1', 'rediss://:pw@cache.internal:6380/2', 'postgresql://app:pw@db.internal:5432/events', '{evt}', 'debug', 16, 's3cret']);
   });
 
   it('treats a blank variable as unset', () => {
@@ -185,12 +185,18 @@ describe('loadConfig', () => {
   });
   it('reads WORKER_QUEUES as a list of internal queues and names an unknown one', () => {
     expect(loadConfig({ WORKER_QUEUES: 'retl, audiencelist,retl' }).workerQueues).toEqual(['retl', 'audiencelist']);
-    expect(() => loadConfig({ WORKER_QUEUES: 'retl,events' })).toThrow('WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch; unknown: events');
+    expect(() => loadConfig({ WORKER_QUEUES: 'retl,events' })).toThrow(
+      'WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch; unknown: events',
+    );
     expect(() => loadConfig({ WORKER_QUEUES: ' , ' })).toThrow('WORKER_QUEUES: must list some of replay, retl, audiencelist, extract, internal-batch');
   });
 
   it('offers as WORKER_QUEUES the queues the job registry gives the internal worker, in registry order', () => {
-    expect(INTERNAL_QUEUES).toEqual(Object.values(QUEUES).filter((queue) => queue.worker === 'internal-worker').map((queue) => queue.name));
+    expect(INTERNAL_QUEUES).toEqual(
+      Object.values(QUEUES)
+        .filter((queue) => queue.worker === 'internal-worker')
+        .map((queue) => queue.name),
+    );
     expect(INTERNAL_QUEUES).toEqual(['replay', 'retl', 'audiencelist', 'extract', 'internal-batch']);
   });
 });

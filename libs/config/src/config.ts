@@ -139,9 +139,13 @@ export const INTERNAL_QUEUES: readonly InternalQueueName[] = Object.freeze(queue
 function list<T extends string>(env: Env, name: string, fallback: readonly T[], allowed: readonly T[]): readonly T[] {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
-  const values = raw.split(',').map((value) => value.trim()).filter((value) => value !== '');
+  const values = raw
+    .split(',')
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
   const unknown = values.filter((value) => !(allowed as readonly string[]).includes(value));
-  if (values.length === 0 || unknown.length > 0) throw new ConfigError(name, `must list some of ${allowed.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  if (values.length === 0 || unknown.length > 0)
+    throw new ConfigError(name, `must list some of ${allowed.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
   return Object.freeze([...new Set(values as T[])]);
 }
 

@@ -52,7 +52,10 @@ export function translateDbError(error: unknown): AppError {
   if (code !== undefined && isTransientState(code)) return new ServiceUnavailableError(`database unavailable: ${message}`, { cause: error });
   if (code !== undefined && isDataState(code, constraintOf(error))) return new PermanentError(`database rejected the data: ${message}`, { cause: error });
   // pg reports a connection that went away mid-query as a plain Error without a code.
-  if (code === undefined && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(message)) {
+  if (
+    code === undefined &&
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(message)
+  ) {
     return new ServiceUnavailableError(`database unavailable: ${message}`, { cause: error });
   }
   return new UnexpectedError(`database error${code ? ` ${code}` : ''}: ${message}`, { cause: error });

@@ -11,7 +11,5 @@ function unstorable(hex: string): boolean {
 /** Makes a JSON text storable as jsonb, replacing what Postgres refuses with U+FFFD. */
 export function sanitizeJsonForPostgres(json: string): string {
   if (!json.includes('\\u')) return json;
-  return json.replace(ESCAPES, (token, _high?: string, _low?: string, single?: string) =>
-    single !== undefined && unstorable(single) ? '\\ufffd' : token,
-  );
+  return json.replace(ESCAPES, (token, _high?: string, _low?: string, single?: string) => (single !== undefined && unstorable(single) ? '\\ufffd' : token));
 }

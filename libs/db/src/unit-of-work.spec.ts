@@ -6,7 +6,15 @@ import { EventStore } from './unit-of-work';
 // What pg rejects with: an Error carrying the SQLSTATE.
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
-const user = { workspaceId: 'w', userId: 'u', anonymousId: null, traits: {}, firstSeenAt: '2026-01-01T00:00:00Z', lastSeenAt: '2026-01-01T00:00:00Z', lastMessageId: 'm' };
+const user = {
+  workspaceId: 'w',
+  userId: 'u',
+  anonymousId: null,
+  traits: {},
+  firstSeenAt: '2026-01-01T00:00:00Z',
+  lastSeenAt: '2026-01-01T00:00:00Z',
+  lastMessageId: 'm',
+};
 
 /** A connection that records the statements it is sent and fails those `fail` picks. */
 function fakeDb(fail: (text: string) => Error | undefined = () => undefined) {
@@ -47,12 +55,24 @@ describe('the unit of work translates every driver error', () => {
       await uow.savepoint(async () => 'fine');
     });
     expect(seen).toBeInstanceOf(PermanentError);
-    expect(sent.slice(1)).toEqual(['BEGIN', 'SAVEPOINT sp_1', 'INSERT INTO "users"', 'ROLLBACK TO SAVEPOINT', 'SAVEPOINT sp_2', 'RELEASE SAVEPOINT sp_2', 'COMMIT']);
+    expect(sent.slice(1)).toEqual([
+      'BEGIN',
+      'SAVEPOINT sp_1',
+      'INSERT INTO "users"',
+      'ROLLBACK TO SAVEPOINT',
+      'SAVEPOINT sp_2',
+      'RELEASE SAVEPOINT sp_2',
+      'COMMIT',
+    ]);
   });
 
   it('in a savepoint’s own statements: a connection lost at ROLLBACK TO SAVEPOINT is transient', async () => {
     const { db, released } = fakeDb((text) =>
-      text.startsWith('INSERT') ? pgError('22001', 'value too long') : text.startsWith('ROLLBACK') ? new Error('Connection terminated unexpectedly') : undefined,
+      text.startsWith('INSERT')
+        ? pgError('22001', 'value too long')
+        : text.startsWith('ROLLBACK')
+          ? new Error('Connection terminated unexpectedly')
+          : undefined,
     );
     const error = await new EventStore(db).transaction((uow) => uow.savepoint((inner) => inner.users.upsert([user]))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceUnavailableError);

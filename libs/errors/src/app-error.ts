@@ -46,7 +46,11 @@ export class UnauthorizedError extends AppError {
 /** The source exists but must not receive this request (404). */
 export class SourceRejectedError extends AppError {
   constructor(message: 'Source is disabled' | 'Source does not accept webhook events' | 'Destination is disabled') {
-    const codes = { 'Source is disabled': 'source_disabled', 'Source does not accept webhook events': 'source_not_webhook', 'Destination is disabled': 'destination_disabled' };
+    const codes = {
+      'Source is disabled': 'source_disabled',
+      'Source does not accept webhook events': 'source_not_webhook',
+      'Destination is disabled': 'destination_disabled',
+    };
     super(codes[message], 404, message, false);
   }
 }

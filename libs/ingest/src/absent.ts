@@ -5,7 +5,22 @@ import { isPlainObject, type Dictionary } from './objects';
  * `Nullable`). `event` is among them: RudderStack's v1.1 payload sets it to null on every type but
  * track, whose schema refuses a null one. Required fields (groupId, previousId) are not.
  */
-const EVENT_FIELDS = ['messageId', 'userId', 'anonymousId', 'context', 'integrations', 'timestamp', 'originalTimestamp', 'sentAt', 'channel', 'properties', 'traits', 'name', 'category', 'event'];
+const EVENT_FIELDS = [
+  'messageId',
+  'userId',
+  'anonymousId',
+  'context',
+  'integrations',
+  'timestamp',
+  'originalTimestamp',
+  'sentAt',
+  'channel',
+  'properties',
+  'traits',
+  'name',
+  'category',
+  'event',
+];
 const CONTEXT_FIELDS = ['ip', 'library', 'traits'];
 
 function hasAbsentContextField(context: Dictionary): boolean {

@@ -21,7 +21,9 @@ describe('audienceIdReason', () => {
   it('names the field the audience id came from and what is wrong with it', () => {
     expect(audienceIdReason(external('x'.repeat(1025)))).toBe('context.externalId.0.type is longer than 1024 bytes');
     expect(audienceIdReason(external('list\u0000'))).toBe('context.externalId.0.type contains NUL (U+0000), which Postgres cannot store');
-    expect(audienceIdReason({ properties: { listId: '\ud800', listData: {} } })).toBe('properties.listId contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode');
+    expect(audienceIdReason({ properties: { listId: '\ud800', listData: {} } })).toBe(
+      'properties.listId contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode',
+    );
     expect(audienceIdReason({ properties: { audienceId: '€'.repeat(342), listData: {} } })).toBe('properties.audienceId is longer than 1024 bytes');
   });
 

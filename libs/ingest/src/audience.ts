@@ -7,7 +7,8 @@ function audienceIdSource(event: Dictionary): { field: string; audienceId: strin
   if (typeof properties.audienceId === 'string') return { field: 'properties.audienceId', audienceId: properties.audienceId };
   if (typeof properties.listId === 'string') return { field: 'properties.listId', audienceId: properties.listId };
   const external = isPlainObject(event.context) && Array.isArray(event.context.externalId) ? event.context.externalId[0] : undefined;
-  if (isPlainObject(external) && typeof external.type === 'string' && external.type !== '') return { field: 'context.externalId.0.type', audienceId: external.type };
+  if (isPlainObject(external) && typeof external.type === 'string' && external.type !== '')
+    return { field: 'context.externalId.0.type', audienceId: external.type };
   return { field: 'default', audienceId: 'default' };
 }
 

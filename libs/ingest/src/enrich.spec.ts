@@ -137,7 +137,11 @@ describe('enrichEvent', () => {
         { userId: 'u1', receivedAt: '2024-04-01T08:00:00.000Z', originalTimestamp: '2024-04-01T06:59:50.000Z', sentAt: '2024-04-01T07:00:00.000Z' },
         request({ keepOriginal: true }),
       );
-      expect([event.receivedAt, event.timestamp, event.originalTimestamp]).toEqual(['2024-04-01T08:00:00.000Z', '2024-04-01T07:59:50.000Z', '2024-04-01T06:59:50.000Z']);
+      expect([event.receivedAt, event.timestamp, event.originalTimestamp]).toEqual([
+        '2024-04-01T08:00:00.000Z',
+        '2024-04-01T07:59:50.000Z',
+        '2024-04-01T06:59:50.000Z',
+      ]);
     });
 
     it('uses the gateway time for a replayed event that carries no receivedAt', () => {
@@ -201,7 +205,18 @@ describe('enrichEvent', () => {
     const has = (object: unknown, key: string) => Object.prototype.hasOwnProperty.call(object, key);
 
     it("stores Segment's anonymous event as if its null fields had not been sent", () => {
-      const sent = { type: 'track', event: 'E', userId: null, anonymousId: 'a1', messageId: 'm-1', properties: null, traits: null, integrations: null, channel: null, context: { traits: null, ip: null, library: null, locale: 'en-US' } };
+      const sent = {
+        type: 'track',
+        event: 'E',
+        userId: null,
+        anonymousId: 'a1',
+        messageId: 'm-1',
+        properties: null,
+        traits: null,
+        integrations: null,
+        channel: null,
+        context: { traits: null, ip: null, library: null, locale: 'en-US' },
+      };
       const event = enrich(structuredClone(sent), request());
       const absent = enrich({ type: 'track', event: 'E', anonymousId: 'a1', messageId: 'm-1', context: { locale: 'en-US' } }, request());
       expect(event).toStrictEqual(absent);
@@ -209,7 +224,10 @@ describe('enrichEvent', () => {
     });
 
     it('drops null name, category and event (page), and null timestamps, as if unsent', () => {
-      const event = enrich({ type: 'page', anonymousId: 'a1', name: null, category: null, event: null, timestamp: null, originalTimestamp: null, sentAt: null }, request());
+      const event = enrich(
+        { type: 'page', anonymousId: 'a1', name: null, category: null, event: null, timestamp: null, originalTimestamp: null, sentAt: null },
+        request(),
+      );
       expect(['name', 'category', 'event', 'originalTimestamp', 'sentAt'].filter((key) => has(event, key))).toEqual([]);
       expect(event.timestamp).toBe(RECEIVED_AT);
     });
@@ -227,7 +245,12 @@ describe('enrichEvent', () => {
         { userId: 'u1', context: null, integrations: null, sentAt: null, originalTimestamp: '2024-05-01T10:59:50.000Z' },
         request({ batchContext: { locale: 'en-US' }, batchIntegrations: { All: true }, sentAt: '2024-05-01T11:00:00.000Z' }),
       );
-      expect([event.context, event.integrations, event.sentAt, event.timestamp]).toEqual([{ locale: 'en-US' }, { All: true }, '2024-05-01T11:00:00.000Z', '2024-05-01T11:59:50.000Z']);
+      expect([event.context, event.integrations, event.sentAt, event.timestamp]).toEqual([
+        { locale: 'en-US' },
+        { All: true },
+        '2024-05-01T11:00:00.000Z',
+        '2024-05-01T11:59:50.000Z',
+      ]);
       const traits = enrich({ userId: 'u1', context: { traits: null } }, request({ batchContext: { traits: { plan: 'pro' } } }));
       expect(traits.context).toEqual({ traits: { plan: 'pro' } });
     });
@@ -241,7 +264,10 @@ describe('enrichEvent', () => {
     });
 
     it('keeps nulls inside properties and traits, and in fields it does not know, as sent', () => {
-      const event = enrich({ userId: 'u1', properties: { coupon: null }, traits: { age: null }, context: { page: { referrer: null } }, custom: null }, request());
+      const event = enrich(
+        { userId: 'u1', properties: { coupon: null }, traits: { age: null }, context: { page: { referrer: null } }, custom: null },
+        request(),
+      );
       expect([event.properties, event.traits, event.context, event.custom]).toEqual([{ coupon: null }, { age: null }, { page: { referrer: null } }, null]);
     });
 
@@ -258,12 +284,20 @@ describe('enrichEvent', () => {
         { userId: 'u1', originalTimestamp: '2024-05-01T10:59:50.000Z', sentAt: '2024-05-01T11:00:00.000Z' },
         request({ sentAt: '2024-05-01T10:00:00.000Z' }),
       );
-      expect([event.timestamp, event.originalTimestamp, event.sentAt]).toEqual(['2024-05-01T11:59:50.000Z', '2024-05-01T10:59:50.000Z', '2024-05-01T11:00:00.000Z']);
+      expect([event.timestamp, event.originalTimestamp, event.sentAt]).toEqual([
+        '2024-05-01T11:59:50.000Z',
+        '2024-05-01T10:59:50.000Z',
+        '2024-05-01T11:00:00.000Z',
+      ]);
     });
 
     it('uses the batch sentAt when the event has none, and stores it on the event', () => {
       const event = enrich({ userId: 'u1', originalTimestamp: '2024-05-01T10:59:30.000Z' }, request({ sentAt: '2024-05-01T11:00:00.000Z' }));
-      expect([event.timestamp, event.originalTimestamp, event.sentAt]).toEqual(['2024-05-01T11:59:30.000Z', '2024-05-01T10:59:30.000Z', '2024-05-01T11:00:00.000Z']);
+      expect([event.timestamp, event.originalTimestamp, event.sentAt]).toEqual([
+        '2024-05-01T11:59:30.000Z',
+        '2024-05-01T10:59:30.000Z',
+        '2024-05-01T11:00:00.000Z',
+      ]);
     });
 
     it('moves a Segment client timestamp to originalTimestamp and corrects timestamp', () => {
@@ -339,7 +373,12 @@ describe('pixelEvent', () => {
   });
 
   it('builds a page event with its name and category', () => {
-    expect(pixelEvent({ writeKey: 'wk', anonymousId: 'a1', name: 'Pricing', category: 'Docs', timestamp: '2024-05-01T11:00:00Z', url: 'https://example.com' }, 'page')).toStrictEqual({
+    expect(
+      pixelEvent(
+        { writeKey: 'wk', anonymousId: 'a1', name: 'Pricing', category: 'Docs', timestamp: '2024-05-01T11:00:00Z', url: 'https://example.com' },
+        'page',
+      ),
+    ).toStrictEqual({
       type: 'page',
       anonymousId: 'a1',
       name: 'Pricing',
@@ -364,11 +403,18 @@ describe('pixelEvent', () => {
   });
 
   it('ignores values that are not strings', () => {
-    expect(pixelEvent({ anonymousId: 'a1', nested: { b: 'c' }, empty: [], count: 3 }, 'track')).toStrictEqual({ type: 'track', anonymousId: 'a1', properties: {}, context: {} });
+    expect(pixelEvent({ anonymousId: 'a1', nested: { b: 'c' }, empty: [], count: 3 }, 'track')).toStrictEqual({
+      type: 'track',
+      anonymousId: 'a1',
+      properties: {},
+      context: {},
+    });
   });
 
   it('ignores keys that could reach a prototype', () => {
-    const query = JSON.parse('{"anonymousId":"a1","__proto__.x":"1","constructor.prototype.x":"1","properties.__proto__.x":"1","__proto__":"1","context..x":"1"}');
+    const query = JSON.parse(
+      '{"anonymousId":"a1","__proto__.x":"1","constructor.prototype.x":"1","properties.__proto__.x":"1","__proto__":"1","context..x":"1"}',
+    );
     const event = pixelEvent(query, 'track');
     expect(event).toStrictEqual({ type: 'track', anonymousId: 'a1', properties: {}, context: {} });
     expect(({} as Record<string, unknown>).x).toBeUndefined();

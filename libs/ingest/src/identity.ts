@@ -20,7 +20,9 @@ export function cleanMessageId(value: unknown): string {
  * version-4 and RFC 4122 variant bits set, so the same person gets the same id everywhere.
  */
 export function rudderId(userId: string | undefined, anonymousId: string | undefined): string {
-  const bytes = createHash('md5').update(`${userId ?? ''}:${anonymousId ?? ''}`).digest();
+  const bytes = createHash('md5')
+    .update(`${userId ?? ''}:${anonymousId ?? ''}`)
+    .digest();
   bytes[6] = (bytes[6] & 0x0f) | 0x40;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

@@ -7,22 +7,25 @@ describe('correctTimestamp', () => {
   describe('with the client time and sentAt: timestamp = receivedAt − (sentAt − clientTime)', () => {
     it('corrects a client clock one hour behind', () => {
       // The event happened 10 s before the client sent it; the client's clock reads 11:00 at 12:00.
-      expect(
-        correctTimestamp({ receivedAt, receivedAtMs, originalTimestamp: '2024-05-01T10:59:50.000Z', sentAt: '2024-05-01T11:00:00.000Z' }),
-      ).toEqual({ timestamp: '2024-05-01T11:59:50.000Z', originalTimestamp: '2024-05-01T10:59:50.000Z' });
+      expect(correctTimestamp({ receivedAt, receivedAtMs, originalTimestamp: '2024-05-01T10:59:50.000Z', sentAt: '2024-05-01T11:00:00.000Z' })).toEqual({
+        timestamp: '2024-05-01T11:59:50.000Z',
+        originalTimestamp: '2024-05-01T10:59:50.000Z',
+      });
     });
 
     it('corrects a client clock ahead and in another offset, keeping the client text as sent', () => {
       // 14:30:05.250+02:00 is 12:30:05.250Z, sent 1.75 s later at 12:30:07Z: the event is 1.75 s before 12:00:00.
-      expect(
-        correctTimestamp({ receivedAt, receivedAtMs, originalTimestamp: '2024-05-01T14:30:05.250+02:00', sentAt: '2024-05-01T14:30:07+02:00' }),
-      ).toEqual({ timestamp: '2024-05-01T11:59:58.250Z', originalTimestamp: '2024-05-01T14:30:05.250+02:00' });
+      expect(correctTimestamp({ receivedAt, receivedAtMs, originalTimestamp: '2024-05-01T14:30:05.250+02:00', sentAt: '2024-05-01T14:30:07+02:00' })).toEqual({
+        timestamp: '2024-05-01T11:59:58.250Z',
+        originalTimestamp: '2024-05-01T14:30:05.250+02:00',
+      });
     });
 
     it('gives receivedAt itself when the event was sent the moment it happened', () => {
-      expect(
-        correctTimestamp({ receivedAt, receivedAtMs, originalTimestamp: '2023-01-01T00:00:00.000Z', sentAt: '2023-01-01T00:00:00.000Z' }),
-      ).toEqual({ timestamp: '2024-05-01T12:00:00.000Z', originalTimestamp: '2023-01-01T00:00:00.000Z' });
+      expect(correctTimestamp({ receivedAt, receivedAtMs, originalTimestamp: '2023-01-01T00:00:00.000Z', sentAt: '2023-01-01T00:00:00.000Z' })).toEqual({
+        timestamp: '2024-05-01T12:00:00.000Z',
+        originalTimestamp: '2023-01-01T00:00:00.000Z',
+      });
     });
 
     it('uses the client timestamp as client time when there is no originalTimestamp (Segment)', () => {
@@ -62,7 +65,10 @@ describe('correctTimestamp', () => {
 
     it('uses receivedAt when the client sent no time of its own', () => {
       expect(correctTimestamp({ receivedAt, receivedAtMs })).toEqual({ timestamp: receivedAt, originalTimestamp: undefined });
-      expect(correctTimestamp({ receivedAt, receivedAtMs, sentAt: '2024-05-01T11:00:00.000Z' })).toEqual({ timestamp: receivedAt, originalTimestamp: undefined });
+      expect(correctTimestamp({ receivedAt, receivedAtMs, sentAt: '2024-05-01T11:00:00.000Z' })).toEqual({
+        timestamp: receivedAt,
+        originalTimestamp: undefined,
+      });
     });
   });
 

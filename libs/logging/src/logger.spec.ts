@@ -30,7 +30,15 @@ describe('createLogger', () => {
     logger.info({ route: '/v1/track' }, 'event accepted');
     const [line] = output.lines();
     expect(output.lines()).toHaveLength(1);
-    expect(line).toEqual({ level: 30, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), pid: process.pid, service: 'gateway', name: 'gateway', route: '/v1/track', msg: 'event accepted' });
+    expect(line).toEqual({
+      level: 30,
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      pid: process.pid,
+      service: 'gateway',
+      name: 'gateway',
+      route: '/v1/track',
+      msg: 'event accepted',
+    });
   });
 
   it('redacts a writeKey, token or authorization at the top level', () => {
@@ -39,7 +47,10 @@ describe('createLogger', () => {
   });
 
   it('redacts a writeKey, token or authorization one level down', () => {
-    logger.info({ source: { id: 's1', writeKey: 'wk-secret', token: 'tk-secret' }, headers: { authorization: 'Basic abc', 'x-internal-token': 'it-secret' } }, 'auth');
+    logger.info(
+      { source: { id: 's1', writeKey: 'wk-secret', token: 'tk-secret' }, headers: { authorization: 'Basic abc', 'x-internal-token': 'it-secret' } },
+      'auth',
+    );
     expect(output.lines()[0]).toMatchObject({
       source: { id: 's1', writeKey: '[redacted]', token: '[redacted]' },
       headers: { authorization: '[redacted]', 'x-internal-token': '[redacted]' },
@@ -47,8 +58,14 @@ describe('createLogger', () => {
   });
 
   it('redacts the authorization and internal token headers of a logged request', () => {
-    logger.warn({ req: { method: 'POST', headers: { authorization: 'Basic abc', 'x-internal-token': 'it-secret', 'content-type': 'application/json' } } }, 'refused');
-    expect(output.lines()[0].req).toEqual({ method: 'POST', headers: { authorization: '[redacted]', 'x-internal-token': '[redacted]', 'content-type': 'application/json' } });
+    logger.warn(
+      { req: { method: 'POST', headers: { authorization: 'Basic abc', 'x-internal-token': 'it-secret', 'content-type': 'application/json' } } },
+      'refused',
+    );
+    expect(output.lines()[0].req).toEqual({
+      method: 'POST',
+      headers: { authorization: '[redacted]', 'x-internal-token': '[redacted]', 'content-type': 'application/json' },
+    });
   });
 
   it('redacts connection URLs, which hold passwords', () => {

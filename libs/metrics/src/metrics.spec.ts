@@ -1,6 +1,7 @@
 import { createRegistry, GatewayMetrics, WorkerMetrics } from './metrics';
 
-const samples = async (metrics: { registry: { metrics(): Promise<string> } }, prefix: string) => (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith(prefix));
+const samples = async (metrics: { registry: { metrics(): Promise<string> } }, prefix: string) =>
+  (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith(prefix));
 
 describe('GatewayMetrics', () => {
   it('counts rejections by reason, and past 200 distinct reasons counts new ones as other', async () => {

@@ -46,7 +46,12 @@ export class GatewayMetrics {
           }
         : undefined,
     });
-    this.requests = new Counter({ name: 'evt_http_requests_total', help: 'Requests answered, by route and status.', labelNames: ['route', 'status'], registers: [registry] });
+    this.requests = new Counter({
+      name: 'evt_http_requests_total',
+      help: 'Requests answered, by route and status.',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    });
     this.events = new Counter({
       name: 'evt_events_total',
       help: 'Events accepted (queued) and rejected (recorded in rejected_events), by reason.',
@@ -129,7 +134,13 @@ export interface ItemsWritten {
 }
 
 // The label of each field; the order is the series' order at /metrics.
-const ITEM_OUTCOMES: { readonly [K in keyof Required<ItemsWritten>]: string } = { stored: 'stored', duplicates: 'duplicate', rejected: 'rejected', records: 'records', members: 'members' };
+const ITEM_OUTCOMES: { readonly [K in keyof Required<ItemsWritten>]: string } = {
+  stored: 'stored',
+  duplicates: 'duplicate',
+  rejected: 'rejected',
+  records: 'records',
+  members: 'members',
+};
 const ITEM_FIELDS = Object.keys(ITEM_OUTCOMES) as Array<keyof ItemsWritten>;
 
 /** What a worker reports at /metrics: its throughput. */
@@ -139,7 +150,12 @@ export class WorkerMetrics {
   private readonly items: Counter<'queue' | 'outcome'>;
 
   constructor(readonly registry: Registry) {
-    this.jobs = new Counter({ name: 'evt_worker_jobs_total', help: 'Jobs processed, by queue and outcome (done, or failed and to be retried).', labelNames: ['queue', 'outcome'], registers: [registry] });
+    this.jobs = new Counter({
+      name: 'evt_worker_jobs_total',
+      help: 'Jobs processed, by queue and outcome (done, or failed and to be retried).',
+      labelNames: ['queue', 'outcome'],
+      registers: [registry],
+    });
     this.duration = new Histogram({
       name: 'evt_worker_job_duration_seconds',
       help: 'Time to process one job, by queue.',

@@ -57,7 +57,10 @@ export function aggregateForWorkers(): void {
  * Answers GET /metrics in Prometheus's text format. With a token, only `Authorization: Bearer
  * <token>` is let in (`authorized` decides; it compares in constant time).
  */
-export function metricsHandler(metrics: () => Promise<string>, authorized: (req: IncomingMessage) => boolean): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function metricsHandler(
+  metrics: () => Promise<string>,
+  authorized: (req: IncomingMessage) => boolean,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     if (!authorized(req)) {
       res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer realm="metrics"' }).end('Invalid metrics token');
@@ -73,7 +76,12 @@ export function metricsHandler(metrics: () => Promise<string>, authorized: (req:
 }
 
 /** A worker's metrics server: GET /metrics on `port`, 404 for anything else. */
-export async function serveMetrics(options: { port: number; host: string; registry: Registry; authorized: (req: IncomingMessage) => boolean }): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveMetrics(options: {
+  port: number;
+  host: string;
+  registry: Registry;
+  authorized: (req: IncomingMessage) => boolean;
+}): Promise<{ port: number; close(): Promise<void> }> {
   const handle = metricsHandler(() => options.registry.metrics(), options.authorized);
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) return void handle(req, res);

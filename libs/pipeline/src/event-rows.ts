@@ -92,7 +92,13 @@ export function profileChanges(rows: EventRow[]): { users: UserUpsert[]; groups:
       const previousId = idToString(payload.previousId);
       const userId = row.userId ?? row.anonymousId;
       if (!previousId || !userId) continue;
-      aliases.set(`${row.workspaceId}\u0000${previousId}\u0000${userId}`, { workspaceId: row.workspaceId, previousId, userId, messageId: row.messageId, aliasedAt: at });
+      aliases.set(`${row.workspaceId}\u0000${previousId}\u0000${userId}`, {
+        workspaceId: row.workspaceId,
+        previousId,
+        userId,
+        messageId: row.messageId,
+        aliasedAt: at,
+      });
     }
   }
   const sorted = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);

@@ -52,15 +52,50 @@ describe('storing a job of events (real Postgres)', () => {
        FROM events ORDER BY message_id`,
     );
     expect(rows).toEqual([
-      { workspace_id: 'ws-1', source_id: 'src-1', message_id: 'm-1', type: 'track', user_id: 'u-1', event: 'Order Completed', name: null, received_at: '2026-03-01T12:00:00+00:00', timestamp: '2026-03-01T11:59:59+00:00', request_ip: '10.1.2.3', rudder_id: rudderId('u-1', undefined), payload_message_id: 'm-1' },
-      { workspace_id: 'ws-1', source_id: 'src-1', message_id: 'm-2', type: 'page', user_id: 'u-1', event: null, name: 'Home', received_at: '2026-03-01T12:00:00+00:00', timestamp: '2026-03-01T11:59:59+00:00', request_ip: '10.1.2.3', rudder_id: rudderId('u-1', undefined), payload_message_id: 'm-2' },
+      {
+        workspace_id: 'ws-1',
+        source_id: 'src-1',
+        message_id: 'm-1',
+        type: 'track',
+        user_id: 'u-1',
+        event: 'Order Completed',
+        name: null,
+        received_at: '2026-03-01T12:00:00+00:00',
+        timestamp: '2026-03-01T11:59:59+00:00',
+        request_ip: '10.1.2.3',
+        rudder_id: rudderId('u-1', undefined),
+        payload_message_id: 'm-1',
+      },
+      {
+        workspace_id: 'ws-1',
+        source_id: 'src-1',
+        message_id: 'm-2',
+        type: 'page',
+        user_id: 'u-1',
+        event: null,
+        name: 'Home',
+        received_at: '2026-03-01T12:00:00+00:00',
+        timestamp: '2026-03-01T11:59:59+00:00',
+        request_ip: '10.1.2.3',
+        rudder_id: rudderId('u-1', undefined),
+        payload_message_id: 'm-2',
+      },
     ]);
   });
 
   it('is idempotent: the same job run twice (a retry, a crash after commit) leaves the same rows', async () => {
     const job: EventsJob = {
       events: [queued('twice-1'), queued('twice-2', { type: 'identify', traits: { plan: 'pro' }, event: undefined })],
-      rejected: [{ id: 'rej-1', sourceId: 'src-1', workspaceId: 'ws-1', reason: 'userId or anonymousId is required', event: { type: 'track' }, receivedAt: '2026-03-01T12:00:00.000Z' }],
+      rejected: [
+        {
+          id: 'rej-1',
+          sourceId: 'src-1',
+          workspaceId: 'ws-1',
+          reason: 'userId or anonymousId is required',
+          event: { type: 'track' },
+          receivedAt: '2026-03-01T12:00:00.000Z',
+        },
+      ],
     };
     expect(await processEventsJob(job, '1', { store, logger })).toEqual({ stored: 2, duplicates: 0, rejected: 1 });
     const snapshot = async () => ({
@@ -76,7 +111,11 @@ describe('storing a job of events (real Postgres)', () => {
   });
 
   it('keeps one row when a job carries the same messageId twice', async () => {
-    expect(await processEventsJob({ events: [queued('dup'), queued('dup')], rejected: [] }, '1', { store, logger })).toEqual({ stored: 1, duplicates: 1, rejected: 0 });
+    expect(await processEventsJob({ events: [queued('dup'), queued('dup')], rejected: [] }, '1', { store, logger })).toEqual({
+      stored: 1,
+      duplicates: 1,
+      rejected: 0,
+    });
   });
 
   it('lets the newest traits win whatever order jobs run in', async () => {
@@ -84,8 +123,17 @@ describe('storing a job of events (real Postgres)', () => {
     const older = queued('id-old', { type: 'identify', traits: { plan: 'free', email: 'a@example.com' }, timestamp: '2026-03-01T00:00:00.000Z' });
     await processEventsJob({ events: [newer], rejected: [] }, '1', { store, logger });
     await processEventsJob({ events: [older], rejected: [] }, '2', { store, logger });
-    expect(await env.db.query(`SELECT traits, last_message_id, to_json(first_seen_at)#>>'{}' AS first_seen_at, to_json(last_seen_at)#>>'{}' AS last_seen_at FROM users`)).toEqual([
-      { traits: { plan: 'pro', seats: 5, email: 'a@example.com' }, last_message_id: 'id-new', first_seen_at: '2026-03-01T00:00:00+00:00', last_seen_at: '2026-03-02T00:00:00+00:00' },
+    expect(
+      await env.db.query(
+        `SELECT traits, last_message_id, to_json(first_seen_at)#>>'{}' AS first_seen_at, to_json(last_seen_at)#>>'{}' AS last_seen_at FROM users`,
+      ),
+    ).toEqual([
+      {
+        traits: { plan: 'pro', seats: 5, email: 'a@example.com' },
+        last_message_id: 'id-new',
+        first_seen_at: '2026-03-01T00:00:00+00:00',
+        last_seen_at: '2026-03-02T00:00:00+00:00',
+      },
     ]);
   });
 
@@ -118,7 +166,9 @@ describe('storing a job of events (real Postgres)', () => {
   it('stores a time Postgres cannot hold as NULL in its column, keeping the client value in the payload', async () => {
     const job = { events: [queued('far-future', { originalTimestamp: '+275760-09-13T00:00:00.000Z' })], rejected: [] };
     expect(await processEventsJob(job, '1', { store, logger })).toEqual({ stored: 1, duplicates: 0, rejected: 0 });
-    expect(await env.db.query("SELECT original_timestamp, payload->>'originalTimestamp' AS sent FROM events")).toEqual([{ original_timestamp: null, sent: '+275760-09-13T00:00:00.000Z' }]);
+    expect(await env.db.query("SELECT original_timestamp, payload->>'originalTimestamp' AS sent FROM events")).toEqual([
+      { original_timestamp: null, sent: '+275760-09-13T00:00:00.000Z' },
+    ]);
   });
 
   it('throws a retriable error when Postgres is unreachable, so the queue retries the job', async () => {
@@ -148,9 +198,16 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
   const deps = () => ({ store, logger });
   // Random, so that TOAST cannot compress it under the btree's limit of about 2,700 bytes.
   const long = () => randomBytes(2500).toString('hex');
-  const fromSource = (sourceId: string, workspaceId: string, messageId: string, overrides: Record<string, unknown> = {}): QueuedEvent => ({ ...queued(messageId, overrides), sourceId, workspaceId });
+  const fromSource = (sourceId: string, workspaceId: string, messageId: string, overrides: Record<string, unknown> = {}): QueuedEvent => ({
+    ...queued(messageId, overrides),
+    sourceId,
+    workspaceId,
+  });
   const events = () => env.db.query('SELECT source_id, workspace_id, message_id FROM events ORDER BY source_id, message_id');
-  const rejected = () => env.db.query<{ id: string; source_id: string | null; workspace_id: string | null; message_id: string | null; reason: string; event: unknown }>('SELECT id, source_id, workspace_id, message_id, reason, event FROM rejected_events ORDER BY reason, id');
+  const rejected = () =>
+    env.db.query<{ id: string; source_id: string | null; workspace_id: string | null; message_id: string | null; reason: string; event: unknown }>(
+      'SELECT id, source_id, workspace_id, message_id, reason, event FROM rejected_events ORDER BY reason, id',
+    );
   const queuedCheck = new Validator(QueuedEvent);
   const REFUSED_ID = /^refused:[0-9a-f]{32}$/;
 
@@ -179,12 +236,18 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     expect(rows[0]).toMatchObject({ source_id: 'src-a', workspace_id: 'ws-1', message_id: bad.event.messageId, event: bad.event });
     // The job schema bounds messageId: the item is malformed, its source and workspace kept.
     expect(queuedCheck.is(bad)).toBe(false);
-    expect(rows[0]).toMatchObject({ id: 'job:events:1:events.1', reason: expect.stringMatching(/^malformed events job: events\.1: event\.messageId is longer than 1024 bytes$/) });
+    expect(rows[0]).toMatchObject({
+      id: 'job:events:1:events.1',
+      reason: expect.stringMatching(/^malformed events job: events\.1: event\.messageId is longer than 1024 bytes$/),
+    });
   });
 
   it('refuses only the identify whose userId is 5,000 characters (the users key), with its event', async () => {
     const bad = fromSource('src-a', 'ws-1', 'id-bad', { type: 'identify', userId: long(), traits: { plan: 'x' } });
-    const job = { events: [fromSource('src-a', 'ws-1', 'id-good', { type: 'identify', traits: { plan: 'pro' } }), bad, fromSource('src-b', 'ws-2', 't-1')], rejected: [] };
+    const job = {
+      events: [fromSource('src-a', 'ws-1', 'id-good', { type: 'identify', traits: { plan: 'pro' } }), bad, fromSource('src-b', 'ws-2', 't-1')],
+      rejected: [],
+    };
     expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 2, duplicates: 0, rejected: 1 });
     expect(await events()).toEqual([
       { source_id: 'src-a', workspace_id: 'ws-1', message_id: 'id-good' },
@@ -192,7 +255,9 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     ]);
     expect(await env.db.query('SELECT workspace_id, user_id, traits FROM users')).toEqual([{ workspace_id: 'ws-1', user_id: 'u-1', traits: { plan: 'pro' } }]);
     const rows = await rejected();
-    expect(rows.map(({ source_id, workspace_id, message_id }) => ({ source_id, workspace_id, message_id }))).toEqual([{ source_id: 'src-a', workspace_id: 'ws-1', message_id: 'id-bad' }]);
+    expect(rows.map(({ source_id, workspace_id, message_id }) => ({ source_id, workspace_id, message_id }))).toEqual([
+      { source_id: 'src-a', workspace_id: 'ws-1', message_id: 'id-bad' },
+    ]);
     expect(queuedCheck.is(bad)).toBe(false);
     expect(rows[0].reason).toBe('malformed events job: events.1: event.userId is longer than 1024 bytes');
   });
@@ -217,9 +282,21 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     expect(await env.db.query('SELECT group_id, traits FROM groups')).toEqual([{ group_id: 'acme', traits: { size: 5 } }]);
     expect(await env.db.query('SELECT previous_id, user_id FROM aliases')).toEqual([{ previous_id: 'anon-1', user_id: 'u-1' }]);
     const rows = await rejected();
-    expect(rows.map(({ id, source_id, message_id, reason }) => ({ id: REFUSED_ID.test(id), source_id, message_id, reason: reason.replace(/\d+/g, 'N') }))).toEqual([
-      { id: true, source_id: 'src-b', message_id: 'al-bad', reason: 'database refused the event: index row size N exceeds btree version N maximum N for index "aliases_pkey"' },
-      { id: true, source_id: 'src-a', message_id: 'g-bad', reason: 'database refused the event: index row size N exceeds btree version N maximum N for index "groups_pkey"' },
+    expect(
+      rows.map(({ id, source_id, message_id, reason }) => ({ id: REFUSED_ID.test(id), source_id, message_id, reason: reason.replace(/\d+/g, 'N') })),
+    ).toEqual([
+      {
+        id: true,
+        source_id: 'src-b',
+        message_id: 'al-bad',
+        reason: 'database refused the event: index row size N exceeds btree version N maximum N for index "aliases_pkey"',
+      },
+      {
+        id: true,
+        source_id: 'src-a',
+        message_id: 'g-bad',
+        reason: 'database refused the event: index row size N exceeds btree version N maximum N for index "groups_pkey"',
+      },
     ]);
   });
 
@@ -229,10 +306,14 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
       const ids = Array.from({ length: 40 }, (_, i) => ([3, 17, 18, 39].includes(i) ? `refused-${i}` : `fine-${i}`));
       const job = { events: ids.map((id, i) => fromSource(i % 2 ? 'src-a' : 'src-b', i % 2 ? 'ws-1' : 'ws-2', id)), rejected: [] };
       expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 36, duplicates: 0, rejected: 4 });
-      expect((await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY message_id')).map((row) => row.message_id)).toEqual(ids.filter((id) => id.startsWith('fine')).sort());
+      expect((await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY message_id')).map((row) => row.message_id)).toEqual(
+        ids.filter((id) => id.startsWith('fine')).sort(),
+      );
       const rows = await rejected();
       expect(rows.map((row) => row.message_id).sort()).toEqual(['refused-17', 'refused-18', 'refused-3', 'refused-39']);
-      expect(rows.every((row) => /^database refused the event: new row for relation "events" violates check constraint "no_refused"$/.test(row.reason))).toBe(true);
+      expect(rows.every((row) => /^database refused the event: new row for relation "events" violates check constraint "no_refused"$/.test(row.reason))).toBe(
+        true,
+      );
     } finally {
       await env.db.query('ALTER TABLE events DROP CONSTRAINT no_refused');
     }
@@ -242,13 +323,18 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     await env.db.query("ALTER TABLE users ADD CONSTRAINT no_bad_user CHECK (user_id NOT LIKE 'bad%')");
     try {
       const job = {
-        events: [fromSource('src-a', 'ws-1', 'p-good', { type: 'identify', userId: 'good-user', traits: { a: 1 } }), fromSource('src-a', 'ws-1', 'p-bad', { type: 'identify', userId: 'bad-user', traits: { a: 2 } })],
+        events: [
+          fromSource('src-a', 'ws-1', 'p-good', { type: 'identify', userId: 'good-user', traits: { a: 1 } }),
+          fromSource('src-a', 'ws-1', 'p-bad', { type: 'identify', userId: 'bad-user', traits: { a: 2 } }),
+        ],
         rejected: [],
       };
       expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 1, duplicates: 0, rejected: 1 });
       expect(await events()).toEqual([{ source_id: 'src-a', workspace_id: 'ws-1', message_id: 'p-good' }]);
       expect(await env.db.query('SELECT user_id FROM users')).toEqual([{ user_id: 'good-user' }]);
-      expect((await rejected()).map((row) => [row.message_id, row.reason])).toEqual([['p-bad', 'database refused the event: new row for relation "users" violates check constraint "no_bad_user"']]);
+      expect((await rejected()).map((row) => [row.message_id, row.reason])).toEqual([
+        ['p-bad', 'database refused the event: new row for relation "users" violates check constraint "no_bad_user"'],
+      ]);
     } finally {
       await env.db.query('ALTER TABLE users DROP CONSTRAINT no_bad_user');
     }
@@ -259,7 +345,10 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     const outcome = await storeEventsJobs(
       [
         { data: { events: [fromSource('src-a', 'ws-1', 'j1-1')], rejected: [] }, job: { queue: 'events', id: '1' } },
-        { data: { events: [fromSource('src-b', 'ws-2', 'j2-1'), fromSource('src-b', 'ws-2', 'j2-bad', { type: 'group', groupId })], rejected: [] }, job: { queue: 'events', id: '2' } },
+        {
+          data: { events: [fromSource('src-b', 'ws-2', 'j2-1'), fromSource('src-b', 'ws-2', 'j2-bad', { type: 'group', groupId })], rejected: [] },
+          job: { queue: 'events', id: '2' },
+        },
         { data: { events: [fromSource('src-c', 'ws-2', 'j3-1')], rejected: [] }, job: { queue: 'events', id: '3' } },
       ],
       deps(),
@@ -274,19 +363,36 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     const job = {
       events: [fromSource('src-a', 'ws-1', 'kept')],
       rejected: [
-        { id: 'rej-ok', sourceId: 'src-a', workspaceId: 'ws-1', reason: 'userId or anonymousId is required', event: { type: 'track' }, receivedAt: '2026-03-01T12:00:00.000Z' },
+        {
+          id: 'rej-ok',
+          sourceId: 'src-a',
+          workspaceId: 'ws-1',
+          reason: 'userId or anonymousId is required',
+          event: { type: 'track' },
+          receivedAt: '2026-03-01T12:00:00.000Z',
+        },
         // Its source_id does not fit the btree of rejected_events' index on (source_id, received_at).
-        { id: 'rej-long', sourceId, workspaceId: 'ws-1', reason: 'event is too large', event: { type: 'track', big: true }, receivedAt: '2026-03-01T12:00:00.000Z' },
+        {
+          id: 'rej-long',
+          sourceId,
+          workspaceId: 'ws-1',
+          reason: 'event is too large',
+          event: { type: 'track', big: true },
+          receivedAt: '2026-03-01T12:00:00.000Z',
+        },
       ],
     };
     expect(await processEventsJob(job, '1', deps())).toEqual({ stored: 1, duplicates: 0, rejected: 2 });
     expect(await events()).toEqual([{ source_id: 'src-a', workspace_id: 'ws-1', message_id: 'kept' }]);
-    const rows = await env.db.query<{ id: string; source_id: string | null; reason: string; event: unknown; event_size: number }>('SELECT id, source_id, reason, event, event_size FROM rejected_events ORDER BY id');
+    const rows = await env.db.query<{ id: string; source_id: string | null; reason: string; event: unknown; event_size: number }>(
+      'SELECT id, source_id, reason, event, event_size FROM rejected_events ORDER BY id',
+    );
     expect(rows.map((row) => ({ ...row, reason: row.reason.replace(/\d+/g, 'N') }))).toEqual([
       {
         id: 'rej-long',
         source_id: null,
-        reason: 'event is too large (kept without its event: the database refused the row: index row size N exceeds btree version N maximum N for index "rejected_events_source_id_received_at_idx")',
+        reason:
+          'event is too large (kept without its event: the database refused the row: index row size N exceeds btree version N maximum N for index "rejected_events_source_id_received_at_idx")',
         event: null,
         event_size: 27,
       },
@@ -303,7 +409,10 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
         'not an item',
         fromSource('src-b', 'ws-2', 'ok-2'),
       ],
-      rejected: [{ id: 'rej-1', sourceId: 'src-a', workspaceId: 'ws-1', reason: 'userId or anonymousId is required', receivedAt: '2026-03-01T12:00:00.000Z' }, { reason: 42 }],
+      rejected: [
+        { id: 'rej-1', sourceId: 'src-a', workspaceId: 'ws-1', reason: 'userId or anonymousId is required', receivedAt: '2026-03-01T12:00:00.000Z' },
+        { reason: 42 },
+      ],
     };
     expect(await processEventsJob(job, '9', deps())).toEqual({ stored: 2, duplicates: 0, rejected: 5 });
     expect(await events()).toEqual([
@@ -312,10 +421,38 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
     ]);
     const rows = await env.db.query('SELECT id, source_id, workspace_id, message_id, reason, event IS NOT NULL AS kept FROM rejected_events ORDER BY id');
     expect(rows).toEqual([
-      { id: 'job:events:9:events.1', source_id: 'src-b', workspace_id: 'ws-2', message_id: 'bad-1', reason: expect.stringMatching(/^malformed events job: events\.1: event\.userId /), kept: true },
-      { id: 'job:events:9:events.2', source_id: 'src-b', workspace_id: null, message_id: 'bad-2', reason: 'malformed events job: events.2: workspaceId is required', kept: true },
-      { id: 'job:events:9:events.3', source_id: null, workspace_id: null, message_id: null, reason: 'malformed events job: events.3: event must be an object', kept: true },
-      { id: 'job:events:9:rejected.1', source_id: null, workspace_id: null, message_id: null, reason: 'malformed events job: rejected.1: id is required', kept: true },
+      {
+        id: 'job:events:9:events.1',
+        source_id: 'src-b',
+        workspace_id: 'ws-2',
+        message_id: 'bad-1',
+        reason: expect.stringMatching(/^malformed events job: events\.1: event\.userId /),
+        kept: true,
+      },
+      {
+        id: 'job:events:9:events.2',
+        source_id: 'src-b',
+        workspace_id: null,
+        message_id: 'bad-2',
+        reason: 'malformed events job: events.2: workspaceId is required',
+        kept: true,
+      },
+      {
+        id: 'job:events:9:events.3',
+        source_id: null,
+        workspace_id: null,
+        message_id: null,
+        reason: 'malformed events job: events.3: event must be an object',
+        kept: true,
+      },
+      {
+        id: 'job:events:9:rejected.1',
+        source_id: null,
+        workspace_id: null,
+        message_id: null,
+        reason: 'malformed events job: rejected.1: id is required',
+        kept: true,
+      },
       { id: 'rej-1', source_id: 'src-a', workspace_id: 'ws-1', message_id: null, reason: 'userId or anonymousId is required', kept: false },
     ]);
   });
@@ -323,7 +460,8 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
   it('stores the next job on a fresh connection whose first transaction failed (the staging table survives the rollback)', async () => {
     for (const fail of [
       (uow: UnitOfWork) => uow.events.insert([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the job failed after staging'))),
-      (uow: UnitOfWork) => uow.savepoint((inner) => inner.events.insert([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the savepoint failed')))),
+      (uow: UnitOfWork) =>
+        uow.savepoint((inner) => inner.events.insert([toEventRow(queued('rolled-back'))]).then(() => Promise.reject(new Error('the savepoint failed')))),
     ]) {
       const fresh = createDbClient(env.databaseUrl, { max: 1 });
       const freshStore = new EventStore(fresh);
@@ -331,14 +469,23 @@ describe('isolating what Postgres refuses (real Postgres)', () => {
         await expect(freshStore.transaction(fail)).rejects.toThrow(/failed/);
         // The savepoint case goes on in the same transaction too.
         await freshStore.transaction(async (uow) => {
-          await uow.savepoint((inner) => inner.events.insert([toEventRow(queued('in-sp'))]).then(() => Promise.reject(new Error('undone')))).catch(() => undefined);
+          await uow
+            .savepoint((inner) => inner.events.insert([toEventRow(queued('in-sp'))]).then(() => Promise.reject(new Error('undone'))))
+            .catch(() => undefined);
           await uow.events.insert([toEventRow(queued('after-sp'))]);
         });
-        expect(await storeEventsJob({ events: [queued('next-job')], rejected: [] }, { queue: 'events', id: '2' }, { store: freshStore, logger })).toEqual({ stored: 1, duplicates: 0, rejected: 0 });
+        expect(await storeEventsJob({ events: [queued('next-job')], rejected: [] }, { queue: 'events', id: '2' }, { store: freshStore, logger })).toEqual({
+          stored: 1,
+          duplicates: 0,
+          rejected: 0,
+        });
       } finally {
         await fresh.close();
       }
-      expect((await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY message_id')).map((row) => row.message_id)).toEqual(['after-sp', 'next-job']);
+      expect((await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY message_id')).map((row) => row.message_id)).toEqual([
+        'after-sp',
+        'next-job',
+      ]);
       await env.db.query('TRUNCATE events');
     }
   });

@@ -70,7 +70,10 @@ describe('consumer: bounded attempts (real Redis)', () => {
 
   it('fails a job for good after the bound of deterministic failures; transient ones are retried past it', async () => {
     for (const jobId of Object.keys(behaviour)) await queue.add(QUEUE_NAMES.events, { events: [], rejected: [] }, { jobId });
-    await until(async () => (completed.includes('postgres-down') && (await queue.getFailedCount()) === 2 ? true : undefined), 'two failed jobs and one completed');
+    await until(
+      async () => (completed.includes('postgres-down') && (await queue.getFailedCount()) === 2 ? true : undefined),
+      'two failed jobs and one completed',
+    );
 
     expect(Object.fromEntries(attempts)).toEqual({ bug: 3, 'postgres-down': 6, mixed: 5 });
     const finals = reports.filter((report) => report.final).sort((a, b) => a.id.localeCompare(b.id));
@@ -78,7 +81,9 @@ describe('consumer: bounded attempts (real Redis)', () => {
       { id: 'bug', attemptsMade: 3, deterministicFailures: 3, final: true, message: 'rows.map is not a function' },
       { id: 'mixed', attemptsMade: 5, deterministicFailures: 3, final: true, message: 'relation "events_staging" does not exist' },
     ]);
-    expect(reports.filter((report) => report.id === 'postgres-down').map((report) => [report.deterministicFailures, report.final])).toEqual(Array.from({ length: 5 }, () => [0, false]));
+    expect(reports.filter((report) => report.id === 'postgres-down').map((report) => [report.deterministicFailures, report.final])).toEqual(
+      Array.from({ length: 5 }, () => [0, false]),
+    );
 
     const failed = await listFailedJobs(redisUrl, prefix, { queue: QUEUE_NAMES.events });
     expect(failed.map(({ failedAt, ...job }) => ({ ...job, failedAt: typeof failedAt })).sort((a, b) => a.id.localeCompare(b.id))).toEqual([
@@ -86,6 +91,12 @@ describe('consumer: bounded attempts (real Redis)', () => {
       { queue: 'events', id: 'mixed', attempts: 5, deterministicFailures: 3, failedAt: 'string', reason: 'relation "events_staging" does not exist' },
     ]);
     // What /metrics reports as evt_queue_jobs{state="failed"}.
-    expect((await readQueueDepths(redisUrl, prefix)).find((depth) => depth.queue === 'events')).toEqual({ queue: 'events', waiting: 0, active: 0, delayed: 0, failed: 2 });
+    expect((await readQueueDepths(redisUrl, prefix)).find((depth) => depth.queue === 'events')).toEqual({
+      queue: 'events',
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+      failed: 2,
+    });
   }, 30_000);
 });

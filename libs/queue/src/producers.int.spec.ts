@@ -43,7 +43,11 @@ describe('QueueProducers (real Redis)', () => {
 
   it('never puts more than maxItemsPerJob events in one job', async () => {
     await queue.obliterate({ force: true });
-    await Promise.all(Array.from({ length: 12 }, (_, i) => producers.events.enqueue({ items: Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`)), rejected: [], bytes: 100 })));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        producers.events.enqueue({ items: Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`)), rejected: [], bytes: 100 }),
+      ),
+    );
     const jobs = await queue.getJobs(['waiting'], 0, 1000);
     const payloads = (await Promise.all(jobs.map((job) => decodeJobData(job.data)))) as EventsJob[];
     expect(payloads.map((payload) => payload.events.length).reduce((a, b) => a + b, 0)).toBe(1200);
@@ -53,7 +57,14 @@ describe('QueueProducers (real Redis)', () => {
   });
 
   it('refuses at once, with a 503 error, when Redis is unreachable', async () => {
-    const dead = new QueueProducers({ redisUrl: 'redis://127.0.0.1:1', prefix, timeoutMs: 800, maxItemsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
+    const dead = new QueueProducers({
+      redisUrl: 'redis://127.0.0.1:1',
+      prefix,
+      timeoutMs: 800,
+      maxItemsPerJob: 10,
+      maxBytesPerJob: 1000,
+      maxPendingBytes: 1000,
+    });
     const started = Date.now();
     await expect(dead.events.enqueue({ items: [event('x')], rejected: [], bytes: 10 })).rejects.toMatchObject({ status: 503, reason: 'queue unreachable' });
     expect(Date.now() - started).toBeLessThan(100);
@@ -62,7 +73,18 @@ describe('QueueProducers (real Redis)', () => {
 
   it('writes each queue its own jobs, records under `records` and lists under `lists`', async () => {
     const retl = new Queue(QUEUE_NAMES.retl, { connection, prefix });
-    const record = { sourceId: 's', workspaceId: 'w', destinationId: '', recordId: 'r1', action: 'insert' as const, fields: {}, messageId: 'm', receivedAt: 't', sequence: 1, index: 0 };
+    const record = {
+      sourceId: 's',
+      workspaceId: 'w',
+      destinationId: '',
+      recordId: 'r1',
+      action: 'insert' as const,
+      fields: {},
+      messageId: 'm',
+      receivedAt: 't',
+      sequence: 1,
+      index: 0,
+    };
     await producers.retl.enqueue({ items: [record], rejected: [], bytes: 10 });
     const [job] = await retl.getJobs(['waiting']);
     expect([job.name, job.data]).toEqual([QUEUE_NAMES.retl, { records: [record], rejected: [] }]);
@@ -72,7 +94,10 @@ describe('QueueProducers (real Redis)', () => {
   it('refuses with a 503 error when the backlog waiting for Redis is full', async () => {
     const small = new QueueProducers({ redisUrl, prefix, timeoutMs: 800, maxItemsPerJob: 10, maxBytesPerJob: 1000, maxPendingBytes: 1000 });
     await small.waitUntilReady();
-    await expect(small.events.enqueue({ items: [event('too-big')], rejected: [], bytes: 5000 })).rejects.toMatchObject({ status: 503, reason: 'queue backlog full' });
+    await expect(small.events.enqueue({ items: [event('too-big')], rejected: [], bytes: 5000 })).rejects.toMatchObject({
+      status: 503,
+      reason: 'queue backlog full',
+    });
     await small.close();
   });
 });

@@ -54,7 +54,13 @@ export async function readQueueDepthsOn(connection: Redis, prefix: string): Prom
     const queue = new Queue(name, { connection, prefix });
     try {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-      depths.push({ queue: name, waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 });
+      depths.push({
+        queue: name,
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+        active: counts.active ?? 0,
+        delayed: counts.delayed ?? 0,
+        failed: counts.failed ?? 0,
+      });
     } finally {
       await queue.close();
     }

@@ -18,7 +18,10 @@ export const Context = Type.Object(
     library: Nullable(Library),
     traits: Nullable(Dictionary('Traits of the user.')),
   },
-  { additionalProperties: true, description: 'Dictionary of information that provides context about a message; null means absent, here and in its known fields.' },
+  {
+    additionalProperties: true,
+    description: 'Dictionary of information that provides context about a message; null means absent, here and in its known fields.',
+  },
 );
 
 const Time = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) });
@@ -82,11 +85,7 @@ export const GroupPayload = object(
 );
 export type GroupPayload = Static<typeof GroupPayload>;
 
-export const AliasPayload = object(
-  'AliasPayload',
-  { previousId: Id },
-  'Merges a previous identity of a user into their current userId.',
-);
+export const AliasPayload = object('AliasPayload', { previousId: Id }, 'Merges a previous identity of a user into their current userId.');
 export type AliasPayload = Static<typeof AliasPayload>;
 
 /** Events arriving on the webhook route: the body as sent, wrapped by the gateway. */

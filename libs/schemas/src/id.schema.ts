@@ -18,4 +18,6 @@ export const IdString = (options: StringOptions = {}) => Type.String({ descripti
 export const Id = Type.Union([IdString(), Type.Number()], { description: `A string, or a number stored as a string. ${BOUND}` });
 
 /** An optional id for which `null` means absent: userId and anonymousId (Segment's browser SDK sends `userId: null`), messageId, rETL's recordId. */
-export const NullableId = Type.Union([IdString(), Type.Number(), Type.Null()], { description: `A string, or a number stored as a string; null means absent. ${BOUND}` });
+export const NullableId = Type.Union([IdString(), Type.Number(), Type.Null()], {
+  description: `A string, or a number stored as a string; null means absent. ${BOUND}`,
+});

@@ -57,9 +57,14 @@ export const RetlRecordPayload = Type.Object(
   {
     type: Type.Literal('record'),
     recordId: Type.Optional(
-      Type.Union(NullableId.anyOf, { description: 'The record’s key: a string, or a number stored as a string. Absent or null: its messageId is the key, and without one the record is rejected.' }),
+      Type.Union(NullableId.anyOf, {
+        description:
+          'The record’s key: a string, or a number stored as a string. Absent or null: its messageId is the key, and without one the record is rejected.',
+      }),
     ),
-    action: Type.Optional(Type.Union([...RETL_ACTIONS.map((action) => Type.Literal(action)), Type.Null()], { description: 'insert (default, also for null), update or delete' })),
+    action: Type.Optional(
+      Type.Union([...RETL_ACTIONS.map((action) => Type.Literal(action)), Type.Null()], { description: 'insert (default, also for null), update or delete' }),
+    ),
     fields: Nullable(Dictionary('The record’s columns.')),
     messageId: Type.Optional(NullableId),
     context: Nullable(Context),
@@ -67,7 +72,10 @@ export const RetlRecordPayload = Type.Object(
   { $id: 'RetlRecord', additionalProperties: true },
 );
 
-export const RetlBatchPayload = Type.Object({ batch: Type.Array(Type.Object({}, { additionalProperties: true })) }, { $id: 'RetlBatchPayload', additionalProperties: true });
+export const RetlBatchPayload = Type.Object(
+  { batch: Type.Array(Type.Object({}, { additionalProperties: true })) },
+  { $id: 'RetlBatchPayload', additionalProperties: true },
+);
 
 /** One item of `POST /internal/v1/batch`: an event already enriched upstream, with its routing properties. */
 export const InternalBatchItem = Type.Object(

@@ -38,7 +38,10 @@ interface Operation {
 function forbiddenKeys(node: unknown, path: string): string[] {
   if (Array.isArray(node)) return node.flatMap((item, i) => forbiddenKeys(item, `${path}.${i}`));
   if (node === null || typeof node !== 'object') return [];
-  return Object.entries(node).flatMap(([key, value]) => [...(key === '$id' || key === 'const' ? [`${path}.${key}`] : []), ...forbiddenKeys(value, `${path}.${key}`)]);
+  return Object.entries(node).flatMap(([key, value]) => [
+    ...(key === '$id' || key === 'const' ? [`${path}.${key}`] : []),
+    ...forbiddenKeys(value, `${path}.${key}`),
+  ]);
 }
 
 describe('buildOpenApiDocument', () => {
@@ -69,13 +72,15 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('reads the seed: the internal routes with their ids and security', () => {
-    expect(seed.filter((operation) => operation.path.startsWith('/internal/')).map(({ path, operationId, security }) => [path, operationId, security])).toEqual([
-      ['/internal/v1/extract', 'Extract', 'writeKeyAuth'],
-      ['/internal/v1/retl', 'Retl', 'sourceIDAuth'],
-      ['/internal/v1/audiencelist', 'AudienceList', 'writeKeyAuth'],
-      ['/internal/v1/replay', 'Replay', 'sourceIDAuth'],
-      ['/internal/v1/batch', 'InternalBatch', 'sourceIDAuth'],
-    ]);
+    expect(seed.filter((operation) => operation.path.startsWith('/internal/')).map(({ path, operationId, security }) => [path, operationId, security])).toEqual(
+      [
+        ['/internal/v1/extract', 'Extract', 'writeKeyAuth'],
+        ['/internal/v1/retl', 'Retl', 'sourceIDAuth'],
+        ['/internal/v1/audiencelist', 'AudienceList', 'writeKeyAuth'],
+        ['/internal/v1/replay', 'Replay', 'sourceIDAuth'],
+        ['/internal/v1/batch', 'InternalBatch', 'sourceIDAuth'],
+      ],
+    );
   });
 
   it.each(seed.map((operation) => [operation.path, operation] as const))('describes POST %s as the seed does', (path, operation) => {
@@ -99,7 +104,9 @@ describe('buildOpenApiDocument', () => {
 
   it('defines every schema an operation refers to', () => {
     const refs = Object.values(doc.paths).flatMap((item) => {
-      const schema = (item.post as { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } | undefined)?.requestBody?.content['application/json'].schema.$ref;
+      const schema = (item.post as { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } | undefined)?.requestBody?.content[
+        'application/json'
+      ].schema.$ref;
       return schema ? [schema] : [];
     });
     expect(refs.length).toBeGreaterThan(0);
@@ -107,7 +114,20 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('uses no $id and no const in any schema (OpenAPI 3.0 has neither)', () => {
-    expect(Object.keys(doc.components.schemas).sort()).toEqual(['AliasPayload', 'AudienceListPayload', 'BatchPayload', 'ExtractPayload', 'GroupPayload', 'IdentifyPayload', 'InternalBatchPayload', 'PagePayload', 'RetlBatchPayload', 'RetlRecord', 'ScreenPayload', 'TrackPayload']);
+    expect(Object.keys(doc.components.schemas).sort()).toEqual([
+      'AliasPayload',
+      'AudienceListPayload',
+      'BatchPayload',
+      'ExtractPayload',
+      'GroupPayload',
+      'IdentifyPayload',
+      'InternalBatchPayload',
+      'PagePayload',
+      'RetlBatchPayload',
+      'RetlRecord',
+      'ScreenPayload',
+      'TrackPayload',
+    ]);
     expect(forbiddenKeys(doc.components.schemas, 'schemas')).toEqual([]);
   });
 

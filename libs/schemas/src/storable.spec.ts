@@ -22,7 +22,9 @@ describe('idProblem', () => {
   });
 
   it('refuses NUL anywhere and unpaired surrogates of either half', () => {
-    expect([idProblem('\u0000abc'), idProblem('ab\u0000c'), idProblem('abc\u0000')]).toEqual(Array(3).fill('contains NUL (U+0000), which Postgres cannot store'));
+    expect([idProblem('\u0000abc'), idProblem('ab\u0000c'), idProblem('abc\u0000')]).toEqual(
+      Array(3).fill('contains NUL (U+0000), which Postgres cannot store'),
+    );
     const unpaired = 'contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode';
     expect([idProblem('\ud800'), idProblem('\udfff'), idProblem('a\udc00\ud800b'), idProblem('😀'.slice(0, 1))]).toEqual(Array(4).fill(unpaired));
   });
@@ -53,7 +55,9 @@ describe('unstorableValueReason', () => {
 
   it('names the dotted path of a NUL or an unpaired surrogate in a value', () => {
     expect(unstorableValueReason(event({ name: 'a\u0000b' }))).toBe('properties.name contains NUL (U+0000), which Postgres cannot store');
-    expect(unstorableValueReason(event({ list: ['ok', { deep: '\udfff' }] }))).toBe('properties.list.1.deep contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode');
+    expect(unstorableValueReason(event({ list: ['ok', { deep: '\udfff' }] }))).toBe(
+      'properties.list.1.deep contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode',
+    );
   });
 
   it('checks keys as well as values', () => {

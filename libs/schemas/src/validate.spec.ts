@@ -31,7 +31,15 @@ describe('eventRejectionReason', () => {
     });
 
     it('fields it does not know, and any time Date can read', () => {
-      expect(eventRejectionReason('track', { userId: 'u1', event: 'e', custom: { deep: [1] }, timestamp: '2024-05-01T12:00:00+02:00', sentAt: '2024-05-01T10:00:00Z' })).toBeUndefined();
+      expect(
+        eventRejectionReason('track', {
+          userId: 'u1',
+          event: 'e',
+          custom: { deep: [1] },
+          timestamp: '2024-05-01T12:00:00+02:00',
+          sentAt: '2024-05-01T10:00:00Z',
+        }),
+      ).toBeUndefined();
     });
   });
 
@@ -76,7 +84,9 @@ describe('eventRejectionReason', () => {
 
     it('times that are not dates', () => {
       expect(eventRejectionReason('identify', { userId: 'u1', timestamp: 'yesterday' })).toBe('timestamp must be an ISO 8601 date-time');
-      expect(eventRejectionReason('identify', { userId: 'u1', originalTimestamp: '2024-13-45T99:00:00Z' })).toBe('originalTimestamp must be an ISO 8601 date-time');
+      expect(eventRejectionReason('identify', { userId: 'u1', originalTimestamp: '2024-13-45T99:00:00Z' })).toBe(
+        'originalTimestamp must be an ISO 8601 date-time',
+      );
       expect(eventRejectionReason('identify', { userId: 'u1', sentAt: 1714561200000 })).toBe('sentAt must be a string');
     });
 
@@ -106,7 +116,9 @@ describe('null means absent', () => {
 
   it.each(EVENT_TYPES)('%s: accepts null for each optional field, the common ones included', (type) => {
     const fields = [...NULLABLE.identify.filter((field) => field !== 'traits'), ...NULLABLE[type]];
-    expect(fields.map((field) => [field, eventRejectionReason(type, { anonymousId: 'a1', ...valid[type], [field]: null })])).toEqual(fields.map((field) => [field, undefined]));
+    expect(fields.map((field) => [field, eventRejectionReason(type, { anonymousId: 'a1', ...valid[type], [field]: null })])).toEqual(
+      fields.map((field) => [field, undefined]),
+    );
   });
 
   it("accepts null for the context's known fields", () => {
@@ -116,7 +128,16 @@ describe('null means absent', () => {
   });
 
   it("accepts analytics-next's anonymous track and rudder-sdk-node's nulls as sent", () => {
-    const segment = { type: 'track', event: 'E', userId: null, anonymousId: 'a1', timestamp: null, properties: { coupon: null }, context: { traits: null }, integrations: {} };
+    const segment = {
+      type: 'track',
+      event: 'E',
+      userId: null,
+      anonymousId: 'a1',
+      timestamp: null,
+      properties: { coupon: null },
+      context: { traits: null },
+      integrations: {},
+    };
     const rudderNode = { type: 'page', anonymousId: 'a1', name: null, category: null, properties: null, integrations: null, timestamp: null, traits: null };
     expect([eventRejectionReason('track', segment), eventRejectionReason('page', rudderNode)]).toEqual([undefined, undefined]);
   });
@@ -153,9 +174,15 @@ describe('null means absent', () => {
   });
 
   it('extract, audience-list and rETL records take null as absent too', () => {
-    expect(new Validator(ExtractPayload).reason({ messageId: null, event: null, properties: null, context: { traits: null }, timestamp: null })).toBeUndefined();
-    expect(new Validator(AudienceListPayload).reason({ messageId: null, context: null, properties: { audienceId: null, listId: null, listData: {} } })).toBeUndefined();
-    expect(new Validator(RetlRecordPayload).reason({ type: 'record', recordId: null, action: null, fields: null, messageId: null, context: null })).toBeUndefined();
+    expect(
+      new Validator(ExtractPayload).reason({ messageId: null, event: null, properties: null, context: { traits: null }, timestamp: null }),
+    ).toBeUndefined();
+    expect(
+      new Validator(AudienceListPayload).reason({ messageId: null, context: null, properties: { audienceId: null, listId: null, listData: {} } }),
+    ).toBeUndefined();
+    expect(
+      new Validator(RetlRecordPayload).reason({ type: 'record', recordId: null, action: null, fields: null, messageId: null, context: null }),
+    ).toBeUndefined();
   });
 });
 
@@ -177,11 +204,18 @@ describe('identifiers: bounded and storable, checked by the schemas themselves',
 
   it.each(FIELDS)('%s: 1024 bytes are accepted, 1025 refused, in ASCII and in multi-byte characters', (field) => {
     expect([withId(field, 'a'.repeat(1024)), withId(field, 'é'.repeat(512)), withId(field, '😀'.repeat(256))]).toEqual([undefined, undefined, undefined]);
-    expect([withId(field, 'a'.repeat(1025)), withId(field, 'é'.repeat(512) + 'a'), withId(field, '€'.repeat(342))]).toEqual(Array(3).fill(`${field} ${TOO_LONG}`));
+    expect([withId(field, 'a'.repeat(1025)), withId(field, 'é'.repeat(512) + 'a'), withId(field, '€'.repeat(342))]).toEqual(
+      Array(3).fill(`${field} ${TOO_LONG}`),
+    );
   });
 
   it.each(FIELDS)('%s: NUL and unpaired surrogates are refused as sent, never cleaned', (field) => {
-    expect([withId(field, '\u0000abc'), withId(field, 'abc\u0000'), withId(field, '\ud800'), withId(field, '\udfff')]).toEqual([`${field} ${NUL}`, `${field} ${NUL}`, `${field} ${UNPAIRED}`, `${field} ${UNPAIRED}`]);
+    expect([withId(field, '\u0000abc'), withId(field, 'abc\u0000'), withId(field, '\ud800'), withId(field, '\udfff')]).toEqual([
+      `${field} ${NUL}`,
+      `${field} ${NUL}`,
+      `${field} ${UNPAIRED}`,
+      `${field} ${UNPAIRED}`,
+    ]);
   });
 
   it.each(FIELDS)('%s: a number JSON.parse read as Infinity is refused', (field) => {
@@ -207,14 +241,25 @@ describe('identifiers: bounded and storable, checked by the schemas themselves',
   });
 
   it('the rETL and audience-list jobs hold only bounded ids', () => {
-    const retl = { sourceId: 's', workspaceId: 'w', destinationId: '', recordId: 'r', action: 'insert', fields: {}, messageId: 'm', receivedAt: 't', sequence: 0, index: 0 };
+    const retl = {
+      sourceId: 's',
+      workspaceId: 'w',
+      destinationId: '',
+      recordId: 'r',
+      action: 'insert',
+      fields: {},
+      messageId: 'm',
+      receivedAt: 't',
+      sequence: 0,
+      index: 0,
+    };
     const job = new Validator(RetlItem);
-    expect([job.reason(retl), job.reason({ ...retl, recordId: 'r'.repeat(1025) }), job.reason({ ...retl, destinationId: 'd'.repeat(1025) }), job.reason({ ...retl, messageId: '\u0000' })]).toEqual([
-      undefined,
-      `recordId ${TOO_LONG}`,
-      `destinationId ${TOO_LONG}`,
-      `messageId ${NUL}`,
-    ]);
+    expect([
+      job.reason(retl),
+      job.reason({ ...retl, recordId: 'r'.repeat(1025) }),
+      job.reason({ ...retl, destinationId: 'd'.repeat(1025) }),
+      job.reason({ ...retl, messageId: '\u0000' }),
+    ]).toEqual([undefined, `recordId ${TOO_LONG}`, `destinationId ${TOO_LONG}`, `messageId ${NUL}`]);
     const list = { sourceId: 's', workspaceId: 'w', audienceId: 'a', messageId: 'm', receivedAt: 't', sequence: 0, add: [], remove: [] };
     expect(new Validator(AudienceListItem).reason({ ...list, audienceId: 'a'.repeat(1025) })).toBe(`audienceId ${TOO_LONG}`);
   });
@@ -223,7 +268,15 @@ describe('identifiers: bounded and storable, checked by the schemas themselves',
 describe('the internal batch item and the events job: one definition', () => {
   const route = new Validator(InternalBatchItem);
   const job = new Validator(EnrichedEvent);
-  const payload = { type: 'track', event: 'E', userId: 'u1', messageId: 'm1', receivedAt: '2025-06-01T00:00:00.000Z', request_ip: '203.0.113.1', rudderId: 'r1' };
+  const payload = {
+    type: 'track',
+    event: 'E',
+    userId: 'u1',
+    messageId: 'm1',
+    receivedAt: '2025-06-01T00:00:00.000Z',
+    request_ip: '203.0.113.1',
+    rudderId: 'r1',
+  };
   const item = (extra: Record<string, unknown>) => ({ properties: {}, payload: { ...payload, ...extra } });
 
   it('refuses what the job would refuse, with the reason', () => {
@@ -301,7 +354,9 @@ describe('isEventType', () => {
 });
 
 describe('Validator', () => {
-  const validator = new Validator(Type.Object({ name: Type.String({ minLength: 1 }), tags: Type.Optional(Type.Array(Type.String())), count: Type.Optional(Type.Integer()) }));
+  const validator = new Validator(
+    Type.Object({ name: Type.String({ minLength: 1 }), tags: Type.Optional(Type.Array(Type.String())), count: Type.Optional(Type.Integer()) }),
+  );
 
   it('answers undefined and is() true for a matching value', () => {
     expect(validator.reason({ name: 'a', tags: ['x'] })).toBeUndefined();

@@ -61,7 +61,12 @@ export async function startIsolatedStack(
     env,
     async startGateway(gatewayOptions = {}) {
       const port = gatewayOptions.port ?? (await freePort());
-      const app = AppProcess.start('gateway', 'dist/apps/gateway/main.js', { ...env, PORT: String(port), HOST: '127.0.0.1', ...gatewayOptions.env }, gatewayOptions.nodeArgs);
+      const app = AppProcess.start(
+        'gateway',
+        'dist/apps/gateway/main.js',
+        { ...env, PORT: String(port), HOST: '127.0.0.1', ...gatewayOptions.env },
+        gatewayOptions.nodeArgs,
+      );
       const gatewayUrl = `http://127.0.0.1:${port}`;
       await waitForHealthy(`${gatewayUrl}/health`, app, 20_000);
       return { app, url: gatewayUrl, port };

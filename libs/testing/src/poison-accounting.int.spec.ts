@@ -27,7 +27,11 @@ describe('poison accounting (real Postgres)', () => {
   });
   const sent = (marker: string, key: string): SentPoison => {
     const event = { type: 'extract', messageId: key, properties: { poisonMarker: marker } };
-    return { request: { route: 'extract', path: '/internal/v1/extract', headers: {}, body: JSON.stringify(event), items: [item(marker, key)] }, status: 200, answer: 'OK' };
+    return {
+      request: { route: 'extract', path: '/internal/v1/extract', headers: {}, body: JSON.stringify(event), items: [item(marker, key)] },
+      status: 200,
+      answer: 'OK',
+    };
   };
 
   it('counts an event whose id another stored event took as deduplicated, and one with no row under its id as unaccounted', async () => {

@@ -19,12 +19,16 @@ export function sendPoison(url: string, request: PoisonRequest, timeoutMs = 20_0
       if (!settled) resolve({ request, status, answer });
       settled = true;
     };
-    const sent = http.request(`${url}${request.path}`, { method: 'POST', agent: false, headers: { ...request.headers, 'content-length': String(body.length) }, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => settle(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
-      response.on('error', (error) => settle(response.statusCode ?? 0, error.message));
-    });
+    const sent = http.request(
+      `${url}${request.path}`,
+      { method: 'POST', agent: false, headers: { ...request.headers, 'content-length': String(body.length) }, timeout: timeoutMs },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => settle(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+        response.on('error', (error) => settle(response.statusCode ?? 0, error.message));
+      },
+    );
     sent.on('timeout', () => sent.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     sent.on('error', (error) => settle('no answer', error.message));
     sent.end(body);
@@ -153,12 +157,22 @@ export async function accountPoison(db: DbClient, run: string, sent: SentPoison[
   };
   // Ids under which a row is stored, for events whose own row is missing: another event with the
   // same id (of this run or an earlier one) took its place.
-  const keyed = sent.flatMap(({ request }) => request.items).filter((item) => item.store !== 'audience_members' && queryable(item.key) && !stored[item.store].has(item.marker));
+  const keyed = sent
+    .flatMap(({ request }) => request.items)
+    .filter((item) => item.store !== 'audience_members' && queryable(item.key) && !stored[item.store].has(item.marker));
   const byId = (item: PoisonItem) => `${item.store}\n${item.sourceId}\n${String(item.key)}`;
-  const storedIds = new Set((await rowsWithIds(db, keyed.map((item) => item.key as string))).map((row) => `${row.table}\n${row.sourceId}\n${row.id}`));
+  const storedIds = new Set(
+    (
+      await rowsWithIds(
+        db,
+        keyed.map((item) => item.key as string),
+      )
+    ).map((row) => `${row.table}\n${row.sourceId}\n${row.id}`),
+  );
 
   for (const { request, status, answer } of sent) {
-    if (status !== 200 && status !== 400) account.badAnswers.push(`${request.path} answered ${status} ${answer.slice(0, 200)} (${request.items.map((item) => item.hostility).join(', ')})`);
+    if (status !== 200 && status !== 400)
+      account.badAnswers.push(`${request.path} answered ${status} ${answer.slice(0, 200)} (${request.items.map((item) => item.hostility).join(', ')})`);
     const parsed = JSON.parse(request.body) as unknown;
     const wholeRequestRefusable = request.items.some((item) => item.refusesRequest);
     for (const item of request.items) {
@@ -173,7 +187,8 @@ export async function accountPoison(db: DbClient, run: string, sent: SentPoison[
         if (copies === 0) account.good.lost.push(line(`not stored${rows.length > 0 ? `; rows with its marker elsewhere: ${rows.length}` : ''}`));
         else if (copies > 1) account.good.duplicated.push(line(`${mine.length} rows`));
         else account.good.stored++;
-        if (item.profile && !profiles.has(`${item.profile.table} ${item.workspaceId} ${item.profile.id}`)) account.good.profilesMissing.push(line(`no ${item.profile.table} row`));
+        if (item.profile && !profiles.has(`${item.profile.table} ${item.workspaceId} ${item.profile.id}`))
+          account.good.profilesMissing.push(line(`no ${item.profile.table} row`));
         continue;
       }
       account.hostile.sent++;
@@ -196,7 +211,10 @@ export async function accountPoison(db: DbClient, run: string, sent: SentPoison[
       }
       const rejection = rejectedByMarker.get(item.marker)?.[0] ?? (queryable(item.key) ? rejectedByKey.get(item.key) : undefined);
       if (rejection && typeof rejection.reason === 'string' && rejection.reason.trim() !== '') account.hostile.rejected++;
-      else account.hostile.unaccounted.push(line(rejection ? 'rejected with an empty reason' : difference === 'not stored' ? 'neither stored nor rejected' : `stored changed: ${difference}`));
+      else
+        account.hostile.unaccounted.push(
+          line(rejection ? 'rejected with an empty reason' : difference === 'not stored' ? 'neither stored nor rejected' : `stored changed: ${difference}`),
+        );
     }
   }
   return account;
@@ -210,7 +228,8 @@ function storedKey(item: PoisonItem, row: Row): unknown {
 
 /** Why the stored rows are not the item exactly as sent, or undefined when they are. */
 function exactDifference(item: PoisonItem, sent: unknown, rows: Row[], mine: Row[]): string | undefined {
-  if (mine.length !== (item.store === 'audience_members' ? 2 : 1)) return `${rows.length} rows with its marker, ${mine.length} under its source and id ${show(item.key)}`;
+  if (mine.length !== (item.store === 'audience_members' ? 2 : 1))
+    return `${rows.length} rows with its marker, ${mine.length} under its source and id ${show(item.key)}`;
   if (item.store === 'retl_records') return jsonDifference(sent, mine[0].fields, 'fields');
   if (item.store === 'audience_members') {
     const canon = (members: unknown[]) => members.map((member) => canonical(member)).sort();
@@ -225,7 +244,10 @@ function exactDifference(item: PoisonItem, sent: unknown, rows: Row[], mine: Row
 function canonical(value: unknown): string {
   if (typeof value !== 'object' || value === null) return typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+    .join(',')}}`;
 }
 
 /** Lines that say what is wrong with an account (empty when all is well). */
@@ -255,5 +277,7 @@ export async function drainQueues(redisUrl: string, prefix: string, timeoutMs: n
 
 /** Queues with a job left waiting, active, delayed or failed, as lines (empty when every queue drained clean). */
 export function stuckQueues(depths: QueueDepth[]): string[] {
-  return depths.filter((d) => d.waiting + d.active + d.delayed + d.failed > 0).map((d) => `${d.queue}: waiting ${d.waiting}, active ${d.active}, delayed ${d.delayed}, failed ${d.failed}`);
+  return depths
+    .filter((d) => d.waiting + d.active + d.delayed + d.failed > 0)
+    .map((d) => `${d.queue}: waiting ${d.waiting}, active ${d.active}, delayed ${d.delayed}, failed ${d.failed}`);
 }

@@ -3,7 +3,10 @@ import { jsonDifference } from './poison-accounting';
 import { longId, renderRequest, type PoisonTargets, type RequestPlan } from './poison-traffic';
 
 const targets: PoisonTargets = {
-  sources: [{ id: 's1', workspaceId: 'w1', writeKey: 'k1' }, { id: 's2', workspaceId: 'w2', writeKey: 'k2' }],
+  sources: [
+    { id: 's1', workspaceId: 'w1', writeKey: 'k1' },
+    { id: 's2', workspaceId: 'w2', writeKey: 'k2' },
+  ],
   replay: { id: 'r', originalSourceId: 's2', workspaceId: 'w2' },
   retl: { id: 't', workspaceId: 'w1', destinationId: 'd' },
 };
@@ -37,7 +40,20 @@ describe('poison traffic', () => {
   });
 
   it('sends 1e400 as raw JSON text, and own __proto__ and constructor keys', () => {
-    const request = renderRequest({ route: 'batch', source: 1, items: [{ type: 'track', hostility: { kind: 'number', text: '1e400' } }, { type: 'identify', hostility: { kind: 'proto-keys' } }] }, targets, 'x', () => 7, 128);
+    const request = renderRequest(
+      {
+        route: 'batch',
+        source: 1,
+        items: [
+          { type: 'track', hostility: { kind: 'number', text: '1e400' } },
+          { type: 'identify', hostility: { kind: 'proto-keys' } },
+        ],
+      },
+      targets,
+      'x',
+      () => 7,
+      128,
+    );
     expect(request.body).toContain('"big":1e400');
     const [first, second] = (JSON.parse(request.body) as { batch: Array<{ properties: Record<string, unknown> }> }).batch;
     expect(first.properties.big).toBe(Infinity);

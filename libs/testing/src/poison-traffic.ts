@@ -62,7 +62,9 @@ export interface RequestPlan {
 
 /** Strings of more than 1,024 UTF-8 bytes: random, repetitive, multi-byte; and some of exactly 1,024. */
 export const longId: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(fc.constantFrom('x', 'é', '€', '😀', 'ab', '\u4e2d'), fc.integer({ min: 1025, max: 6000 })).map(([unit, bytes]) => unit.repeat(Math.ceil(bytes / Buffer.byteLength(unit)))),
+  fc
+    .tuple(fc.constantFrom('x', 'é', '€', '😀', 'ab', '\u4e2d'), fc.integer({ min: 1025, max: 6000 }))
+    .map(([unit, bytes]) => unit.repeat(Math.ceil(bytes / Buffer.byteLength(unit)))),
   fc.string({ unit: 'grapheme', minLength: 1025, maxLength: 2000 }),
   fc.string({ minLength: 1025, maxLength: 5000 }),
   fc.string({ unit: 'binary', minLength: 400, maxLength: 1200 }).filter((s) => Buffer.byteLength(s) > 1024),
@@ -76,7 +78,16 @@ export const badText: fc.Arbitrary<string> = fc
   .map(([before, bad, after]) => `${before}${bad}${after}`);
 
 /** Numbers as JSON text: beyond a double (1e400 parses as Infinity), huge but finite, tiny, long integers. */
-export const numberText = fc.constantFrom('1e400', '-1e400', '1e308', '-1.7976931348623157e308', '5e-324', '123456789012345678901234567890', '1E+400', '0.1e-400');
+export const numberText = fc.constantFrom(
+  '1e400',
+  '-1e400',
+  '1e308',
+  '-1.7976931348623157e308',
+  '5e-324',
+  '123456789012345678901234567890',
+  '1E+400',
+  '0.1e-400',
+);
 
 export const hostility: fc.Arbitrary<Hostility> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('long-id' as const), fieldIndex: fc.nat(4), id: longId }) },
@@ -96,7 +107,13 @@ export const requestPlan: fc.Arbitrary<RequestPlan> = fc
   .record({
     route: fc.constantFrom(...POISON_ROUTES),
     source: fc.nat(3),
-    items: fc.array(fc.record({ type: fc.constantFrom<EventType>('track', 'identify', 'group', 'alias', 'page'), hostility: fc.option(hostility, { nil: undefined, freq: 2 }) }, { requiredKeys: ['type'] }), { minLength: 1, maxLength: 6 }),
+    items: fc.array(
+      fc.record(
+        { type: fc.constantFrom<EventType>('track', 'identify', 'group', 'alias', 'page'), hostility: fc.option(hostility, { nil: undefined, freq: 2 }) },
+        { requiredKeys: ['type'] },
+      ),
+      { minLength: 1, maxLength: 6 },
+    ),
   })
   .map((plan) => (BATCH_ROUTES.includes(plan.route) ? plan : { ...plan, items: plan.items.slice(0, 1) }));
 
@@ -157,8 +174,17 @@ const ID_FIELDS: Record<PoisonRoute, string[]> = {
 
 /** The depth of the object an item's hostile values are put in, counted from the body (for nesting to the limit). */
 const CONTAINER_DEPTH: Record<PoisonRoute, number> = {
-  track: 2, page: 2, identify: 2, group: 2, alias: 2, extract: 2, audiencelist: 5,
-  batch: 4, replay: 4, 'internal-batch': 4, retl: 4,
+  track: 2,
+  page: 2,
+  identify: 2,
+  group: 2,
+  alias: 2,
+  extract: 2,
+  audiencelist: 5,
+  batch: 4,
+  replay: 4,
+  'internal-batch': 4,
+  retl: 4,
 };
 
 function describe(h: Hostility | undefined, field: string | undefined): string {
@@ -200,7 +226,14 @@ export function renderRequest(plan: RequestPlan, targets: PoisonTargets, run: st
     const fields = ID_FIELDS[route === 'batch' ? type : route];
     const field = h && (h.kind === 'long-id' || h.kind === 'bad-text-id') ? fields[h.fieldIndex % fields.length] : undefined;
     const properties: Record<string, unknown> = { poisonMarker: marker, n: index };
-    const event: Record<string, unknown> = { type, messageId: `msg-${marker}`, userId: `user-${marker}`, anonymousId: `anon-${source.id}`, event: 'Poison Test', properties };
+    const event: Record<string, unknown> = {
+      type,
+      messageId: `msg-${marker}`,
+      userId: `user-${marker}`,
+      anonymousId: `anon-${source.id}`,
+      event: 'Poison Test',
+      properties,
+    };
     if (type === 'identify') event.traits = { poisonMarker: marker, plan: 'gold' };
     if (type === 'group') Object.assign(event, { groupId: `group-${marker}`, traits: { poisonMarker: marker, name: 'Acme' } });
     if (type === 'alias') event.previousId = `previous-${marker}`;
@@ -219,11 +252,18 @@ export function renderRequest(plan: RequestPlan, targets: PoisonTargets, run: st
       element = record;
       store = 'retl_records';
       storedUnder = { sourceId: targets.retl.id, workspaceId: targets.retl.workspaceId };
-      sent = (parsed) => ((parsed as { batch: Array<{ fields: unknown }> }).batch[index]).fields;
+      sent = (parsed) => (parsed as { batch: Array<{ fields: unknown }> }).batch[index].fields;
       if (field) record[field] = h && 'id' in h ? h.id : record[field];
       key = record.recordId;
     } else if (route === 'audiencelist') {
-      const list = { messageId: `msg-${marker}`, properties: { audienceId: `aud-${marker}`, poisonMarker: marker, listData: { add: [{ EMAIL: `${marker}-0@example.com` }, { EMAIL: `${marker}-1@example.com`, PHONE: '+15550100' }] } } };
+      const list = {
+        messageId: `msg-${marker}`,
+        properties: {
+          audienceId: `aud-${marker}`,
+          poisonMarker: marker,
+          listData: { add: [{ EMAIL: `${marker}-0@example.com` }, { EMAIL: `${marker}-1@example.com`, PHONE: '+15550100' }] },
+        },
+      };
       element = list;
       store = 'audience_members';
       container = list.properties.listData.add[1] as Record<string, unknown>;
@@ -265,11 +305,25 @@ export function renderRequest(plan: RequestPlan, targets: PoisonTargets, run: st
       else container.userId = h.userId42 ? 42 : null; // elsewhere a plain property: harmless, stored as sent
     }
     const good = h === undefined;
-    const profile = good && (route === 'identify' || route === 'group' || (route === 'batch' && (type === 'identify' || type === 'group')))
-      ? type === 'identify' ? { table: 'users' as const, id: event.userId as string } : { table: 'groups' as const, id: event.groupId as string }
-      : undefined;
+    const profile =
+      good && (route === 'identify' || route === 'group' || (route === 'batch' && (type === 'identify' || type === 'group')))
+        ? type === 'identify'
+          ? { table: 'users' as const, id: event.userId as string }
+          : { table: 'groups' as const, id: event.groupId as string }
+        : undefined;
     elements.push(element);
-    items.push({ good, hostility: describe(h, field), route, marker, store, ...storedUnder, key, profile, sent, refusesRequest: h?.kind === 'nesting' && h.over });
+    items.push({
+      good,
+      hostility: describe(h, field),
+      route,
+      marker,
+      store,
+      ...storedUnder,
+      key,
+      profile,
+      sent,
+      refusesRequest: h?.kind === 'nesting' && h.over,
+    });
   });
 
   const body = serialise(BATCH_ROUTES.includes(route) ? (route === 'internal-batch' ? elements : { batch: elements }) : elements[0]);

@@ -144,7 +144,9 @@ export function withProcessOutput(processes: () => AppProcess[], body: () => Pro
     try {
       await body();
     } catch (error) {
-      const reports = processes().map((p) => p.report()).join('\n');
+      const reports = processes()
+        .map((p) => p.report())
+        .join('\n');
       if (error instanceof Error) error.message = `${error.message}\n\nOutput of the product processes:\n${reports}`;
       throw error;
     }

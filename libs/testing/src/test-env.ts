@@ -26,7 +26,10 @@ function withDatabase(url: string, database: string): string {
 /** A fresh, migrated database and an unused queue prefix, so test files can run in any order and at once. */
 export async function createTestEnv(name: string): Promise<TestEnv> {
   const suffix = randomBytes(4).toString('hex');
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const databaseUrl = withDatabase(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', `evt_test_${slug}_${suffix}`);
   const queuePrefix = `evt-test-${slug}-${suffix}`;

@@ -50,8 +50,13 @@ function consume<K extends QueueKeyOf<WorkerApp>>(key: K, process: Processor<K>,
     maxDeterministicFailures: config.workerMaxAttempts,
     onFailedAttempt: (error, job) => {
       metrics.failed(queue);
-      if (job.final) logger.warn({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job failed for good; see npm run cli -- queues failed');
-      else logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, failures: job.deterministicFailures, err: error.message }, 'job failed; it will be retried');
+      if (job.final)
+        logger.warn({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job failed for good; see npm run cli -- queues failed');
+      else
+        logger.warn(
+          { queue, jobId: job.id, attempt: job.attemptsMade, failures: job.deterministicFailures, err: error.message },
+          'job failed; it will be retried',
+        );
     },
   });
 }
@@ -85,10 +90,16 @@ export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>):
     const db = (running.db = createDbClient(config.databaseUrl, { max: options.dbConnections(config, keys.length), applicationName: `evt-${options.app}` }));
     const metrics = new WorkerMetrics(createRegistry(options.app));
     const processors: Processors<QueueKeyOf<W>> = options.processors({ config, logger, store: new EventStore(db), metrics });
-    const metricsServer = (running.metricsServer = config.metricsPort > 0 ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) }) : undefined);
+    const metricsServer = (running.metricsServer =
+      config.metricsPort > 0
+        ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) })
+        : undefined);
     const consumers = (running.consumers = keys.map((key) => consume(key, processors[key] as Processor<typeof key>, config, logger, metrics)));
     await Promise.all(consumers.map((consumer) => consumer.ready()));
-    logger.info({ queues: keys.map((key) => QUEUES[key].name), concurrency: config.workerConcurrency, metricsPort: metricsServer?.port }, `${options.title} started`);
+    logger.info(
+      { queues: keys.map((key) => QUEUES[key].name), concurrency: config.workerConcurrency, metricsPort: metricsServer?.port },
+      `${options.title} started`,
+    );
   } catch (error) {
     if (stopping) return;
     console.error(`${options.title} failed to start: ${error instanceof Error ? error.message : String(error)}`);

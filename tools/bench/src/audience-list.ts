@@ -37,7 +37,11 @@ function post(url: string, writeKey: string, pieces: Buffer[], length: number): 
   return new Promise((resolve, reject) => {
     const request = http.request(`${url}/internal/v1/audiencelist`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Content-Length': String(length), Authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
+      headers: {
+        'Content-Type': 'application/json',
+        'Content-Length': String(length),
+        Authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+      },
     });
     request.on('response', (response) => {
       let body = '';
@@ -65,7 +69,12 @@ export async function scenarioE(stack: BenchStack, options: BenchOptions): Promi
   const gateway = await startGateway(stack, { GATEWAY_PROCESSES: '1', MAX_AUDIENCE_LIST_SIZE: String(options.audienceListBytes) });
   const worker = stack.startInternalWorker({ env: { WORKER_QUEUES: 'audiencelist' } });
   const count = async () =>
-    (await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audience_members WHERE source_id = $1 AND audience_id = $2', [stack.sourceId, AUDIENCE_ID]))[0].n;
+    (
+      await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audience_members WHERE source_id = $1 AND audience_id = $2', [
+        stack.sourceId,
+        AUDIENCE_ID,
+      ])
+    )[0].n;
   try {
     const started = Date.now();
     const answer = await post(gateway.url, stack.writeKey, pieces, length);
@@ -80,7 +89,9 @@ export async function scenarioE(stack: BenchStack, options: BenchOptions): Promi
     const seconds = (Date.now() - started) / 1000;
     const gatewayRss = peakRss(gateway.app.pid);
     const workerRss = peakRss(worker.pid);
-    options.log(`  (e) stored ${stored} of ${members} members in ${seconds.toFixed(1)} s; peak RSS gateway ${Math.round(gatewayRss / MEGABYTE)} MB, internal worker ${Math.round(workerRss / MEGABYTE)} MB`);
+    options.log(
+      `  (e) stored ${stored} of ${members} members in ${seconds.toFixed(1)} s; peak RSS gateway ${Math.round(gatewayRss / MEGABYTE)} MB, internal worker ${Math.round(workerRss / MEGABYTE)} MB`,
+    );
     const oneGigabyte = 1024 * MEGABYTE;
     return [
       {

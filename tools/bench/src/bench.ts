@@ -66,7 +66,9 @@ async function emptyQueue(stack: BenchStack): Promise<void> {
 async function scenarioA(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
   const body = JSON.stringify(trackEvent());
   const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
-  const base = await withBaseline((baseline) => hammer({ url: baseline.url, path: '/v1/track', body, headers, connections: options.connections, seconds: options.seconds }));
+  const base = await withBaseline((baseline) =>
+    hammer({ url: baseline.url, path: '/v1/track', body, headers, connections: options.connections, seconds: options.seconds }),
+  );
   const gateway = await startGateway(stack, { GATEWAY_PROCESSES: String(options.gatewayProcesses) });
   let result: LoadResult;
   try {
@@ -151,15 +153,20 @@ async function scenarioC(stack: BenchStack, options: BenchOptions, report: Bench
       stored = (await countRows()) - before;
     }
     const drainSeconds = (Date.now() - drainStarted) / 1000;
-    const rows = await stack.db.query<{ message_id: string; n: number }>('SELECT message_id, count(*)::int AS n FROM events WHERE source_id = $1 GROUP BY message_id', [stack.sourceId]);
+    const rows = await stack.db.query<{ message_id: string; n: number }>(
+      'SELECT message_id, count(*)::int AS n FROM events WHERE source_id = $1 GROUP BY message_id',
+      [stack.sourceId],
+    );
     const seen = new Map(rows.map((row) => [row.message_id, row.n]));
     const lost = load.acknowledged.filter((id) => !seen.has(id)).length;
     const duplicated = rows.filter((row) => row.n > 1).length;
     report.e2e = { acknowledged: expected.size, stored: rows.length, lost, duplicated, backlogEventsAtStop: expected.size - storedAtStop, drainSeconds };
-    options.log(`  (c) acknowledged ${expected.size}, stored ${storedAtStop} during load, backlog ${expected.size - storedAtStop} events (${depth} jobs), drained in ${drainSeconds.toFixed(1)} s, lost ${lost}, duplicated ${duplicated}`);
+    options.log(
+      `  (c) acknowledged ${expected.size}, stored ${storedAtStop} during load, backlog ${expected.size - storedAtStop} events (${depth} jobs), drained in ${drainSeconds.toFixed(1)} s, lost ${lost}, duplicated ${duplicated}`,
+    );
 
     const landed = (storedAtStop + 0) / loadSeconds;
-    const total = (expected.size) / (loadSeconds + drainSeconds);
+    const total = expected.size / (loadSeconds + drainSeconds);
     const copyRate = await plainCopyRate(stack, Math.min(200_000, Math.max(1000, rows.length)));
     const r = ratio(total, copyRate);
     return [
@@ -192,7 +199,23 @@ async function plainCopyRate(stack: BenchStack, count: number): Promise<number> 
             original_timestamp, "timestamp", request_ip, payload FROM events WHERE source_id = $1 LIMIT $2`,
     [stack.sourceId, count],
   );
-  const columns = ['workspace_id', 'source_id', 'message_id', 'type', 'user_id', 'anonymous_id', 'rudder_id', 'event', 'name', 'received_at', 'sent_at', 'original_timestamp', 'timestamp', 'request_ip', 'payload'];
+  const columns = [
+    'workspace_id',
+    'source_id',
+    'message_id',
+    'type',
+    'user_id',
+    'anonymous_id',
+    'rudder_id',
+    'event',
+    'name',
+    'received_at',
+    'sent_at',
+    'original_timestamp',
+    'timestamp',
+    'request_ip',
+    'payload',
+  ];
   const values = rows.map((row) => columns.map((column) => (row[column] instanceof Date ? (row[column] as Date).toISOString() : row[column])));
   const started = process.hrtime.bigint();
   await copyInto(stack.db, 'events', columns, values);
@@ -207,14 +230,30 @@ async function scenarioD(stack: BenchStack, options: BenchOptions): Promise<Row[
   const body = JSON.stringify(batchBody(events, false));
   const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
   const base = await withBaseline(async (baseline) => {
-    const result = await hammer({ url: baseline.url, path: '/v1/batch', body, headers, connections: options.memoryConnections, seconds: options.memorySeconds, timeoutSeconds: 120 });
+    const result = await hammer({
+      url: baseline.url,
+      path: '/v1/batch',
+      body,
+      headers,
+      connections: options.memoryConnections,
+      seconds: options.memorySeconds,
+      timeoutSeconds: 120,
+    });
     return { result, rss: peakRss(baseline.pid) };
   });
   const gateway = await startGateway(stack, { GATEWAY_PROCESSES: '1', ENQUEUE_DISABLED: 'true' });
   let result: LoadResult;
   let rss: number;
   try {
-    result = await hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.memoryConnections, seconds: options.memorySeconds, timeoutSeconds: 120 });
+    result = await hammer({
+      url: gateway.url,
+      path: '/v1/batch',
+      body,
+      headers,
+      connections: options.memoryConnections,
+      seconds: options.memorySeconds,
+      timeoutSeconds: 120,
+    });
     rss = peakRss(gateway.app.pid);
   } finally {
     await gateway.app.stop();

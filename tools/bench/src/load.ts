@@ -13,7 +13,15 @@ export interface LoadResult {
 }
 
 /** Fixed body, N connections, T seconds: autocannon's own measurements. */
-export async function hammer(options: { url: string; path: string; body: string; headers?: Record<string, string>; connections: number; seconds: number; timeoutSeconds?: number }): Promise<LoadResult> {
+export async function hammer(options: {
+  url: string;
+  path: string;
+  body: string;
+  headers?: Record<string, string>;
+  connections: number;
+  seconds: number;
+  timeoutSeconds?: number;
+}): Promise<LoadResult> {
   const result = await autocannon({
     url: `${options.url}${options.path}`,
     method: 'POST',
@@ -55,10 +63,14 @@ export async function sustained(options: { url: string; writeKey: string; connec
 
   const post = (body: string) =>
     new Promise<number>((resolve) => {
-      const request = http.request(`${options.url}/v1/batch`, { method: 'POST', agent, headers: { authorization, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      });
+      const request = http.request(
+        `${options.url}/v1/batch`,
+        { method: 'POST', agent, headers: { authorization, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
       request.on('error', () => resolve(0));
       request.end(body);
     });

@@ -1,6 +1,7 @@
 import type { BenchReport, Row } from './bench';
 
-const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (value: number | undefined, digits = 0) =>
+  value === undefined ? '' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mb = (bytes: number | undefined) => (bytes === undefined ? '' : `${Math.round(bytes / 1024 / 1024)} MB`);
 
 /** The report as one plain-text table (also valid Markdown). */

@@ -54,7 +54,10 @@ export const WORKLOADS: Record<'batch' | 'internal-batch' | 'retl', Workload> = 
     request: (ids, target) => ({
       path: '/v1/batch',
       headers: { authorization: basic(target.writeKey) },
-      body: JSON.stringify({ batch: ids.map((messageId) => ({ type: 'track', event: 'Fault Test', userId: 'u-fault', messageId, properties: { n: 1 } })), sentAt: new Date().toISOString() }),
+      body: JSON.stringify({
+        batch: ids.map((messageId) => ({ type: 'track', event: 'Fault Test', userId: 'u-fault', messageId, properties: { n: 1 } })),
+        sentAt: new Date().toISOString(),
+      }),
     }),
   },
   /** `/internal/v1/batch`: events enriched upstream, consumed by the internal worker. */
@@ -67,7 +70,15 @@ export const WORKLOADS: Record<'batch' | 'internal-batch' | 'retl', Workload> = 
       body: JSON.stringify(
         ids.map((messageId) => ({
           properties: { sourceID: target.sourceId, workspaceID: target.workspaceId },
-          payload: { type: 'track', event: 'Fault Test', userId: 'u-fault', messageId, receivedAt: new Date().toISOString(), request_ip: '203.0.113.9', rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11' },
+          payload: {
+            type: 'track',
+            event: 'Fault Test',
+            userId: 'u-fault',
+            messageId,
+            receivedAt: new Date().toISOString(),
+            request_ip: '203.0.113.9',
+            rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11',
+          },
         })),
       ),
     }),
@@ -143,17 +154,26 @@ export async function drive(options: {
  * bodies: requests truly in flight, the gateway reading them. `finish` sends the rest and
  * resolves with each one's answer (or `dropped`).
  */
-export async function holdRequests(url: string, target: Target, count: number, batchSize: number): Promise<{ finish(): Promise<Array<{ ids: string[]; answer: number | 'dropped' }>> }> {
+export async function holdRequests(
+  url: string,
+  target: Target,
+  count: number,
+  batchSize: number,
+): Promise<{ finish(): Promise<Array<{ ids: string[]; answer: number | 'dropped' }>> }> {
   const held = Array.from({ length: count }, () => {
     const ids = Array.from({ length: batchSize }, () => randomUUID());
     const request = WORKLOADS.batch.request(ids, target);
     const body = Buffer.from(request.body);
     let answered!: (answer: number | 'dropped') => void;
     const answer = new Promise<number | 'dropped'>((resolve) => (answered = resolve));
-    const sent = http.request(`${url}${request.path}`, { method: 'POST', agent: false, headers: { ...request.headers, 'content-type': 'application/json', 'content-length': String(body.length) } }, (response) => {
-      response.resume();
-      response.on('end', () => answered(response.statusCode ?? 0));
-    });
+    const sent = http.request(
+      `${url}${request.path}`,
+      { method: 'POST', agent: false, headers: { ...request.headers, 'content-type': 'application/json', 'content-length': String(body.length) } },
+      (response) => {
+        response.resume();
+        response.on('end', () => answered(response.statusCode ?? 0));
+      },
+    );
     sent.on('error', () => answered('dropped'));
     sent.write(body.subarray(0, body.length >> 1));
     return { ids, body, sent, answer };
@@ -231,7 +251,9 @@ export async function driveSdk(options: { url: string; writeKey: string; seconds
   analytics.on('http_response', ({ status }) => {
     if (status !== 200) refusals[status] = (refusals[status] ?? 0) + 1;
   });
-  const outcome = await trackPaced(options, (messageId, done) => analytics.track({ userId: 'u-sdk', event: 'Fault Test SDK', properties: { n: 1 }, messageId }, done));
+  const outcome = await trackPaced(options, (messageId, done) =>
+    analytics.track({ userId: 'u-sdk', event: 'Fault Test SDK', properties: { n: 1 }, messageId }, done),
+  );
   // Waits for every batch to be delivered or given up on, retries included.
   await analytics.closeAndFlush({ timeout: 180_000 });
   return { acknowledged: outcome.acknowledged, refusals, abandoned: outcome.failed() };
@@ -244,16 +266,27 @@ export async function driveSdk(options: { url: string; writeKey: string; seconds
  * acknowledged when its callback comes without an error, which happens only after a 2xx.
  */
 export async function driveRudderSdk(options: { url: string; writeKey: string; seconds: number; eventsPerSecond: number }): Promise<DriveResult> {
-  const client = new RudderAnalytics(options.writeKey, { dataPlaneUrl: options.url, flushAt: 100, flushInterval: 200, retryCount: 12, axiosConfig: { timeout: 5000 }, logLevel: 'none', errorHandler: () => undefined });
+  const client = new RudderAnalytics(options.writeKey, {
+    dataPlaneUrl: options.url,
+    flushAt: 100,
+    flushInterval: 200,
+    retryCount: 12,
+    axiosConfig: { timeout: 5000 },
+    logLevel: 'none',
+    errorHandler: () => undefined,
+  });
   const refusals: Record<string, number> = {};
   // Each retry the SDK makes of a batch, counted as it goes out (axios-retry numbers them).
-  const axios = (client as unknown as { axiosInstance: { interceptors: { request: { use(f: (config: Record<string, unknown>) => unknown): void } } } }).axiosInstance;
+  const axios = (client as unknown as { axiosInstance: { interceptors: { request: { use(f: (config: Record<string, unknown>) => unknown): void } } } })
+    .axiosInstance;
   axios.interceptors.request.use((config) => {
     if (((config['axios-retry'] as { retryCount?: number } | undefined)?.retryCount ?? 0) > 0) refusals.retried = (refusals.retried ?? 0) + 1;
     return config;
   });
   // messageId is honoured by the SDK but missing from its typings.
-  const outcome = await trackPaced(options, (messageId, done) => client.track({ userId: 'u-rudder', event: 'Fault Test Rudder SDK', properties: { n: 1 }, messageId } as RudderAnalytics.TrackParams, done));
+  const outcome = await trackPaced(options, (messageId, done) =>
+    client.track({ userId: 'u-rudder', event: 'Fault Test Rudder SDK', properties: { n: 1 }, messageId } as RudderAnalytics.TrackParams, done),
+  );
   // flush() sends at most flushAt events per call: until the queue is empty, then once more for the last batch.
   const queue = (client as unknown as { queue: unknown[] }).queue;
   while (queue.length > 0) await client.flush();

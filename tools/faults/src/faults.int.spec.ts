@@ -6,7 +6,14 @@ describe('fault scenarios, quick variants', () => {
   it.each(Object.keys(SCENARIOS))(
     '%s: 0 lost, 0 duplicated',
     async (name) => {
-      const result = await SCENARIOS[name]({ seconds: 3, postgresOutageSeconds: 3, connections: 2, batchSize: 10, sdkEventsPerSecond: 200, log: () => undefined });
+      const result = await SCENARIOS[name]({
+        seconds: 3,
+        postgresOutageSeconds: 3,
+        connections: 2,
+        batchSize: 10,
+        sdkEventsPerSecond: 200,
+        log: () => undefined,
+      });
       // Every client got events through: each raw HTTP workload and the real SDK.
       expect(Object.keys(result.byClient)).toEqual(expect.arrayContaining(['sdk @segment/analytics-node', 'sdk @rudderstack/rudder-sdk-node']));
       for (const [client, acknowledged] of Object.entries(result.byClient)) expect([client, acknowledged > 0]).toEqual([client, true]);
@@ -20,7 +27,12 @@ describe('fault scenarios, quick variants', () => {
         expect(result.hostile?.sent).toBeGreaterThan(0);
         expect([`seed ${result.hostile?.seed}`, result.hostile?.unaccounted]).toEqual([`seed ${result.hostile?.seed}`, 0]);
       }
-      expect({ lost: result.lost, duplicated: result.duplicated, stored: result.stored, failures: result.failures }).toEqual({ lost: 0, duplicated: 0, stored: result.acknowledged, failures: [] });
+      expect({ lost: result.lost, duplicated: result.duplicated, stored: result.stored, failures: result.failures }).toEqual({
+        lost: 0,
+        duplicated: 0,
+        stored: result.acknowledged,
+        failures: [],
+      });
     },
     180_000,
   );

@@ -92,7 +92,11 @@ export interface FuzzAccount {
 }
 
 /** Looks every marked event of the 200-answered requests up in Postgres. */
-export async function accountFuzz(stack: IsolatedStack, run: string, acknowledged: Array<{ path: string; events: MarkedBody['events'] }>): Promise<FuzzAccount> {
+export async function accountFuzz(
+  stack: IsolatedStack,
+  run: string,
+  acknowledged: Array<{ path: string; events: MarkedBody['events'] }>,
+): Promise<FuzzAccount> {
   const pattern = `fzm_${run}_[0-9]+`;
   const like = `%fzm\\_${run}\\_%`;
   const markers = async (table: string, column: string, where = 'TRUE') =>
@@ -122,7 +126,14 @@ export async function accountFuzz(stack: IsolatedStack, run: string, acknowledge
   }
   // An event whose id another event of the run had already taken is deduplicated (events) or upserted over (rETL).
   const ids = missing.map(({ event }) => event.id).filter((id): id is string => id !== undefined && !id.includes('\u0000') && id.isWellFormed());
-  const storedIds = new Set((await rowsWithIds(stack.db, ids.flatMap((id) => [id, id.trim()]))).map((row) => row.id));
+  const storedIds = new Set(
+    (
+      await rowsWithIds(
+        stack.db,
+        ids.flatMap((id) => [id, id.trim()]),
+      )
+    ).map((row) => row.id),
+  );
   for (const { path, event } of missing) {
     if (event.id !== undefined && (storedIds.has(event.id) || storedIds.has(event.id.trim()))) {
       account.deduplicated++;

@@ -13,7 +13,12 @@ describe('fuzz run against the running gateway', () => {
     // Some requests of each kind got through: the run exercised acceptance as well as refusal.
     expect(result.statuses[200]).toBeGreaterThan(100);
     expect(result.statuses[400]).toBeGreaterThan(100);
-    expect({ gatewayAlive: result.gatewayAlive, workersAlive: result.workersAlive, queuesDrained: result.queuesDrained, stillServing: result.stillServing }).toEqual({
+    expect({
+      gatewayAlive: result.gatewayAlive,
+      workersAlive: result.workersAlive,
+      queuesDrained: result.queuesDrained,
+      stillServing: result.stillServing,
+    }).toEqual({
       gatewayAlive: true,
       workersAlive: true,
       queuesDrained: true,
@@ -23,7 +28,10 @@ describe('fuzz run against the running gateway', () => {
     expect([seed, result.events.unaccounted]).toEqual([seed, []]);
     expect(result.events.stored).toBeGreaterThan(100);
     // After uploads without credentials stalled and were abandoned, a normal request is answered at once.
-    expect({ status: result.afterAbandonedUploads.status, withinOneSecond: result.afterAbandonedUploads.ms < 1000 }).toEqual({ status: 200, withinOneSecond: true });
+    expect({ status: result.afterAbandonedUploads.status, withinOneSecond: result.afterAbandonedUploads.ms < 1000 }).toEqual({
+      status: 200,
+      withinOneSecond: true,
+    });
     // Bounded: request bodies in memory are capped by MAX_INFLIGHT_BODY_BYTES (64 MB), so the
     // peak stays far below the 512 MB a gateway is given; and the last 9,000 requests add
     // little to what the first 1,000 left (59 MB in a loaded CI run; a leak of 15 KB a request fails).

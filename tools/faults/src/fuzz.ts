@@ -64,10 +64,30 @@ function prepare(planned: PlannedRequest, nextMarker: () => string): FuzzRequest
 }
 
 const PATHS = [
-  '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias', '/v1/batch', '/v1/import', '/v1/b',
-  '/v1/t', '/v1/i', '/beacon/v1/batch', '/pixel/v1/track', '/pixel/v1/page', '/v1/webhook',
-  '/internal/v1/extract', '/internal/v1/audiencelist', '/internal/v1/retl', '/internal/v1/replay', '/internal/v1/batch',
-  '/health', '/version', '/v1/nowhere', '/',
+  '/v1/track',
+  '/v1/identify',
+  '/v1/page',
+  '/v1/screen',
+  '/v1/group',
+  '/v1/alias',
+  '/v1/batch',
+  '/v1/import',
+  '/v1/b',
+  '/v1/t',
+  '/v1/i',
+  '/beacon/v1/batch',
+  '/pixel/v1/track',
+  '/pixel/v1/page',
+  '/v1/webhook',
+  '/internal/v1/extract',
+  '/internal/v1/audiencelist',
+  '/internal/v1/retl',
+  '/internal/v1/replay',
+  '/internal/v1/batch',
+  '/health',
+  '/version',
+  '/v1/nowhere',
+  '/',
 ];
 
 /** Bodies that are not what they claim: too deep, too big, not UTF-8, polluting, empty. */
@@ -76,13 +96,35 @@ function bodies(): fc.Arbitrary<Buffer> {
   return fc.oneof(
     { arbitrary: json(hostileBody), weight: 40 },
     { arbitrary: json(fc.record({ batch: fc.array(hostileEvent, { minLength: 1, maxLength: 20 }) })), weight: 10 },
-    { arbitrary: json(fc.record({ userId: fc.string({ minLength: 1 }), event: fc.string({ minLength: 1 }), type: fc.constant('track'), properties: fc.object() })), weight: 15 },
+    {
+      arbitrary: json(
+        fc.record({ userId: fc.string({ minLength: 1 }), event: fc.string({ minLength: 1 }), type: fc.constant('track'), properties: fc.object() }),
+      ),
+      weight: 15,
+    },
     { arbitrary: fc.uint8Array({ maxLength: 4000 }).map((bytes) => Buffer.from(bytes)), weight: 10 },
-    { arbitrary: fc.integer({ min: 50, max: 20_000 }).map((depth) => Buffer.from(`{"userId":"u","event":"E","properties":${'['.repeat(depth)}${']'.repeat(depth)}}`)), weight: 5 },
+    {
+      arbitrary: fc
+        .integer({ min: 50, max: 20_000 })
+        .map((depth) => Buffer.from(`{"userId":"u","event":"E","properties":${'['.repeat(depth)}${']'.repeat(depth)}}`)),
+      weight: 5,
+    },
     // Strings of 100 KB to 5 MB: under and over the 4,000 KB limit.
     { arbitrary: fc.integer({ min: 100_000, max: 5_000_000 }).map((size) => Buffer.from(`{"userId":"u","event":"${'x'.repeat(size)}"}`)), weight: 1 },
-    { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => Buffer.concat([Buffer.from('{"userId":"u","event":"'), Buffer.from(bytes), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')])), weight: 5 },
-    { arbitrary: fc.constant(Buffer.from('{"userId":"u","event":"E","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"properties":{"__proto__":{"userId":"x"}}}')), weight: 3 },
+    {
+      arbitrary: fc
+        .uint8Array({ minLength: 1, maxLength: 64 })
+        .map((bytes) => Buffer.concat([Buffer.from('{"userId":"u","event":"'), Buffer.from(bytes), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')])),
+      weight: 5,
+    },
+    {
+      arbitrary: fc.constant(
+        Buffer.from(
+          '{"userId":"u","event":"E","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"properties":{"__proto__":{"userId":"x"}}}',
+        ),
+      ),
+      weight: 3,
+    },
     { arbitrary: fc.constant(Buffer.alloc(0)), weight: 3 },
   );
 }
@@ -96,16 +138,30 @@ function requests(stack: IsolatedStack): fc.Arbitrary<PlannedRequest> {
     { arbitrary: fc.string().map((s) => `Basic ${s}`.replace(/[^\x20-\x7e]/g, '')), weight: 5 },
     { arbitrary: fc.constant(undefined), weight: 15 },
   );
-  const encoding = fc.oneof({ arbitrary: fc.constant('identity'), weight: 80 }, { arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'gzip-but-not'), weight: 20 });
+  const encoding = fc.oneof(
+    { arbitrary: fc.constant('identity'), weight: 80 },
+    { arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'gzip-but-not'), weight: 20 },
+  );
   return fc
     .record({
       method: fc.oneof({ arbitrary: fc.constant('POST'), weight: 85 }, { arbitrary: fc.constantFrom('GET', 'OPTIONS', 'PUT', 'DELETE'), weight: 15 }),
       path: fc.constantFrom(...PATHS),
-      query: fc.oneof({ arbitrary: fc.constant(''), weight: 80 }, { arbitrary: fc.dictionary(fc.oneof(fc.constantFrom('writeKey', 'event', 'userId', '__proto__'), fc.string({ maxLength: 5 })), fc.string()).map((q) => `?${new URLSearchParams(q as Record<string, string>)}`), weight: 20 }),
+      query: fc.oneof(
+        { arbitrary: fc.constant(''), weight: 80 },
+        {
+          arbitrary: fc
+            .dictionary(fc.oneof(fc.constantFrom('writeKey', 'event', 'userId', '__proto__'), fc.string({ maxLength: 5 })), fc.string())
+            .map((q) => `?${new URLSearchParams(q as Record<string, string>)}`),
+          weight: 20,
+        },
+      ),
       authorization,
       contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', undefined),
       encoding,
-      destination: fc.oneof(fc.constant(stack.destinationId), fc.string({ maxLength: 10 }).map((s) => s.replace(/[^\x20-\x7e]/g, ''))),
+      destination: fc.oneof(
+        fc.constant(stack.destinationId),
+        fc.string({ maxLength: 10 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      ),
       body: bodies(),
     })
     .map(({ method, path, query, authorization, contentType, encoding, destination, body }) => {
@@ -173,7 +229,8 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
       for (let request = next(); request; request = next()) {
         const answer = await send(agent, gateway.url, request);
         statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
-        if (answer.status === 0 || answer.status >= 500) failures.push({ status: answer.status, method: request.method, path: request.path, error: answer.error });
+        if (answer.status === 0 || answer.status >= 500)
+          failures.push({ status: answer.status, method: request.method, path: request.path, error: answer.error });
         if (answer.status === 200 && request.events.length > 0) acknowledged.push({ path: request.path, events: request.events });
       }
     };
@@ -182,7 +239,9 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
     const end = processMemory(gateway.app.pid);
     const memory = { afterStartBytes, afterWarmUpBytes, endBytes: end.rssBytes, peakBytes: end.peakRssBytes };
     if (gateway.app.status) options.log(`fuzz: the gateway died\n${gateway.app.report()}`);
-    options.log(`fuzz: ${options.requests} requests in ${seconds.toFixed(1)} s; answers ${JSON.stringify(statuses)}; gateway RSS ${mb(memory.afterStartBytes)} at start, ${mb(memory.afterWarmUpBytes)} after warm-up, ${mb(memory.endBytes)} at the end, ${mb(memory.peakBytes)} at peak`);
+    options.log(
+      `fuzz: ${options.requests} requests in ${seconds.toFixed(1)} s; answers ${JSON.stringify(statuses)}; gateway RSS ${mb(memory.afterStartBytes)} at start, ${mb(memory.afterWarmUpBytes)} after warm-up, ${mb(memory.endBytes)} at the end, ${mb(memory.peakBytes)} at peak`,
+    );
 
     const queuesDrained = await waitFor(
       async () => {
@@ -226,7 +285,11 @@ export async function fuzzGateway(options: FuzzOptions): Promise<FuzzResult> {
 
 async function plainEventStored(url: string, stack: IsolatedStack): Promise<boolean> {
   const messageId = `after-fuzz-${Date.now()}`;
-  const answer = await fetch(`${url}/v1/track`, { method: 'POST', headers: { authorization: basicAuth(stack.writeKey) }, body: JSON.stringify({ userId: 'u-after', event: 'After Fuzz', messageId, properties: { ok: true } }) }).catch(() => undefined);
+  const answer = await fetch(`${url}/v1/track`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(stack.writeKey) },
+    body: JSON.stringify({ userId: 'u-after', event: 'After Fuzz', messageId, properties: { ok: true } }),
+  }).catch(() => undefined);
   if (answer?.status !== 200) return false;
   const row = await waitFor(
     async () => (await stack.db.query<{ payload: Record<string, unknown> }>('SELECT payload FROM events WHERE message_id = $1', [messageId]))[0],

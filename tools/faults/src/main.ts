@@ -21,7 +21,12 @@ const { values, positionals } = parseArgs({
 
 /** `http batch: 503 ×104; sdk …: 503 ×3, refused ×2`. */
 function formatRefusals(refusals: FaultResult['refusals']): string {
-  const clients = Object.entries(refusals).map(([client, statuses]) => `${client}: ${Object.entries(statuses).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
+  const clients = Object.entries(refusals).map(
+    ([client, statuses]) =>
+      `${client}: ${Object.entries(statuses)
+        .map(([status, n]) => `${status} ×${n}`)
+        .join(', ')}`,
+  );
   return clients.length > 0 ? clients.join('; ') : 'none';
 }
 
@@ -30,29 +35,53 @@ async function main(): Promise<void> {
   for (const name of (values.scenarios as string).split(',')) {
     const run = SCENARIOS[name.trim()];
     if (!run) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-    results.push(await run({ seconds: Number(values.seconds), postgresOutageSeconds: Number(values['postgres-outage-seconds']), connections: Number(values.connections), batchSize: Number(values['batch-size']), sdkEventsPerSecond: Number(values['sdk-events-per-second']), seed: Number(values.seed), log: (line) => console.log(line) }));
+    results.push(
+      await run({
+        seconds: Number(values.seconds),
+        postgresOutageSeconds: Number(values['postgres-outage-seconds']),
+        connections: Number(values.connections),
+        batchSize: Number(values['batch-size']),
+        sdkEventsPerSecond: Number(values['sdk-events-per-second']),
+        seed: Number(values.seed),
+        log: (line) => console.log(line),
+      }),
+    );
   }
   console.log('\n| scenario | acknowledged | of which by client | stored | lost | duplicated | answers other than 200 | what happened |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
-    console.log(`| ${r.scenario} | ${r.acknowledged} | ${Object.entries(r.byClient).map(([client, n]) => `${client}: ${n}`).join(', ')} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${formatRefusals(r.refusals)} | ${r.notes} |`);
+    console.log(
+      `| ${r.scenario} | ${r.acknowledged} | ${Object.entries(r.byClient)
+        .map(([client, n]) => `${client}: ${n}`)
+        .join(', ')} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${formatRefusals(r.refusals)} | ${r.notes} |`,
+    );
   }
   const poisoned = results.filter((r) => r.hostile);
   if (poisoned.length > 0) {
-    console.log('\n| scenario | hostile events sent | stored exactly as sent | its id stored by another event (deduplicated) | in rejected_events with a reason | refused (400) with a reason | unaccounted | seed |');
+    console.log(
+      '\n| scenario | hostile events sent | stored exactly as sent | its id stored by another event (deduplicated) | in rejected_events with a reason | refused (400) with a reason | unaccounted | seed |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const { scenario, hostile: h } of poisoned) if (h) console.log(`| ${scenario} | ${h.sent} | ${h.storedExactly} | ${h.deduplicated} | ${h.rejected} | ${h.refused} | ${h.unaccounted} | ${h.seed} |`);
+    for (const { scenario, hostile: h } of poisoned)
+      if (h) console.log(`| ${scenario} | ${h.sent} | ${h.storedExactly} | ${h.deduplicated} | ${h.rejected} | ${h.refused} | ${h.unaccounted} | ${h.seed} |`);
   }
   const failed = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.failures.length > 0);
   if (failed.length > 0) {
-    console.error(`\nFAILED: ${failed.map((r) => `${r.scenario} (${[r.lost > 0 && `${r.lost} lost`, r.duplicated > 0 && `${r.duplicated} duplicated`, ...r.failures].filter(Boolean).join(', ')})`).join('; ')}`);
+    console.error(
+      `\nFAILED: ${failed.map((r) => `${r.scenario} (${[r.lost > 0 && `${r.lost} lost`, r.duplicated > 0 && `${r.duplicated} duplicated`, ...r.failures].filter(Boolean).join(', ')})`).join('; ')}`,
+    );
     process.exit(1);
   }
 }
 
 /** Hostile requests against the running gateway: fails on a 5xx, no answer, a dead process or a stuck queue. */
 async function fuzz(): Promise<void> {
-  const result = await fuzzGateway({ requests: Number(values.requests), concurrency: Number(values.concurrency), seed: Number(values.seed), log: (line) => console.log(line) });
+  const result = await fuzzGateway({
+    requests: Number(values.requests),
+    concurrency: Number(values.concurrency),
+    seed: Number(values.seed),
+    log: (line) => console.log(line),
+  });
   console.log(JSON.stringify(result, null, 2));
   const problems = [
     result.failures.length > 0 && `${result.failures.length} requests got a 5xx or no answer`,

@@ -15,7 +15,13 @@ export interface PoisonDriveResult {
  * Sends poison requests (good and hostile events mixed, every queue, several sources) for
  * `seconds` over `connections` connections, from fast-check plans drawn with `seed`.
  */
-export async function drivePoison(options: { url: () => string; targets: PoisonTargets; seconds: number; connections: number; seed: number }): Promise<PoisonDriveResult> {
+export async function drivePoison(options: {
+  url: () => string;
+  targets: PoisonTargets;
+  seconds: number;
+  connections: number;
+  seed: number;
+}): Promise<PoisonDriveResult> {
   const run = `f${Date.now().toString(36)}`;
   const sent: SentPoison[] = [];
   const deadline = Date.now() + options.seconds * 1000;

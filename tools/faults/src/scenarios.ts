@@ -126,12 +126,19 @@ async function scenario(
     );
     if (options.sdkEventsPerSecond > 0) {
       // With several sources, the second SDK sends from another workspace's source.
-      const sdk = (target: Target) => ({ url: running.gateway.url, writeKey: target.writeKey, seconds: options.seconds, eventsPerSecond: options.sdkEventsPerSecond });
+      const sdk = (target: Target) => ({
+        url: running.gateway.url,
+        writeKey: target.writeKey,
+        seconds: options.seconds,
+        eventsPerSecond: options.sdkEventsPerSecond,
+      });
       loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk(sdk(targets[0])) });
       loads.push({ client: 'sdk @rudderstack/rudder-sdk-node', storedIn: 'events', result: driveRudderSdk(sdk(targets[targets.length - 1])) });
     }
     const hostile: Promise<PoisonDriveResult> | undefined =
-      poison && stackOptions.poison ? drivePoison({ url: () => running.gateway.url, targets: poison, seconds: options.seconds, connections: 2, seed: stackOptions.poison.seed }) : undefined;
+      poison && stackOptions.poison
+        ? drivePoison({ url: () => running.gateway.url, targets: poison, seconds: options.seconds, connections: 2, seed: stackOptions.poison.seed })
+        : undefined;
     await sleep((options.seconds * 1000) / 3);
     const injected = await fault(running);
     const notes = typeof injected === 'string' ? injected : injected.notes;
@@ -151,7 +158,9 @@ async function scenario(
     } catch {
       // counted below as lost
     }
-    const refusals = Object.fromEntries(results.filter((load) => Object.keys(load.result.refusals).length > 0).map((load) => [load.client, load.result.refusals]));
+    const refusals = Object.fromEntries(
+      results.filter((load) => Object.keys(load.result.refusals).length > 0).map((load) => [load.client, load.result.refusals]),
+    );
     const failures = typeof injected === 'string' ? [] : [...(injected.failures ?? [])];
     // The poison driver's events, good and hostile, once the queues have drained: none may be left waiting, delayed or failed.
     let account: Awaited<ReturnType<typeof accountPoison>> | undefined;
@@ -170,7 +179,10 @@ async function scenario(
       stored: [...expected].filter(([id, table]) => found.get(table)?.has(id)).length + (account?.good.stored ?? 0),
       lost: missing() + (account?.good.lost.length ?? 0),
       duplicated: [...found.values()].reduce((sum, ids) => sum + [...ids.values()].filter((n) => n > 1).length, 0) + (account?.good.duplicated.length ?? 0),
-      byClient: { ...Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])), ...(account ? { 'http poison (good events)': account.good.acknowledged } : {}) },
+      byClient: {
+        ...Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])),
+        ...(account ? { 'http poison (good events)': account.good.acknowledged } : {}),
+      },
       refusals,
       failures,
       notes: [notes, ...abandoned].join('; '),
@@ -189,7 +201,8 @@ async function scenario(
         : {}),
     };
     options.log(`  ${JSON.stringify(outcome)}`);
-    if (outcome.lost > 0 || outcome.duplicated > 0 || failures.length > 0) options.log([running.worker, running.internalWorker, running.gateway.app].map((app) => app?.report() ?? '').join('\n'));
+    if (outcome.lost > 0 || outcome.duplicated > 0 || failures.length > 0)
+      options.log([running.worker, running.internalWorker, running.gateway.app].map((app) => app?.report() ?? '').join('\n'));
     return outcome;
   } finally {
     await running.gateway.app.stop();
@@ -333,7 +346,10 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
       return {
         notes: `gateway stopped with SIGTERM under load (exit ${status.code}); the ${answers.length} requests it was reading got ${answers.map(({ answer }) => answer).join(', ')}; restarted`,
         acknowledged: answers.filter(({ answer }) => answer === 200).flatMap(({ ids }) => ids),
-        failures: [...(unanswered.length > 0 ? [`${unanswered.length} requests in flight at SIGTERM were not answered 200`] : []), ...exitFailures('gateway', status)],
+        failures: [
+          ...(unanswered.length > 0 ? [`${unanswered.length} requests in flight at SIGTERM were not answered 200`] : []),
+          ...exitFailures('gateway', status),
+        ],
       };
     }),
 
@@ -341,7 +357,11 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
     scenario('worker-sigterm', options, async (running) => {
       const status = await running.worker.stop();
       running.worker = running.stack.startWorker({ env: WORKER_ENV });
-      return { notes: `worker stopped with SIGTERM under load (jobs in flight finished, exit ${status.code}), restarted`, acknowledged: [], failures: exitFailures('worker', status) };
+      return {
+        notes: `worker stopped with SIGTERM under load (jobs in flight finished, exit ${status.code}), restarted`,
+        acknowledged: [],
+        failures: exitFailures('worker', status),
+      };
     }),
 
   poison: (options) =>
@@ -356,7 +376,10 @@ export const SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultR
         return {
           notes: `hostile events (over-long, NUL and lone-surrogate ids and values, 1e400, nesting at the limit, __proto__ keys) mixed with good ones from 6 sources in 2 workspaces on every queue; ${uploads.opened.abandonedWaiting + uploads.opened.abandonedAdmitted + uploads.opened.stalled} uploads without credentials (up to ${uploads.largestAnnounced / 1024 / 1024} MB announced) stalled or abandoned: a normal request then answered ${probe.status} in ${probe.ms} ms`,
           acknowledged: probe.status === 200 ? [probe.messageId] : [],
-          failures: probe.status === 200 && probe.ms < 1000 ? [] : [`after the abandoned uploads a normal request was answered ${probe.status || 'never'} in ${probe.ms} ms`],
+          failures:
+            probe.status === 200 && probe.ms < 1000
+              ? []
+              : [`after the abandoned uploads a normal request was answered ${probe.status || 'never'} in ${probe.ms} ms`],
         };
       },
       { poison: { seed: options.seed ?? Date.now() % 1_000_000_000 } },

@@ -12,7 +12,11 @@ export async function destinationsCommand(action: string | undefined, ctx: Comma
       if (!sourceRef || !name) throw new UsageError('destinations add needs --source S --name N');
       const source = await requireSource(ctx, sourceRef);
       const destination = await repository.add(source.id, name);
-      ctx.output.out(ctx.flags.json ? JSON.stringify({ id: destination.id, sourceId: destination.sourceId, name: destination.name }) : `created destination ${destination.name} (id ${destination.id})`);
+      ctx.output.out(
+        ctx.flags.json
+          ? JSON.stringify({ id: destination.id, sourceId: destination.sourceId, name: destination.name })
+          : `created destination ${destination.name} (id ${destination.id})`,
+      );
       return;
     }
     case 'list': {

@@ -7,7 +7,11 @@ export async function audiencesCommand(action: string | undefined, ctx: CommandC
   const repository = new InternalDataRepository(ctx.db().db);
   if (action === 'list') {
     const rows = await repository.audiences(await sourceIdFlag(ctx));
-    ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows as unknown as Record<string, unknown>[], ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']));
+    ctx.output.out(
+      ctx.flags.json
+        ? JSON.stringify(rows)
+        : table(rows as unknown as Record<string, unknown>[], ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']),
+    );
     return;
   }
   if (action === 'members') {
@@ -15,7 +19,14 @@ export async function audiencesCommand(action: string | undefined, ctx: CommandC
     const audienceId = ctx.flags.audience as string | undefined;
     if (!sourceId || !audienceId) throw new UsageError('audiences members needs --source S --audience A');
     const rows = await repository.members(sourceId, audienceId, ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 100);
-    ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows.map((row) => ({ ...row, member: JSON.stringify(row.member) })), ['member', 'messageId', 'updatedAt']));
+    ctx.output.out(
+      ctx.flags.json
+        ? JSON.stringify(rows)
+        : table(
+            rows.map((row) => ({ ...row, member: JSON.stringify(row.member) })),
+            ['member', 'messageId', 'updatedAt'],
+          ),
+    );
     return;
   }
   throw new UsageError(`unknown action "${action ?? ''}" for audiences: use list or members`);
@@ -30,6 +41,11 @@ export async function retlCommand(action: string | undefined, ctx: CommandContex
     limit: ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50,
   });
   ctx.output.out(
-    ctx.flags.json ? JSON.stringify(rows) : table(rows.map((row) => ({ ...row, fields: JSON.stringify(row.fields) })), ['sourceId', 'destinationId', 'recordId', 'lastAction', 'deleted', 'fields', 'updatedAt']),
+    ctx.flags.json
+      ? JSON.stringify(rows)
+      : table(
+          rows.map((row) => ({ ...row, fields: JSON.stringify(row.fields) })),
+          ['sourceId', 'destinationId', 'recordId', 'lastAction', 'deleted', 'fields', 'updatedAt'],
+        ),
   );
 }

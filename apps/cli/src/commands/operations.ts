@@ -22,7 +22,8 @@ const FAILED_COLUMNS = ['queue', 'id', 'attempts', 'failedAt', 'reason'];
 
 export async function queuesCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
   const { redisUrl, queuePrefix } = ctx.config;
-  const print = (rows: object[], columns: string[]) => ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows as Record<string, unknown>[], columns));
+  const print = (rows: object[], columns: string[]) =>
+    ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows as Record<string, unknown>[], columns));
   switch (action) {
     case 'depth':
       return print(await readQueueDepths(redisUrl, queuePrefix), ['queue', 'waiting', 'active', 'delayed', 'failed']);
@@ -31,13 +32,17 @@ export async function queuesCommand(action: string | undefined, ctx: CommandCont
     case 'retry-failed': {
       const moved = await retryFailedJobs(redisUrl, queuePrefix, failedFilter(ctx));
       if (ctx.flags.json) return print(moved, []);
-      return ctx.output.out(`moved ${moved.length} failed job(s) back to waiting${moved.length > 0 ? `: ${moved.map((job) => `${job.queue}:${job.id}`).join(', ')}` : ''}`);
+      return ctx.output.out(
+        `moved ${moved.length} failed job(s) back to waiting${moved.length > 0 ? `: ${moved.map((job) => `${job.queue}:${job.id}`).join(', ')}` : ''}`,
+      );
     }
     case 'discard-failed': {
       if (!ctx.flags.yes) throw new UsageError('discard-failed deletes jobs and their events for good: add --yes');
       const removed = await discardFailedJobs(redisUrl, queuePrefix, failedFilter(ctx));
       if (ctx.flags.json) return print(removed, []);
-      return ctx.output.out(`deleted ${removed.length} failed job(s)${removed.length > 0 ? `: ${removed.map((job) => `${job.queue}:${job.id}`).join(', ')}` : ''}`);
+      return ctx.output.out(
+        `deleted ${removed.length} failed job(s)${removed.length > 0 ? `: ${removed.map((job) => `${job.queue}:${job.id}`).join(', ')}` : ''}`,
+      );
     }
     default:
       throw new UsageError(`unknown action "${action ?? ''}" for queues: use depth, failed, retry-failed or discard-failed`);

@@ -48,7 +48,14 @@ async function retry(ctx: CommandContext, repository: RejectedEventsRepository):
     results.push({ id: row.id, result: reason !== undefined ? `still rejected: ${reason}` : 'retried' });
   }
   if (accepted.length > 0) {
-    const producers = new QueueProducers({ redisUrl: ctx.config.redisUrl, prefix: ctx.config.queuePrefix, timeoutMs: 10_000, maxItemsPerJob: 10_000, maxBytesPerJob: 1 << 30, maxPendingBytes: 1 << 30 });
+    const producers = new QueueProducers({
+      redisUrl: ctx.config.redisUrl,
+      prefix: ctx.config.queuePrefix,
+      timeoutMs: 10_000,
+      maxItemsPerJob: 10_000,
+      maxBytesPerJob: 1 << 30,
+      maxPendingBytes: 1 << 30,
+    });
     try {
       await producers.waitUntilReady();
       await producers.events.enqueue({ items: accepted, rejected: [], bytes: 0 });

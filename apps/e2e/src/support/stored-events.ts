@@ -54,17 +54,15 @@ export async function storedEvents(env: TestEnv, sourceId: string): Promise<Stor
 
 /** `sent` as `storedEvents` must return it when every event is stored exactly once. */
 export function expectedRows(sent: SentEvent[]): StoredEvent[] {
-  return [...sent]
-    .sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0))
-    .map((event) => ({ ...event, copies: 1 }));
+  return [...sent].sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0)).map((event) => ({ ...event, copies: 1 }));
 }
 
 /** How many of the source's stored payloads carry `context.library.name` = `libraryName`. */
 export async function countWithLibrary(env: TestEnv, sourceId: string, libraryName: string): Promise<number> {
-  const [row] = await env.db.query<{ n: number }>(
-    `select count(*)::int as n from events where source_id = $1 and payload #>> '{context,library,name}' = $2`,
-    [sourceId, libraryName],
-  );
+  const [row] = await env.db.query<{ n: number }>(`select count(*)::int as n from events where source_id = $1 and payload #>> '{context,library,name}' = $2`, [
+    sourceId,
+    libraryName,
+  ]);
   return row.n;
 }
 

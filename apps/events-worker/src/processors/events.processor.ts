@@ -6,7 +6,10 @@ import type { Processor } from '@evt/worker';
  * transaction (one COPY, one commit): commits, not rows, are what limits Postgres here. Each
  * group's writes are counted once, by `onCommitted`; each job reports its group's.
  */
-export function createEventsProcessor(deps: StoreEventsDeps, options: { maxJobsPerCommit: number; lingerMs?: number; onCommitted?: (outcome: EventsOutcome) => void }): Processor<'events'> {
+export function createEventsProcessor(
+  deps: StoreEventsDeps,
+  options: { maxJobsPerCommit: number; lingerMs?: number; onCommitted?: (outcome: EventsOutcome) => void },
+): Processor<'events'> {
   const commit = async (jobs: Array<{ data: unknown; job: JobRef }>) => {
     const outcome = await storeEventsJobs(jobs, deps);
     options.onCommitted?.(outcome);

@@ -96,7 +96,9 @@ describe('readBodyWithin', () => {
     server = http.createServer((req: IncomingMessage, res) => {
       const name = String(req.headers['x-name']);
       // "late": read only once the client has gone, as a request admitted just after its client left is.
-      const read = req.headers['x-late'] ? new Promise((resolve) => req.once('close', resolve)).then(() => readBody(req, 1000)) : readBodyWithin(req, 1000, budget);
+      const read = req.headers['x-late']
+        ? new Promise((resolve) => req.once('close', resolve)).then(() => readBody(req, 1000))
+        : readBodyWithin(req, 1000, budget);
       void read
         .then(
           (body) => outcomes.set(name, `read ${body.toString()}`),
@@ -135,7 +137,12 @@ describe('readBodyWithin', () => {
     stalled.destroy();
     late.destroy();
     await until(() => outcomes.size === 4, 'every upload to settle');
-    expect(Object.fromEntries(outcomes)).toEqual({ stalled: 'ClientGoneError', waiting: 'ClientGoneError', oversized: 'ClientGoneError', late: 'ClientGoneError' });
+    expect(Object.fromEntries(outcomes)).toEqual({
+      stalled: 'ClientGoneError',
+      waiting: 'ClientGoneError',
+      oversized: 'ClientGoneError',
+      late: 'ClientGoneError',
+    });
     expect([budget.used, budget.queued]).toEqual([0, 0]);
 
     const complete = await upload('complete', 5, 'hello');

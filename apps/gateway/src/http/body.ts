@@ -32,7 +32,9 @@ export async function readBodyWithin(req: IncomingMessage, limit: number, budget
 }
 
 function contentEncoding(req: IncomingMessage): string {
-  return String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  return String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
 }
 
 /**

@@ -115,7 +115,10 @@ function spooled(handle: FileHandle, fields: unknown, bytes: number, problem: st
     bytes,
     memberProblem: problem,
     async *chunks(maxMembers: number, maxBytes: number) {
-      const current: Record<MemberList, MemberChunk> = { add: { list: 'add', offset: 0, members: [], bytes: 0 }, remove: { list: 'remove', offset: 0, members: [], bytes: 0 } };
+      const current: Record<MemberList, MemberChunk> = {
+        add: { list: 'add', offset: 0, members: [], bytes: 0 },
+        remove: { list: 'remove', offset: 0, members: [], bytes: 0 },
+      };
       const full: MemberChunk[] = [];
       const scanner = new AudienceListScanner((list, index, raw) => {
         const chunk = current[list];

@@ -14,7 +14,10 @@ function scan(text: string, step = text.length || 1, maxValueBytes = 1 << 20) {
 describe('AudienceListScanner', () => {
   const list = {
     messageId: 'm-1',
-    properties: { listData: { remove: [{ EMAIL: 'r@x.io', n: [1, { deep: '}]"\\' }] }], add: [{ EMAIL: 'a@x.io' }, { EMAIL: 'b\u00e9@x.io', n: -1.5e3 }], other: true }, audienceId: 'aud' },
+    properties: {
+      listData: { remove: [{ EMAIL: 'r@x.io', n: [1, { deep: '}]"\\' }] }], add: [{ EMAIL: 'a@x.io' }, { EMAIL: 'b\u00e9@x.io', n: -1.5e3 }], other: true },
+      audienceId: 'aud',
+    },
     context: { externalId: [{ type: 'T', identifierType: 'EMAIL' }] },
   };
   const text = JSON.stringify(list, null, 1);
@@ -46,19 +49,33 @@ describe('AudienceListScanner', () => {
     expect(scan('"s"', 1).fields).toBe('s');
   });
 
-  it.each(['', '{', '{"a":1,}', '{"a" 1}', '{"properties":{"listData":{"add":[{"a":1},]}}}', '{"properties":{"listData":{"add":[{"a":1}{"b":2}]}}}', '{"a":1} x', '{"a":01}', '{"a":tru}', '{"properties":{"listData":{"add":[{"a":"\u0001"}]}}}', '{,"a":1}', '{"a":1,"properties":{"listData":{"add":[,]}}}'])(
-    '%j is Invalid JSON, as JSON.parse says',
-    (bad) => {
-      expect(() => JSON.parse(bad)).toThrow();
-      expect(() => scan(bad, 1)).toThrow(InvalidJsonError);
-    },
-  );
+  it.each([
+    '',
+    '{',
+    '{"a":1,}',
+    '{"a" 1}',
+    '{"properties":{"listData":{"add":[{"a":1},]}}}',
+    '{"properties":{"listData":{"add":[{"a":1}{"b":2}]}}}',
+    '{"a":1} x',
+    '{"a":01}',
+    '{"a":tru}',
+    '{"properties":{"listData":{"add":[{"a":"\u0001"}]}}}',
+    '{,"a":1}',
+    '{"a":1,"properties":{"listData":{"add":[,]}}}',
+  ])('%j is Invalid JSON, as JSON.parse says', (bad) => {
+    expect(() => JSON.parse(bad)).toThrow();
+    expect(() => scan(bad, 1)).toThrow(InvalidJsonError);
+  });
 
   it('refuses a member array given twice, deep nesting and oversized values with a reason', () => {
     expect(() => scan('{"properties":{"listData":{"add":[],"add":[]}}}')).toThrow(new InvalidRequestError('properties.listData.add appears twice'));
-    expect(() => scan(`{"properties":{"listData":{"add":[${'['.repeat(130)}${']'.repeat(130)}]}}}`)).toThrow(new InvalidRequestError('JSON nested deeper than 128 levels'));
+    expect(() => scan(`{"properties":{"listData":{"add":[${'['.repeat(130)}${']'.repeat(130)}]}}}`)).toThrow(
+      new InvalidRequestError('JSON nested deeper than 128 levels'),
+    );
     const long = '0123456789'.repeat(4);
-    expect(() => scan(`{"properties":{"listData":{"add":[{"a":1},{"a":"${long}"}]}}}`, 3, 30)).toThrow(new InvalidRequestError('properties.listData.add.1 is larger than 30 bytes'));
+    expect(() => scan(`{"properties":{"listData":{"add":[{"a":1},{"a":"${long}"}]}}}`, 3, 30)).toThrow(
+      new InvalidRequestError('properties.listData.add.1 is larger than 30 bytes'),
+    );
     expect(() => scan(`{"properties":{"listData":{"add":[]}},"m":"${long}"}`, 3, 30)).toThrow(
       new InvalidRequestError('the fields other than properties.listData.add and .remove are larger than 30 bytes'),
     );

@@ -100,7 +100,14 @@ export function internalRoutes(deps: GatewayDeps): Router {
     const source = sourceForSourceId(config, deps.sources, req);
     const { body, bytes } = await readRequest(deps, req, source, JSON_BODY);
     if (!Array.isArray(body)) throw new InvalidRequestError('body must be a JSON array of {"properties", "payload"}');
-    await deps.ingest.submit({ source, events: body, kind: 'enriched', queue: 'internalBatch', request: requestContext(req, receivedAtMs, deps.clientIp), bytes });
+    await deps.ingest.submit({
+      source,
+      events: body,
+      kind: 'enriched',
+      queue: 'internalBatch',
+      request: requestContext(req, receivedAtMs, deps.clientIp),
+      bytes,
+    });
     sendText(res, 200, 'OK');
   });
 

@@ -34,8 +34,14 @@ export function healthRoutes(deps: GatewayDeps): Router {
 
   const readiness = async (_req: Request, res: Response) => {
     const [redis, postgres] = await Promise.all([
-      deps.checks.redis().then(() => 'up' as const, () => 'down' as const),
-      deps.checks.postgres().then(() => 'up' as const, () => 'down' as const),
+      deps.checks.redis().then(
+        () => 'up' as const,
+        () => 'down' as const,
+      ),
+      deps.checks.postgres().then(
+        () => 'up' as const,
+        () => 'down' as const,
+      ),
     ]);
     deps.metrics.dependencyUp('redis', redis === 'up');
     deps.metrics.dependencyUp('postgres', postgres === 'up');

@@ -26,7 +26,12 @@ export function pixelRoutes(deps: GatewayDeps): Router {
       try {
         const source = sourceForWriteKey(deps.sources, writeKeyFromQuery(req));
         const event = pixelEvent(req.query as Record<string, unknown>, type);
-        await deps.ingest.submit({ source, events: [event], request: requestContext(req, receivedAtMs, deps.clientIp, undefined, type), bytes: req.url.length });
+        await deps.ingest.submit({
+          source,
+          events: [event],
+          request: requestContext(req, receivedAtMs, deps.clientIp, undefined, type),
+          bytes: req.url.length,
+        });
       } catch (error) {
         deps.logger.info({ route: `pixel/${type}`, err: (error as Error).message }, 'pixel event not accepted');
       }

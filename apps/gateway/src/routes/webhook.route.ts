@@ -38,7 +38,8 @@ const NO_BODY = Buffer.alloc(0);
 /** A webhook's body: for GET, its query; else any JSON or form body up to MAX_REQUEST_SIZE. */
 const WEBHOOK_BODY: BodyFormat<Buffer, unknown> = {
   read: (req, limits) => (req.method === 'GET' ? Promise.resolve(NO_BODY) : readBodyWithin(req, limits.config.maxRequestSize, limits.bodyBudget)),
-  parse: (bytes: Buffer, req: IncomingMessage) => (req.method === 'GET' ? queryWithoutWriteKey(req as Request) : parseWebhookBody(bytes, req.headers['content-type'])),
+  parse: (bytes: Buffer, req: IncomingMessage) =>
+    req.method === 'GET' ? queryWithoutWriteKey(req as Request) : parseWebhookBody(bytes, req.headers['content-type']),
   size: (bytes) => bytes.length,
 };
 
@@ -59,7 +60,13 @@ export function webhookRoutes(deps: GatewayDeps): Router {
       context: { webhook: { method: req.method, query: queryWithoutWriteKey(req), contentType: req.headers['content-type'] ?? null } },
     };
     // The gateway built this event: nothing to check but that it can be stored.
-    await deps.ingest.submit({ source, events: [event], kind: 'webhook', request: requestContext(req, receivedAtMs, deps.clientIp, undefined, 'webhook'), bytes });
+    await deps.ingest.submit({
+      source,
+      events: [event],
+      kind: 'webhook',
+      request: requestContext(req, receivedAtMs, deps.clientIp, undefined, 'webhook'),
+      bytes,
+    });
     sendText(res, 200, 'OK');
   };
   router.post('/v1/webhook', handler);

@@ -111,7 +111,9 @@ export class InternalIngestService {
     };
     for await (const chunk of list.chunks(MEMBERS_PER_ITEM, BYTES_PER_ITEM)) {
       const item: AudienceListItem =
-        chunk.list === 'add' ? { ...base, add: chunk.members, remove: [], addOffset: chunk.offset } : { ...base, add: [], remove: chunk.members, removeOffset: chunk.offset };
+        chunk.list === 'add'
+          ? { ...base, add: chunk.members, remove: [], addOffset: chunk.offset }
+          : { ...base, add: [], remove: chunk.members, removeOffset: chunk.offset };
       await this.producers.audiencelist.enqueue({ items: [item], rejected: [], bytes: chunk.bytes });
     }
   }

@@ -29,7 +29,11 @@ export async function startStack(
   const config = env.config({ PORT: '0', HOST: '127.0.0.1', SOURCE_CONFIG_REFRESH_MS: '100', ...gatewayEnv });
   const gateway = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
   if (!options.unhealthy) {
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${gateway.port}/health`)).status === 200 ? true : undefined), 15_000, `the ${name} gateway to be healthy`);
+    await waitFor(
+      async () => ((await fetch(`http://127.0.0.1:${gateway.port}/health`)).status === 200 ? true : undefined),
+      15_000,
+      `the ${name} gateway to be healthy`,
+    );
   }
   const workerEnv = env.processEnv({ MIGRATE_ON_START: 'false', ...(gatewayEnv.REDIS_URL ? { REDIS_URL: gatewayEnv.REDIS_URL } : {}), ...options.workerEnv });
   const worker = AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', workerEnv);
@@ -43,12 +47,18 @@ export async function startStack(
     async rows<T extends Record<string, unknown>>(query: string, params: unknown[], count: number) {
       let last: T[] = [];
       try {
-        return await waitFor(async () => {
-          last = await env.db.query<T>(query, params);
-          return last.length >= count ? last : undefined;
-        }, 15_000, `${count} row(s) of: ${query}`);
+        return await waitFor(
+          async () => {
+            last = await env.db.query<T>(query, params);
+            return last.length >= count ? last : undefined;
+          },
+          15_000,
+          `${count} row(s) of: ${query}`,
+        );
       } catch (error) {
-        throw new Error(`${(error as Error).message}\nlast rows: ${JSON.stringify(last)}\nworker output:\n${worker.output()}\n${internalWorker?.output() ?? ''}`);
+        throw new Error(
+          `${(error as Error).message}\nlast rows: ${JSON.stringify(last)}\nworker output:\n${worker.output()}\n${internalWorker?.output() ?? ''}`,
+        );
       }
     },
     async stop() {

@@ -26,7 +26,10 @@ export function foldMemberWrites(lists: AudienceListItem[]): AudienceMemberWrite
     // A large list comes in several items of one sequence, removes possibly first: order by write order, not arrival.
     const addOffset = list.addOffset ?? 0;
     const removeOffset = AUDIENCE_REMOVE_INDEX_BASE + (list.removeOffset ?? 0);
-    const writes = [...list.add.map((member, i) => ({ member, present: true, index: addOffset + i })), ...list.remove.map((member, j) => ({ member, present: false, index: removeOffset + j }))];
+    const writes = [
+      ...list.add.map((member, i) => ({ member, present: true, index: addOffset + i })),
+      ...list.remove.map((member, j) => ({ member, present: false, index: removeOffset + j })),
+    ];
     writes.forEach(({ member, present, index }) => {
       const memberKey = contentKey(member);
       const key = JSON.stringify([list.sourceId, list.audienceId, memberKey]);
@@ -63,7 +66,14 @@ function refusedListRows(lists: AudienceListItem[], { item, reason }: Refusal<Au
       const size = jsonSize(list);
       return {
         // A large list comes in parts of one sequence: each part is its own record.
-        id: rejectionId('refused', [list.sourceId, list.audienceId, list.messageId, String(list.sequence), String(list.addOffset ?? 0), String(list.removeOffset ?? 0)]),
+        id: rejectionId('refused', [
+          list.sourceId,
+          list.audienceId,
+          list.messageId,
+          String(list.sequence),
+          String(list.addOffset ?? 0),
+          String(list.removeOffset ?? 0),
+        ]),
         workspaceId: list.workspaceId,
         sourceId: list.sourceId,
         reason: `database refused the audience list: ${reason}`,

@@ -9,7 +9,18 @@ import { foldRecordWrites, processRetlJob } from './retl.processor';
 const logger = createLogger('internal-processors-test', 'silent');
 
 function record(recordId: string, action: RetlItem['action'], fields: Record<string, unknown>, sequence: number, index = 0): RetlItem {
-  return { sourceId: 's', workspaceId: 'w', destinationId: 'd', recordId, action, fields, messageId: `m-${sequence}-${index}`, receivedAt: '2026-01-01T00:00:00.000Z', sequence, index };
+  return {
+    sourceId: 's',
+    workspaceId: 'w',
+    destinationId: 'd',
+    recordId,
+    action,
+    fields,
+    messageId: `m-${sequence}-${index}`,
+    receivedAt: '2026-01-01T00:00:00.000Z',
+    sequence,
+    index,
+  };
 }
 
 describe('internal worker processors (real Postgres)', () => {
@@ -23,15 +34,26 @@ describe('internal worker processors (real Postgres)', () => {
   beforeEach(() => env.db.query('TRUNCATE retl_records, audience_members, rejected_events'));
 
   const retlRows = () => env.db.query('SELECT record_id, fields, deleted, last_action FROM retl_records ORDER BY record_id');
-  const rejectedRows = () => env.db.query<{ id: string; source_id: string | null; workspace_id: string | null; message_id: string | null; reason: string }>('SELECT id, source_id, workspace_id, message_id, reason FROM rejected_events ORDER BY message_id, id');
+  const rejectedRows = () =>
+    env.db.query<{ id: string; source_id: string | null; workspace_id: string | null; message_id: string | null; reason: string }>(
+      'SELECT id, source_id, workspace_id, message_id, reason FROM rejected_events ORDER BY message_id, id',
+    );
   // Random, so that TOAST cannot compress it under the btree's limit of about 2,700 bytes.
   const long = () => randomBytes(2500).toString('hex');
   const members = () => env.db.query("SELECT member->>'EMAIL' AS email, present FROM audience_members ORDER BY 1");
 
   describe('retl', () => {
     it('folds a record’s writes in order: insert then update replaces and merges; update alone merges; delete flags', () => {
-      expect(foldRecordWrites([record('r', 'insert', { a: 1 }, 1), record('r', 'update', { b: 2 }, 1, 1)])).toMatchObject({ mode: 'replace', fields: { a: 1, b: 2 }, lastAction: 'update' });
-      expect(foldRecordWrites([record('r', 'update', { a: 1 }, 1), record('r', 'update', { b: 2 }, 2)])).toMatchObject({ mode: 'merge', fields: { a: 1, b: 2 }, sequence: 2 });
+      expect(foldRecordWrites([record('r', 'insert', { a: 1 }, 1), record('r', 'update', { b: 2 }, 1, 1)])).toMatchObject({
+        mode: 'replace',
+        fields: { a: 1, b: 2 },
+        lastAction: 'update',
+      });
+      expect(foldRecordWrites([record('r', 'update', { a: 1 }, 1), record('r', 'update', { b: 2 }, 2)])).toMatchObject({
+        mode: 'merge',
+        fields: { a: 1, b: 2 },
+        sequence: 2,
+      });
       expect(foldRecordWrites([record('r', 'insert', { a: 1 }, 1), record('r', 'delete', {}, 2)])).toMatchObject({ mode: 'delete', lastAction: 'delete' });
       expect(foldRecordWrites([record('r', 'delete', {}, 1), record('r', 'update', { c: 3 }, 2)])).toMatchObject({ mode: 'replace', fields: { c: 3 } });
     });
@@ -52,14 +74,22 @@ describe('internal worker processors (real Postgres)', () => {
     });
 
     it('sets a malformed item aside in rejected_events and stores the others', async () => {
-      expect(await processRetlJob({ records: [{ recordId: 'x' }, record('r1', 'insert', { a: 1 }, 1)], rejected: [] }, '9', { store, logger })).toEqual({ records: 1, rejected: 1 });
-      expect(await env.db.query('SELECT id, reason FROM rejected_events')).toEqual([{ id: 'job:retl:9:records.0', reason: 'malformed retl job: records.0: sourceId is required' }]);
+      expect(await processRetlJob({ records: [{ recordId: 'x' }, record('r1', 'insert', { a: 1 }, 1)], rejected: [] }, '9', { store, logger })).toEqual({
+        records: 1,
+        rejected: 1,
+      });
+      expect(await env.db.query('SELECT id, reason FROM rejected_events')).toEqual([
+        { id: 'job:retl:9:records.0', reason: 'malformed retl job: records.0: sourceId is required' },
+      ]);
       expect(await retlRows()).toEqual([{ record_id: 'r1', fields: { a: 1 }, deleted: false, last_action: 'insert' }]);
     });
 
     it('stores another source’s records beside a record with a 5,000-character recordId; the refused one goes to rejected_events', async () => {
       const bad = { ...record(long(), 'insert', { name: 'bad' }, 1, 1), sourceId: 's-bad', workspaceId: 'w-bad' };
-      const job = { records: [record('r1', 'insert', { name: 'one' }, 1), bad, { ...record('r2', 'insert', { name: 'two' }, 1, 2), sourceId: 's2', workspaceId: 'w2' }], rejected: [] };
+      const job = {
+        records: [record('r1', 'insert', { name: 'one' }, 1), bad, { ...record('r2', 'insert', { name: 'two' }, 1, 2), sourceId: 's2', workspaceId: 'w2' }],
+        rejected: [],
+      };
       expect(await processRetlJob(job, '1', { store, logger })).toEqual({ records: 2, rejected: 1 });
       expect(await env.db.query('SELECT source_id, record_id, fields FROM retl_records ORDER BY source_id')).toEqual([
         { source_id: 's', record_id: 'r1', fields: { name: 'one' } },
@@ -74,7 +104,15 @@ describe('internal worker processors (real Postgres)', () => {
     });
 
     it('bisects the folded record writes: each record Postgres refuses goes to rejected_events with its reason', async () => {
-      const job = { records: [record('r1', 'insert', { a: 1 }, 1), { ...record('r2', 'insert', {}, 1, 1), receivedAt: 'not a time' }, record('r3', 'update', { c: 3 }, 1, 2), { ...record('r4', 'delete', {}, 1, 3), receivedAt: 'yesterday-ish' }], rejected: [] };
+      const job = {
+        records: [
+          record('r1', 'insert', { a: 1 }, 1),
+          { ...record('r2', 'insert', {}, 1, 1), receivedAt: 'not a time' },
+          record('r3', 'update', { c: 3 }, 1, 2),
+          { ...record('r4', 'delete', {}, 1, 3), receivedAt: 'yesterday-ish' },
+        ],
+        rejected: [],
+      };
       expect(await processRetlJob(job, '1', { store, logger })).toEqual({ records: 2, rejected: 2 });
       expect((await retlRows()).map((row) => row.record_id)).toEqual(['r1', 'r3']);
       const rows = await rejectedRows();
@@ -137,7 +175,15 @@ describe('internal worker processors (real Postgres)', () => {
     it('isolates a list Postgres refuses: one rejected row per request that wrote to it, the other lists stored', async () => {
       await env.db.query("ALTER TABLE audience_members ADD CONSTRAINT no_refused CHECK (audience_id NOT LIKE 'refused%')");
       try {
-        const job = { lists: [list(1, ['a'], []), { ...list(2, ['r1'], []), audienceId: 'refused-list' }, { ...list(3, [], ['r1']), audienceId: 'refused-list' }, { ...list(4, ['c'], []), audienceId: 'z' }], rejected: [] };
+        const job = {
+          lists: [
+            list(1, ['a'], []),
+            { ...list(2, ['r1'], []), audienceId: 'refused-list' },
+            { ...list(3, [], ['r1']), audienceId: 'refused-list' },
+            { ...list(4, ['c'], []), audienceId: 'z' },
+          ],
+          rejected: [],
+        };
         expect(await processAudienceListJob(job, '1', { store, logger })).toEqual({ members: 2, rejected: 2 });
         expect(await env.db.query("SELECT audience_id, member->>'EMAIL' AS email FROM audience_members ORDER BY audience_id")).toEqual([
           { audience_id: 'a', email: 'a' },
@@ -156,7 +202,10 @@ describe('internal worker processors (real Postgres)', () => {
       await env.db.query("ALTER TABLE audience_members ADD CONSTRAINT no_refused CHECK (audience_id NOT LIKE 'refused%')");
       try {
         const part = (add: string[], addOffset: number) => ({ ...list(5, add, []), audienceId: 'refused-list', addOffset });
-        expect(await processAudienceListJob({ lists: [part(['p1'], 0), part(['p2'], 1)], rejected: [] }, '1', { store, logger })).toEqual({ members: 0, rejected: 2 });
+        expect(await processAudienceListJob({ lists: [part(['p1'], 0), part(['p2'], 1)], rejected: [] }, '1', { store, logger })).toEqual({
+          members: 0,
+          rejected: 2,
+        });
         const rows = await rejectedRows();
         expect(rows.map((row) => row.message_id)).toEqual(['m-5', 'm-5']);
         expect(new Set(rows.map((row) => row.id)).size).toBe(2);
@@ -166,7 +215,13 @@ describe('internal worker processors (real Postgres)', () => {
     });
 
     it('treats members with the same identifiers in another key order as one member', async () => {
-      const job: AudienceListJob = { lists: [{ ...list(1, [], []), add: [{ EMAIL: 'k', PHONE: '1' }] }, { ...list(2, [], []), remove: [{ PHONE: '1', EMAIL: 'k' }] }], rejected: [] };
+      const job: AudienceListJob = {
+        lists: [
+          { ...list(1, [], []), add: [{ EMAIL: 'k', PHONE: '1' }] },
+          { ...list(2, [], []), remove: [{ PHONE: '1', EMAIL: 'k' }] },
+        ],
+        rejected: [],
+      };
       await processAudienceListJob(job, '1', { store, logger });
       expect(await env.db.query('SELECT present FROM audience_members')).toEqual([{ present: false }]);
     });

@@ -14,7 +14,9 @@ type EventQueues = 'replay' | 'extract' | 'internalBatch';
  */
 export function internalProcessors({ store, logger }: WorkerContext): Processors<QueueKeyOf<'internal-worker'>> {
   const deps = { store, logger };
-  const storeEvents = <K extends EventQueues>(): Processor<K> => async (data, job) => ({ written: await storeEventsJob(data, job, deps) });
+  const storeEvents =
+    <K extends EventQueues>(): Processor<K> =>
+    async (data, job) => ({ written: await storeEventsJob(data, job, deps) });
   return {
     replay: storeEvents(),
     extract: storeEvents(),

@@ -70,13 +70,21 @@ export class SourcesRepository {
   }
 
   async setEnabled(id: string, enabled: boolean): Promise<Source | undefined> {
-    const [row] = await this.db.update(sources).set({ enabled, updatedAt: sql`now()` }).where(eq(sources.id, id)).returning();
+    const [row] = await this.db
+      .update(sources)
+      .set({ enabled, updatedAt: sql`now()` })
+      .where(eq(sources.id, id))
+      .returning();
     return row;
   }
 
   /** Replaces the write key; the old one stops working as soon as gateways refresh (seconds). */
   async rotateWriteKey(id: string): Promise<Source | undefined> {
-    const [row] = await this.db.update(sources).set({ writeKey: newWriteKey(), updatedAt: sql`now()` }).where(eq(sources.id, id)).returning();
+    const [row] = await this.db
+      .update(sources)
+      .set({ writeKey: newWriteKey(), updatedAt: sql`now()` })
+      .where(eq(sources.id, id))
+      .returning();
     return row;
   }
 
@@ -92,7 +100,9 @@ export class SourcesRepository {
   /** The gateway's read model: every source with its destinations, in two queries. */
   async loadConfigs(): Promise<SourceConfig[]> {
     const destinationsBySource = new Map<string, Array<{ id: string; enabled: boolean }>>();
-    for (const destination of await this.db.select({ id: destinations.id, sourceId: destinations.sourceId, enabled: destinations.enabled }).from(destinations)) {
+    for (const destination of await this.db
+      .select({ id: destinations.id, sourceId: destinations.sourceId, enabled: destinations.enabled })
+      .from(destinations)) {
       const list = destinationsBySource.get(destination.sourceId) ?? [];
       list.push({ id: destination.id, enabled: destination.enabled });
       destinationsBySource.set(destination.sourceId, list);

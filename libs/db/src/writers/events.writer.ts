@@ -22,15 +22,41 @@ export interface InsertedEvents {
 
 // Spelled out rather than read from schema.ts: this is the hot path (events.writer.spec.ts checks them against it).
 export const EVENT_COLUMNS = [
-  'workspace_id', 'source_id', 'message_id', 'type', 'user_id', 'anonymous_id', 'rudder_id', 'event', 'name',
-  'received_at', 'sent_at', 'original_timestamp', 'timestamp', 'request_ip', 'payload',
+  'workspace_id',
+  'source_id',
+  'message_id',
+  'type',
+  'user_id',
+  'anonymous_id',
+  'rudder_id',
+  'event',
+  'name',
+  'received_at',
+  'sent_at',
+  'original_timestamp',
+  'timestamp',
+  'request_ip',
+  'payload',
 ];
 
 /** An event row's values, in EVENT_COLUMNS order. */
 export function eventValues(row: EventRow): unknown[] {
   return [
-    row.workspaceId, row.sourceId, row.messageId, row.type, row.userId, row.anonymousId, row.rudderId, row.event, row.name,
-    row.receivedAt, row.sentAt, row.originalTimestamp, row.timestamp, row.requestIp, row.payload,
+    row.workspaceId,
+    row.sourceId,
+    row.messageId,
+    row.type,
+    row.userId,
+    row.anonymousId,
+    row.rudderId,
+    row.event,
+    row.name,
+    row.receivedAt,
+    row.sentAt,
+    row.originalTimestamp,
+    row.timestamp,
+    row.requestIp,
+    row.payload,
   ];
 }
 

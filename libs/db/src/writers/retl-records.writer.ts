@@ -19,7 +19,19 @@ const SET: Record<RetlRecordWrite['mode'], SQL> = {
   delete: sql.raw('deleted = true'),
 };
 
-const KEYS = ['sourceId', 'destinationId', 'recordId', 'workspaceId', 'fields', 'deleted', 'lastAction', 'messageId', 'receivedAt', 'sequence', 'sequenceIndex'] as const;
+const KEYS = [
+  'sourceId',
+  'destinationId',
+  'recordId',
+  'workspaceId',
+  'fields',
+  'deleted',
+  'lastAction',
+  'messageId',
+  'receivedAt',
+  'sequence',
+  'sequenceIndex',
+] as const;
 
 /** Writes `retl_records`. */
 export class RetlRecordsWriter {

@@ -8,15 +8,21 @@ const render = (query: Parameters<PgDialect['sqlToQuery']>[0]) => new PgDialect(
 
 describe('insertFromJson', () => {
   it('names and types the columns from schema.ts, and passes the rows as one jsonb parameter', () => {
-    const query = render(insertFromJson(retlRecords, ['recordId', 'fields', 'deleted', 'receivedAt', 'sequence', 'sequenceIndex'], [
-      { recordId: 'r1', fields: { a: 1 }, deleted: false, receivedAt: '2026-01-01T00:00:00.000Z', sequence: 1, sequenceIndex: 0 },
-    ]));
+    const query = render(
+      insertFromJson(
+        retlRecords,
+        ['recordId', 'fields', 'deleted', 'receivedAt', 'sequence', 'sequenceIndex'],
+        [{ recordId: 'r1', fields: { a: 1 }, deleted: false, receivedAt: '2026-01-01T00:00:00.000Z', sequence: 1, sequenceIndex: 0 }],
+      ),
+    );
     expect(query.sql).toBe(
       'INSERT INTO "retl_records" ("record_id", "fields", "deleted", "received_at", "sequence", "sequence_index") ' +
         'SELECT "record_id", "fields", "deleted", "received_at", "sequence", "sequence_index" FROM jsonb_to_recordset($1::jsonb) ' +
         'AS r("record_id" text, "fields" jsonb, "deleted" boolean, "received_at" timestamp with time zone, "sequence" bigint, "sequence_index" integer)',
     );
-    expect(JSON.parse(query.params[0] as string)).toEqual([{ record_id: 'r1', fields: { a: 1 }, deleted: false, received_at: '2026-01-01T00:00:00.000Z', sequence: 1, sequence_index: 0 }]);
+    expect(JSON.parse(query.params[0] as string)).toEqual([
+      { record_id: 'r1', fields: { a: 1 }, deleted: false, received_at: '2026-01-01T00:00:00.000Z', sequence: 1, sequence_index: 0 },
+    ]);
   });
 
   it('sends a missing value as null, and what jsonb cannot hold as U+FFFD', () => {

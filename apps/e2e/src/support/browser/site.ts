@@ -13,11 +13,7 @@ export interface Site {
  * Serves `scripts` (URL path → file under the workspace root, read once) and whatever `render`
  * answers for any other path (HTML); 404 for the rest.
  */
-export async function startSite(
-  host: string,
-  scripts: Record<string, string>,
-  render: (url: URL) => string | undefined,
-): Promise<Site> {
+export async function startSite(host: string, scripts: Record<string, string>, render: (url: URL) => string | undefined): Promise<Site> {
   const files = new Map(
     Object.entries(scripts).map(([urlPath, file]) => {
       const absolute = path.join(WORKSPACE_ROOT, file);
