@@ -9,7 +9,7 @@ export * from './repositories/rejected-events.repository';
 export * from './repositories/sources.repository';
 export * from './repositories/workspaces.repository';
 export { EventStore, type UnitOfWork } from './unit-of-work';
-export type { EventRow, InsertedEvents, StoredKey } from './writers/events.writer';
+export { EVENT_COLUMNS, type EventRow, type InsertedEvents, type StoredKey } from './writers/events.writer';
 export type { UserUpsert } from './writers/users.writer';
 export type { GroupUpsert } from './writers/groups.writer';
 export type { AliasRow } from './writers/aliases.writer';

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { peakRss } from '@evt/testing';
-import { copyInto, deleteQueuePrefix, readQueueDepthsFromEnv } from './db-access';
+import { copyInto, deleteQueuePrefix, EVENT_COLUMNS, readQueueDepthsFromEnv } from './db-access';
 import { scenarioE } from './audience-list';
 import { batchBody, trackEvent } from './payloads';
 import { hammer, sustained, type LoadResult } from './load';
@@ -199,23 +199,7 @@ async function plainCopyRate(stack: BenchStack, count: number): Promise<number> 
             original_timestamp, "timestamp", request_ip, payload FROM events WHERE source_id = $1 LIMIT $2`,
     [stack.sourceId, count],
   );
-  const columns = [
-    'workspace_id',
-    'source_id',
-    'message_id',
-    'type',
-    'user_id',
-    'anonymous_id',
-    'rudder_id',
-    'event',
-    'name',
-    'received_at',
-    'sent_at',
-    'original_timestamp',
-    'timestamp',
-    'request_ip',
-    'payload',
-  ];
+  const columns = [...EVENT_COLUMNS];
   const values = rows.map((row) => columns.map((column) => (row[column] instanceof Date ? (row[column] as Date).toISOString() : row[column])));
   const started = process.hrtime.bigint();
   await copyInto(stack.db, 'events', columns, values);

@@ -2,6 +2,8 @@ import { copyInto as copyRows, type DbClient } from '@evt/db';
 import { readQueueDepths } from '@evt/queue';
 
 export { deleteQueuePrefix } from '@evt/queue';
+// The plain COPY baseline writes the columns the events worker writes.
+export { EVENT_COLUMNS } from '@evt/db';
 
 /** One COPY of `rows` into `table` on a connection of its own. */
 export async function copyInto(db: DbClient, table: string, columns: string[], rows: unknown[][]): Promise<void> {
