@@ -55,13 +55,29 @@ async function main(): Promise<void> {
       if (children.size === 0) process.exit();
     });
   }
-  console.log(`[runner] gateway on http://localhost:${config.port} — Ctrl-C stops everything`);
+  // Said once the gateway answers, so that a first request sent on reading the line is taken.
+  const answering = await gatewayAnswers(config.port);
+  console.log(`[runner] gateway on http://localhost:${config.port}${answering ? '' : ' (not answering on 127.0.0.1 yet)'} — Ctrl-C stops everything`);
   if (config.metricsPort > 0)
     console.log(
       `[runner] metrics: gateway :${config.port}/metrics, events worker :${config.metricsPort}/metrics, internal worker :${config.metricsPort + 1}/metrics`,
     );
   process.on('SIGINT', () => stopAll('SIGTERM'));
   process.on('SIGTERM', () => stopAll('SIGTERM'));
+}
+
+/** True once the gateway's liveness probe answers on `port`, false after a minute or once stopping. */
+async function gatewayAnswers(port: number): Promise<boolean> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) return true;
+    } catch {
+      // Not listening yet: the gateway is a separate process, so there is no event to wait on.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
 }
 
 main().catch((error: Error) => {
