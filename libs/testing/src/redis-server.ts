@@ -33,8 +33,11 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Starts `redis-server` (from PATH) on a free port, AOF on by default, data in a temporary folder. */
-export async function startOwnRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec' } = {}): Promise<OwnRedis> {
+/**
+ * Starts `redis-server` (from PATH) on a free port, AOF on by default, data in a temporary folder.
+ * `maxmemory` (`4mb`) bounds it; with noeviction, a full Redis refuses writes.
+ */
+export async function startOwnRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec'; maxmemory?: string } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'evt-redis-'));
   let child: ChildProcess | undefined;
@@ -53,6 +56,7 @@ export async function startOwnRedis(options: { appendonly?: boolean; appendfsync
     options.appendfsync ?? 'everysec',
     '--maxmemory-policy',
     'noeviction',
+    ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : []),
   ];
   const own: OwnRedis = {
     url: `redis://127.0.0.1:${port}`,
