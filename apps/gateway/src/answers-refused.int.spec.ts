@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { basicAuth, createSource } from '@evt/testing';
 import type { Source } from '@evt/db';
-import { send, startStack, type Stack } from './test-support/harness';
+import { postJson, send, startStack, type Stack } from './test-support/harness';
 
 // The refusals of the answer table (README, The HTTP API: 401, 404, 400, 413, 429) and CORS, with the exact status and body.
 describe('gateway answers: refusals', () => {
@@ -21,13 +21,7 @@ describe('gateway answers: refusals', () => {
   });
   afterAll(() => stack.stop());
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, {
-      path,
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(stack.url, path, body, headers);
   const auth = (s: Source) => ({ Authorization: basicAuth(s.writeKey) });
   const rejectedOf = (sourceId: string, count: number) =>
     stack.rows<{ reason: string; message_id: string | null; event: unknown; event_size: number | null }>(

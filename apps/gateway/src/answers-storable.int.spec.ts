@@ -1,6 +1,6 @@
 import { basicAuth, createSource } from '@evt/testing';
 import type { Source } from '@evt/db';
-import { send, startStack, type Stack } from './test-support/harness';
+import { postJson, send, startStack, type Stack } from './test-support/harness';
 
 // The 400 rows of the answer table (README, The HTTP API) for what Postgres cannot keep exactly, and what was stored.
 describe('gateway answers: what Postgres cannot keep exactly', () => {
@@ -14,13 +14,7 @@ describe('gateway answers: what Postgres cannot keep exactly', () => {
   });
   afterAll(() => stack.stop());
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, {
-      path,
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(stack.url, path, body, headers);
   const auth = (s: Source) => ({ Authorization: basicAuth(s.writeKey) });
 
   // docs/reliability.md, Bounds: ids are at most 1024 bytes of UTF-8; NUL, unpaired surrogates and

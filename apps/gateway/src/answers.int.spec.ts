@@ -1,7 +1,7 @@
 import { gzipSync, deflateSync } from 'node:zlib';
 import { basicAuth, createSource } from '@evt/testing';
 import type { Source } from '@evt/db';
-import { send, startStack, type Stack } from './test-support/harness';
+import { postJson, send, startStack, type Stack } from './test-support/harness';
 
 // Every row of the answer table (README, The HTTP API), with the exact status and body, and what was stored.
 describe('gateway answers', () => {
@@ -15,13 +15,7 @@ describe('gateway answers', () => {
   });
   afterAll(() => stack.stop());
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, {
-      path,
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(stack.url, path, body, headers);
   const auth = (s: Source) => ({ Authorization: basicAuth(s.writeKey) });
   const eventsOf = (messageIds: string[]) =>
     stack.rows<{ message_id: string; type: string; user_id: string | null; event: string | null }>(

@@ -1,6 +1,6 @@
 import { basicAuth, createDestination, createSource } from '@evt/testing';
 import type { Destination, Source } from '@evt/db';
-import { send, startStack, type Stack } from './test-support/harness';
+import { postJson, startStack, type Stack } from './test-support/harness';
 
 // The internal API (README, The internal API): the rows of rETL, replay and pre-enriched batches, and
 // idempotency when the same request is delivered twice.
@@ -23,8 +23,7 @@ describe('internal API: rETL, replay and pre-enriched batches', () => {
   });
   afterAll(() => stack.stop());
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(stack.url, path, body, headers);
   const bySourceId = (id: string) => ({ Authorization: basicAuth(id) });
 
   describe('POST /internal/v1/retl', () => {

@@ -1,6 +1,6 @@
 import { basicAuth, createDestination, createSource } from '@evt/testing';
 import type { Destination, Source } from '@evt/db';
-import { send, startStack, type Stack } from './test-support/harness';
+import { postJson, send, startStack, type Stack } from './test-support/harness';
 
 // The internal API (README, The internal API) refuses what Postgres cannot keep exactly (docs/reliability.md, Bounds).
 describe('internal API: what cannot be stored', () => {
@@ -12,8 +12,7 @@ describe('internal API: what cannot be stored', () => {
   });
   afterAll(() => stack.stop());
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(stack.url, path, body, headers);
   const bySourceId = (id: string) => ({ Authorization: basicAuth(id) });
 
   // docs/reliability.md, Bounds: the internal routes refuse what Postgres cannot keep exactly, like the public ones.

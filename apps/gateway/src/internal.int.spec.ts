@@ -1,6 +1,6 @@
 import { basicAuth, createSource } from '@evt/testing';
 import type { Source } from '@evt/db';
-import { send, startStack, type Stack } from './test-support/harness';
+import { postJson, startStack, type Stack } from './test-support/harness';
 
 // The internal API (README, The internal API): each route's auth failures with exact status and body, its rows,
 // and idempotency when the same request is delivered twice.
@@ -17,8 +17,7 @@ describe('internal API', () => {
   });
   afterAll(() => stack.stop());
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(stack.url, { path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(stack.url, path, body, headers);
   const bySourceId = (id: string) => ({ Authorization: basicAuth(id) });
 
   describe('sourceIDAuth (retl, replay, batch)', () => {

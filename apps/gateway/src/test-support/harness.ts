@@ -75,3 +75,13 @@ export async function send(url: string, init: RequestInit & { path: string }): P
   const response = await fetch(`${url}${init.path}`, init);
   return { status: response.status, body: await response.text(), headers: response.headers };
 }
+
+/** POSTs `body` as JSON (a string is sent as it is: tests send malformed JSON on purpose). */
+export function postJson(url: string, path: string, body: unknown, headers: Record<string, string> = {}): ReturnType<typeof send> {
+  return send(url, {
+    path,
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
