@@ -37,13 +37,19 @@ export function writeKeyFromBody(body: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** The enabled source of a write key, or the error its caller must see. */
-export function sourceForWriteKey(registry: SourceRegistry, writeKey: string | undefined): SourceConfig {
+/** The source of a write key, disabled or not (the browser SDKs' settings say which), or the error its caller must see. */
+export function registeredSource(registry: SourceRegistry, writeKey: string | undefined): SourceConfig {
   // Until the first configuration load nobody can be recognised: that is our fault, so 503, not 401.
   if (!registry.loaded) throw new ServiceUnavailableError('source configuration not loaded yet');
   if (writeKey === undefined) throw new UnauthorizedError('Invalid Authorization Header');
   const source = registry.byWriteKey(writeKey);
   if (!source) throw new UnauthorizedError('Invalid write key');
+  return source;
+}
+
+/** The enabled source of a write key, or the error its caller must see. */
+export function sourceForWriteKey(registry: SourceRegistry, writeKey: string | undefined): SourceConfig {
+  const source = registeredSource(registry, writeKey);
   if (!source.enabled) throw new SourceRejectedError('Source is disabled');
   return source;
 }

@@ -1,10 +1,10 @@
 import express, { Router, type Request, type Response } from 'express';
 import path from 'node:path';
 import type { SourceConfig } from '@evt/db';
-import { InvalidRequestError, ServiceUnavailableError, SourceRejectedError, UnauthorizedError } from '@evt/errors';
+import { InvalidRequestError } from '@evt/errors';
 import type { GatewayDeps } from '../deps';
 import { sendText } from '../http/answer';
-import { writeKeyFromHeader, writeKeyFromQuery } from '../request/auth';
+import { registeredSource, sourceForWriteKey, writeKeyFromHeader, writeKeyFromQuery } from '../request/auth';
 
 /**
  * What browser SDKs fetch before they send anything, answered from the in-memory source registry
@@ -18,7 +18,7 @@ export function sdkSettingsRoutes(deps: GatewayDeps): Router {
   // RudderStack analytics-js v3 and v1.1: GET {configUrl}/sourceConfig/?p=…&v=…&writeKey=KEY.
   router.get(['/sourceConfig', '/sourceConfig/'], (req: Request, res: Response) => {
     // The SDKs send the key both ways; the header wins, as on the beacon route.
-    const source = registeredSource(deps, writeKeyFromHeader(req) ?? writeKeyFromQuery(req));
+    const source = registeredSource(deps.sources, writeKeyFromHeader(req) ?? writeKeyFromQuery(req));
     sendJson(res, rudderSourceConfig(source));
   });
 
@@ -27,9 +27,8 @@ export function sdkSettingsRoutes(deps: GatewayDeps): Router {
 
   // Segment analytics-next: GET {cdnURL}/v1/projects/KEY/settings.
   router.get('/v1/projects/:writeKey/settings', (req: Request, res: Response) => {
-    const source = registeredSource(deps, req.params.writeKey as string);
-    // analytics-next has no "disabled" setting: a failed load is how it stops sending.
-    if (!source.enabled) throw new SourceRejectedError('Source is disabled');
+    // analytics-next has no "disabled" setting: a failed load (404 for a disabled source) is how it stops sending.
+    const source = sourceForWriteKey(deps.sources, req.params.writeKey as string);
     sendJson(res, segmentSettings(source.writeKey, segmentApiAddress(deps, req)));
   });
 
@@ -51,15 +50,6 @@ export function sdkSettingsRoutes(deps: GatewayDeps): Router {
 /** analytics-next's browser builds: standalone.js (the snippet's script) and the chunks it loads. */
 function segmentBundles(): string {
   return path.join(path.dirname(require.resolve('@segment/analytics-next/package.json')), 'dist', 'umd');
-}
-
-/** The source of a write key, disabled ones included; an unknown key is a 401, as on the event routes. */
-function registeredSource(deps: GatewayDeps, writeKey: string | undefined): SourceConfig {
-  if (!deps.sources.loaded) throw new ServiceUnavailableError('source configuration not loaded yet');
-  if (writeKey === undefined) throw new UnauthorizedError('Invalid Authorization Header');
-  const source = deps.sources.byWriteKey(writeKey);
-  if (!source) throw new UnauthorizedError('Invalid write key');
-  return source;
 }
 
 function sendJson(res: Response, body: unknown): void {
