@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       maxAudienceListSize: 104857600,
       enqueueDisabled: false,
       maxInflightBodyBytes: 67108864,
+      maxQueueBacklogEvents: 500000,
       trustProxy: false,
       publicUrl: undefined,
       enqueueTimeoutMs: 800,
@@ -52,6 +53,15 @@ describe('loadConfig', () => {
   it("reads WORKER_MAX_ATTEMPTS, the bound on a job's failures that are not transient, and refuses 0", () => {
     expect(loadConfig({ WORKER_MAX_ATTEMPTS: '3' }).workerMaxAttempts).toBe(3);
     expect(failure({ WORKER_MAX_ATTEMPTS: '0' }).message).toBe('WORKER_MAX_ATTEMPTS: must be between 1 and 1000000, got 0');
+  });
+
+  it('reads MAX_QUEUE_BACKLOG_EVENTS, the bound on events waiting in Redis, with 0 for no limit, and refuses what is not a count', () => {
+    expect(loadConfig({ MAX_QUEUE_BACKLOG_EVENTS: '2000000' }).maxQueueBacklogEvents).toBe(2000000);
+    expect(loadConfig({ MAX_QUEUE_BACKLOG_EVENTS: ' 0 ' }).maxQueueBacklogEvents).toBe(0);
+    expect(loadConfig({ MAX_QUEUE_BACKLOG_EVENTS: '' }).maxQueueBacklogEvents).toBe(500000);
+    expect(failure({ MAX_QUEUE_BACKLOG_EVENTS: '-1' }).message).toBe('MAX_QUEUE_BACKLOG_EVENTS: expected a whole number, got "-1"');
+    expect(failure({ MAX_QUEUE_BACKLOG_EVENTS: '1e6' }).message).toBe('MAX_QUEUE_BACKLOG_EVENTS: expected a whole number, got "1e6"');
+    expect(failure({ MAX_QUEUE_BACKLOG_EVENTS: '1000000001' }).message).toBe('MAX_QUEUE_BACKLOG_EVENTS: must be between 0 and 1000000000, got 1000000001');
   });
 
   it('reads process.env when given no environment', () => {

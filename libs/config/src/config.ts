@@ -39,6 +39,11 @@ export interface Config {
   readonly enqueueDisabled: boolean;
   /** Request bodies held in memory at once by one gateway process; more wait unread. */
   readonly maxInflightBodyBytes: number;
+  /**
+   * Events waiting in Redis (every gateway's, on the queues of events) at which new requests are
+   * answered 503 until workers have stored some; 0: no limit.
+   */
+  readonly maxQueueBacklogEvents: number;
   readonly sourceConfigRefreshMs: number;
   readonly gatewayProcesses: number;
   readonly shutdownTimeoutMs: number;
@@ -157,6 +162,17 @@ function logLevel(env: Env): string {
 }
 
 /**
+ * The default bound on events waiting in Redis, sized for docker-compose's Redis (maxmemory 1gb,
+ * noeviction). Measured on Redis 7 with a 920-byte enriched track event: a job of one event (below
+ * 16 KB, stored as JSON) takes about 1.7 KB of Redis memory per event with BullMQ's keys; jobs of
+ * 50 events or more are Brotli-compressed and take 125–160 bytes per event. 500,000 events are
+ * then about 0.07 GB as overload coalesces them, and 0.86 GB in the worst case where every one
+ * waits in a job of its own: the limit answers before Redis' noeviction does, with room left for
+ * BullMQ's own writes (a full Redis refuses those too). Raise it with REDIS_MAXMEMORY.
+ */
+const DEFAULT_MAX_QUEUE_BACKLOG_EVENTS = 500_000;
+
+/**
  * Reads and validates every setting once. The only reader of `process.env` in the product:
  * a bad value stops the process with a message that names the variable.
  */
@@ -180,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 64 * 1024 * 1024),
     enqueueDisabled: bool(env, 'ENQUEUE_DISABLED', false),
     maxInflightBodyBytes: size(env, 'MAX_INFLIGHT_BODY_BYTES', 64 * 1024 * 1024),
+    maxQueueBacklogEvents: int(env, 'MAX_QUEUE_BACKLOG_EVENTS', DEFAULT_MAX_QUEUE_BACKLOG_EVENTS, 0, 1_000_000_000),
     sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
     gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
