@@ -6,3 +6,4 @@ export * from './job-data';
 export * from './job-options';
 export * from './queue-admin';
 export * from './rate-limiter';
+export * from './queue-backlog';
