@@ -6,8 +6,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTF
 // another transaction was in the way.
 const TRANSIENT_STATES = new Set(['57P01', '57P02', '57P03', '40001', '40P01', '55P03']);
 
-// The dedup conflict of events (ON CONFLICT DO NOTHING takes care of it anyway).
-const DEDUP_CONSTRAINT = 'events_source_id_message_id_key';
+/** The dedup key of events: (source_id, message_id). Its conflicts are never a refusal of the data. */
+export const DEDUP_CONSTRAINT = 'events_source_id_message_id_key';
 
 /** The SQLSTATE or socket error code of a driver error, looking through drizzle's wrapper. */
 export function sqlState(error: unknown): string | undefined {
@@ -18,7 +18,8 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
-function constraintOf(error: unknown): string | undefined {
+/** The constraint a driver error names (unique, check, foreign key), looking through drizzle's wrapper. */
+export function constraintOf(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
     const constraint = (current as { constraint?: unknown }).constraint;
     if (typeof constraint === 'string') return constraint;

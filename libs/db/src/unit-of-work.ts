@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type { PoolClient } from 'pg';
 import type { DbClient } from './client';
 import { copyInto } from './copy';
-import { translateDbError } from './db-errors';
+import { constraintOf, sqlState, translateDbError } from './db-errors';
 import { AliasesWriter } from './writers/aliases.writer';
 import { AudienceMembersWriter } from './writers/audience-members.writer';
 import { EventsWriter, prepareEventsStaging } from './writers/events.writer';
@@ -42,6 +42,22 @@ class ConnectionStatements implements Statements {
 
   copy(table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void> {
     return translated(() => copyInto(this.client, table, columns, rows));
+  }
+
+  copyUnlessDuplicate(table: string, columns: string[], rows: Iterable<unknown[]>, constraint: string): Promise<boolean> {
+    return translated(async () => {
+      await this.client.query('SAVEPOINT evt_copy');
+      try {
+        await copyInto(this.client, table, columns, rows);
+      } catch (error) {
+        await this.client.query('ROLLBACK TO SAVEPOINT evt_copy');
+        if (sqlState(error) !== '23505' || constraintOf(error) !== constraint) throw error;
+        await this.client.query('RELEASE SAVEPOINT evt_copy');
+        return false;
+      }
+      await this.client.query('RELEASE SAVEPOINT evt_copy');
+      return true;
+    });
   }
 }
 

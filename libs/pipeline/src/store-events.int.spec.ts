@@ -110,6 +110,32 @@ describe('storing a job of events (real Postgres)', () => {
     expect(first.rejected).toEqual([{ id: 'rej-1', reason: 'userId or anonymousId is required' }]);
   });
 
+  it('stores only the new events of a job some of whose events were stored before, and their profiles once', async () => {
+    const before = { events: [queued('part-1'), queued('part-2', { type: 'identify', traits: { plan: 'free' }, event: undefined })], rejected: [] };
+    expect(await processEventsJob(before, '1', { store, logger })).toEqual({ stored: 2, duplicates: 0, rejected: 0 });
+    const later: EventsJob = {
+      events: [
+        queued('part-1'),
+        queued('part-3', { type: 'identify', traits: { plan: 'pro' }, event: undefined, userId: 'u-part-3' }),
+        queued('part-2', { type: 'identify', traits: { plan: 'team' }, event: undefined }),
+        queued('part-4'),
+      ],
+      rejected: [],
+    };
+    expect(await processEventsJob(later, '2', { store, logger })).toEqual({ stored: 2, duplicates: 2, rejected: 0 });
+    expect(await env.db.query("SELECT message_id, payload->'traits' AS traits FROM events WHERE message_id LIKE 'part-%' ORDER BY message_id")).toEqual([
+      { message_id: 'part-1', traits: null },
+      { message_id: 'part-2', traits: { plan: 'free' } },
+      { message_id: 'part-3', traits: { plan: 'pro' } },
+      { message_id: 'part-4', traits: null },
+    ]);
+    // part-2's second copy was not stored, so it changed no profile: the user keeps the first traits.
+    expect(await env.db.query("SELECT user_id, traits FROM users WHERE last_message_id LIKE 'part-%' ORDER BY user_id")).toEqual([
+      { user_id: 'u-1', traits: { plan: 'free' } },
+      { user_id: 'u-part-3', traits: { plan: 'pro' } },
+    ]);
+  });
+
   it('keeps one row when a job carries the same messageId twice', async () => {
     expect(await processEventsJob({ events: [queued('dup'), queued('dup')], rejected: [] }, '1', { store, logger })).toEqual({
       stored: 1,

@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { DEDUP_CONSTRAINT } from '../db-errors';
 import type { events } from '../schema';
 import type { Statements } from './statements';
 
@@ -89,18 +90,39 @@ export async function prepareEventsStaging(client: PoolClient): Promise<void> {
   STAGED.add(client);
 }
 
+/** The first row of each (source, messageId): a job may carry an event twice (an SDK sent it twice). */
+function firstOfEachKey(rows: EventRow[]): EventRow[] {
+  const seen = new Set<string>();
+  const distinct: EventRow[] = [];
+  for (const row of rows) {
+    const key = `${row.sourceId}\u0000${row.messageId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    distinct.push(row);
+  }
+  return distinct;
+}
+
+const isProfileType = (row: EventRow) => PROFILE_TYPES.includes(row.type);
+
 /** Writes `events`. Idempotent: an event already stored (same source and messageId) is skipped. */
 export class EventsWriter {
   constructor(private readonly statements: Statements) {}
 
   /**
    * Inserts events, skipping those already stored; says how many were new, and which new ones
-   * change profiles. The rows are COPYed into a staging table first (the fastest way into
-   * Postgres), then moved with one INSERT … ON CONFLICT DO NOTHING, which keeps the write idempotent.
+   * change profiles. Almost always none was stored before (only a retried job or a client's
+   * resend carries one), so the rows are first COPYed straight into `events`, Postgres's fastest
+   * write; the unique key (source, messageId) refuses the COPY if one was, and then the rows go
+   * the idempotent way: COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING.
    */
   async insert(rows: EventRow[]): Promise<InsertedEvents> {
     if (rows.length === 0) return { inserted: 0, profileKeys: [] };
-    await this.statements.copy('events_staging', EVENT_COLUMNS, rows.map(eventValues));
+    const distinct = firstOfEachKey(rows);
+    if (await this.statements.copyUnlessDuplicate('events', EVENT_COLUMNS, distinct.map(eventValues), DEDUP_CONSTRAINT)) {
+      return { inserted: distinct.length, profileKeys: distinct.filter(isProfileType).map(({ sourceId, messageId }) => ({ sourceId, messageId })) };
+    }
+    await this.statements.copy('events_staging', EVENT_COLUMNS, distinct.map(eventValues));
     const result = await this.statements.query<{ source_id: string | null; message_id: string | null; inserted: number }>(MOVE_STAGED);
     await this.statements.query('TRUNCATE events_staging');
     const keys = result.filter((row) => row.source_id !== null).map((row) => ({ sourceId: row.source_id as string, messageId: row.message_id as string }));

@@ -13,6 +13,11 @@ export interface Statements {
   query<R extends Record<string, unknown>>(text: string): Promise<R[]>;
   /** Streams rows into `table` with COPY … FROM STDIN. */
   copy(table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void>;
+  /**
+   * COPYs rows into `table` inside a savepoint; resolves false, with none of them written, when
+   * one breaks the unique `constraint` (a row stored before), true when all went in.
+   */
+  copyUnlessDuplicate(table: string, columns: string[], rows: Iterable<unknown[]>, constraint: string): Promise<boolean>;
 }
 
 /** A JSON object stored in a jsonb column (drizzle infers jsonb as unknown). */
