@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { peakRss } from '@evt/testing';
-import type { BenchOptions, Row } from './bench';
+import type { BenchOptions, Row } from './types';
 import { startGateway, type BenchStack } from './stack';
 
 const AUDIENCE_ID = 'bench-audience-list';

@@ -2,50 +2,15 @@ import { cpus } from 'node:os';
 import { peakRss } from '@evt/testing';
 import { copyInto, deleteQueuePrefix, EVENT_COLUMNS, readQueueDepthsFromEnv } from './db-access';
 import { scenarioE } from './audience-list';
+import { startCostWindow, type Cost, type CostTargets } from './cpu';
+import { scenarioF } from './overload';
 import { batchBody, trackEvent } from './payloads';
 import { hammer, sustained, type LoadResult } from './load';
+import { redisPid } from './redis-stats';
 import { startBackends, startBaseline, startGateway, startWorker, type BenchStack } from './stack';
+import type { BenchOptions, BenchReport, Row, Scenario } from './types';
 
-export interface BenchOptions {
-  scenarios: Array<'a' | 'b' | 'c' | 'd' | 'e'>;
-  connections: number;
-  seconds: number;
-  e2eSeconds: number;
-  e2eConnections: number;
-  memoryConnections: number;
-  memoryBodyBytes: number;
-  memorySeconds: number;
-  gatewayProcesses: number;
-  /** (e): the audience list's size, MAX_AUDIENCE_LIST_SIZE by default. */
-  audienceListBytes: number;
-  databaseUrl: string;
-  log: (line: string) => void;
-}
-
-/** One line of the report: a measured figure beside its baseline, with their ratio. */
-export interface Row {
-  scenario: string;
-  target: string;
-  requestsPerSecond?: number;
-  eventsPerSecond?: number;
-  p50Ms?: number;
-  p99Ms?: number;
-  peakRssBytes?: number;
-  baseline: string;
-  baselineValue: number;
-  ratio: number;
-  goal: string;
-  met: boolean;
-  notes?: string;
-}
-
-export interface BenchReport {
-  startedAt: string;
-  machine: { cpus: number; node: string };
-  options: Omit<BenchOptions, 'log' | 'databaseUrl'>;
-  rows: Row[];
-  e2e?: { acknowledged: number; stored: number; lost: number; duplicated: number; backlogEventsAtStop: number; drainSeconds: number };
-}
+export type { BenchOptions, BenchReport, Row } from './types';
 
 const ratio = (value: number, baseline: number) => (baseline > 0 ? value / baseline : 0);
 
@@ -58,57 +23,97 @@ async function withBaseline<T>(work: (baseline: { url: string; pid: number }) =>
   }
 }
 
-async function emptyQueue(stack: BenchStack): Promise<void> {
-  await deleteQueuePrefix(stack.redis.url, 'evt-bench');
-}
-
-/** (a) one ~600-byte track per request, durable enqueue, against the plain node:http baseline. */
-async function scenarioA(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
-  const body = JSON.stringify(trackEvent());
-  const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
-  const base = await withBaseline((baseline) =>
-    hammer({ url: baseline.url, path: '/v1/track', body, headers, connections: options.connections, seconds: options.seconds }),
-  );
-  const gateway = await startGateway(stack, { GATEWAY_PROCESSES: String(options.gatewayProcesses) });
-  let result: LoadResult;
+/** The gateway started for one run only, its queue emptied after. */
+async function withGateway<T>(stack: BenchStack, env: Record<string, string>, work: (gateway: { url: string; pid: number }) => Promise<T>): Promise<T> {
+  const gateway = await startGateway(stack, env);
   try {
-    result = await hammer({ url: gateway.url, path: '/v1/track', body, headers, connections: options.connections, seconds: options.seconds });
+    return await work({ url: gateway.url, pid: gateway.app.pid ?? 0 });
   } finally {
     await gateway.app.stop();
     await emptyQueue(stack);
   }
-  const r = ratio(result.requestsPerSecond, base.requestsPerSecond);
-  return [
-    {
-      scenario: 'a',
-      target: `POST /v1/track (${body.length} B), durable enqueue`,
-      requestsPerSecond: result.requestsPerSecond,
-      eventsPerSecond: result.requestsPerSecond,
-      p50Ms: result.p50Ms,
-      p99Ms: result.p99Ms,
-      baseline: `node:http OK: ${Math.round(base.requestsPerSecond)} req/s, p99 ${base.p99Ms} ms`,
-      baselineValue: base.requestsPerSecond,
-      ratio: r,
-      goal: '≥ 0.5 × baseline req/s',
-      met: r >= 0.5 && result.non2xx === 0,
-      notes: result.non2xx || result.errors ? `${result.non2xx} non-2xx, ${result.errors} errors` : undefined,
-    },
-  ];
+}
+
+/** A fixed-body load with the CPU it took from `targets` (and from the bench itself) over the same seconds. */
+async function measured(targets: CostTargets, eventsPerRequest: number, load: () => Promise<LoadResult>): Promise<LoadResult & { cost: Cost }> {
+  const window = await startCostWindow(targets);
+  const result = await load();
+  return { ...result, cost: await window.stop(result.requests * eventsPerRequest) };
+}
+
+async function emptyQueue(stack: BenchStack): Promise<void> {
+  await deleteQueuePrefix(stack.redis.url, 'evt-bench');
+}
+
+const failures = (result: LoadResult) => (result.non2xx || result.errors ? `${result.non2xx} non-2xx, ${result.errors} errors` : undefined);
+
+/**
+ * (a) one ~600-byte track per request, at each connection count: the plain node:http baseline,
+ * the gateway with its durable enqueue, and the same gateway with enqueue off, so that the cost
+ * of durability stands apart from the cost of HTTP.
+ */
+async function scenarioA(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
+  const body = JSON.stringify(trackEvent());
+  const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
+  const redis = await redisPid(stack.redis.url);
+  const gatewayEnv = { GATEWAY_PROCESSES: String(options.gatewayProcesses) };
+  const rows: Row[] = [];
+  for (const connections of options.connections) {
+    const load = (url: string) => () => hammer({ url, path: '/v1/track', body, headers, connections, seconds: options.seconds });
+    const base = await withBaseline((baseline) => measured({ baseline: baseline.pid }, 1, load(baseline.url)));
+    const durable = await withGateway(stack, gatewayEnv, (gateway) => measured({ gateway: gateway.pid, redis }, 1, load(gateway.url)));
+    const ceiling = await withGateway(stack, { ...gatewayEnv, ENQUEUE_DISABLED: 'true' }, (gateway) =>
+      measured({ gateway: gateway.pid, redis }, 1, load(gateway.url)),
+    );
+    const baseline = `node:http OK at ${connections} connections: ${Math.round(base.requestsPerSecond)} req/s, p99 ${base.p99Ms} ms`;
+    const r = ratio(durable.requestsPerSecond, base.requestsPerSecond);
+    rows.push(
+      {
+        scenario: 'a',
+        target: `POST /v1/track (${body.length} B), durable enqueue, ${connections} connections`,
+        requestsPerSecond: durable.requestsPerSecond,
+        eventsPerSecond: durable.requestsPerSecond,
+        p50Ms: durable.p50Ms,
+        p99Ms: durable.p99Ms,
+        baseline,
+        baselineValue: base.requestsPerSecond,
+        ratio: r,
+        goal: '≥ 0.5 × baseline req/s',
+        met: r >= 0.5 && durable.non2xx === 0,
+        notes: failures(durable),
+        cost: durable.cost,
+        baselineCost: base.cost,
+      },
+      {
+        scenario: 'a',
+        target: `the same, enqueue off (the gateway's HTTP ceiling), ${connections} connections`,
+        requestsPerSecond: ceiling.requestsPerSecond,
+        eventsPerSecond: ceiling.requestsPerSecond,
+        p50Ms: ceiling.p50Ms,
+        p99Ms: ceiling.p99Ms,
+        baseline,
+        baselineValue: base.requestsPerSecond,
+        ratio: ratio(ceiling.requestsPerSecond, base.requestsPerSecond),
+        goal: `for comparison: durable enqueue keeps ${(ratio(durable.requestsPerSecond, ceiling.requestsPerSecond) * 100).toFixed(0)} % of it`,
+        notes: failures(ceiling),
+        cost: ceiling.cost,
+      },
+    );
+  }
+  return rows;
 }
 
 /** (b) 100 events per request, with enqueue and with it switched off (parse + validate ceiling). */
 async function scenarioB(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
   const body = JSON.stringify(batchBody(100, false));
   const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
-  const run = async (extraEnv: Record<string, string>) => {
-    const gateway = await startGateway(stack, { GATEWAY_PROCESSES: String(options.gatewayProcesses), ...extraEnv });
-    try {
-      return await hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.connections, seconds: options.seconds });
-    } finally {
-      await gateway.app.stop();
-      await emptyQueue(stack);
-    }
-  };
+  const redis = await redisPid(stack.redis.url);
+  const run = (extraEnv: Record<string, string>) =>
+    withGateway(stack, { GATEWAY_PROCESSES: String(options.gatewayProcesses), ...extraEnv }, (gateway) =>
+      measured({ gateway: gateway.pid, redis }, 100, () =>
+        hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.connections[0], seconds: options.seconds }),
+      ),
+    );
   const ceiling = await run({ ENQUEUE_DISABLED: 'true' });
   const real = await run({});
   const events = real.requestsPerSecond * 100;
@@ -126,7 +131,9 @@ async function scenarioB(stack: BenchStack, options: BenchOptions): Promise<Row[
       ratio: r,
       goal: '≥ 150 k events/s and ≥ 0.8 × ceiling',
       met: events >= 150_000 && r >= 0.8 && real.non2xx === 0,
-      notes: real.non2xx || real.errors ? `${real.non2xx} non-2xx, ${real.errors} errors` : undefined,
+      notes: failures(real),
+      cost: real.cost,
+      baselineCost: ceiling.cost,
     },
   ];
 }
@@ -139,6 +146,7 @@ async function scenarioC(stack: BenchStack, options: BenchOptions, report: Bench
   const before = await countRows();
   let load;
   try {
+    const window = await startCostWindow({ gateway: gateway.app.pid, redis: await redisPid(stack.redis.url), worker: worker.pid, postgres: stack.db });
     const started = Date.now();
     load = await sustained({ url: gateway.url, writeKey: stack.writeKey, connections: options.e2eConnections, seconds: options.e2eSeconds, batchSize: 100 });
     const loadSeconds = (Date.now() - started) / 1000;
@@ -147,12 +155,14 @@ async function scenarioC(stack: BenchStack, options: BenchOptions, report: Bench
     const drainStarted = Date.now();
     const expected = new Set(load.acknowledged);
     let stored = storedAtStop;
+    // Drained when the queue is empty; counting the rows instead would scan millions every half second, on Postgres's CPU.
     while (stored < expected.size && Date.now() - drainStarted < 600_000) {
       if (worker.status) throw new Error(`the events worker died while draining\n${worker.report()}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      stored = (await countRows()) - before;
+      if ((await readQueueDepthsFromEnv(stack.redis.url)) === 0) stored = (await countRows()) - before;
     }
     const drainSeconds = (Date.now() - drainStarted) / 1000;
+    const cost = await window.stop(expected.size);
     const rows = await stack.db.query<{ message_id: string; n: number }>(
       'SELECT message_id, count(*)::int AS n FROM events WHERE source_id = $1 GROUP BY message_id',
       [stack.sourceId],
@@ -183,6 +193,7 @@ async function scenarioC(stack: BenchStack, options: BenchOptions, report: Bench
         goal: '≥ 0.5 × plain COPY, 0 lost, 0 duplicated',
         met: r >= 0.5 && lost === 0 && duplicated === 0,
         notes: `acknowledged ${Math.round(load.events / loadSeconds)} events/s; landed ${Math.round(landed)} events/s while loaded; all stored ${Math.round(total)} events/s incl. drain`,
+        cost,
       },
     ];
   } finally {
@@ -267,16 +278,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   try {
     for (const scenario of options.scenarios) {
       log(`scenario (${scenario})…`);
-      const rows =
-        scenario === 'a'
-          ? await scenarioA(stack, options)
-          : scenario === 'b'
-            ? await scenarioB(stack, options)
-            : scenario === 'c'
-              ? await scenarioC(stack, options, report)
-              : scenario === 'e'
-                ? await scenarioE(stack, options)
-                : await scenarioD(stack, options);
+      const run: Record<Scenario, () => Promise<Row[]>> = {
+        a: () => scenarioA(stack, options),
+        b: () => scenarioB(stack, options),
+        c: () => scenarioC(stack, options, report),
+        d: () => scenarioD(stack, options),
+        e: () => scenarioE(stack, options),
+        f: () => scenarioF(stack, options, report),
+      };
+      const rows = await run[scenario]();
       report.rows.push(...rows);
     }
   } finally {
