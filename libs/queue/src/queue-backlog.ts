@@ -93,6 +93,8 @@ export class QueueBacklog {
   private readonly key: string;
   private readonly timer: NodeJS.Timeout;
   private pending = 0;
+  /** Sent, not yet answered: not in `last` yet. */
+  private sending = 0;
   private last: number | undefined;
   private flushing: Promise<void> | undefined;
   private flushStarted = 0;
@@ -120,9 +122,9 @@ export class QueueBacklog {
     return this.last;
   }
 
-  /** True when new events must wait: the last value read, plus this process's own not yet sent, has reached the limit. */
+  /** True when new events must wait: the last value read, plus this process's own not yet in it, has reached the limit. */
   get full(): boolean {
-    return this.options.limit > 0 && this.last !== undefined && this.last + this.pending >= this.options.limit;
+    return this.options.limit > 0 && this.last !== undefined && this.last + this.sending + this.pending >= this.options.limit;
   }
 
   /** Counts events whose job Redis now holds; they reach the shared counter with the next tick. */
@@ -138,14 +140,17 @@ export class QueueBacklog {
     }
     const count = this.pending;
     this.pending = 0;
+    this.sending = count;
     this.flushStarted = Date.now();
     this.flushing = (count > 0 ? this.redis.incrby(this.key, count) : this.redis.get(this.key))
       .then(
         (value) => {
+          this.sending = 0;
           this.last = clamp(value);
         },
         () => {
           // Those events are in Redis: count them with the next tick. Until a read succeeds, admit.
+          this.sending = 0;
           this.pending += count;
           this.last = undefined;
         },
