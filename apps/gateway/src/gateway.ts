@@ -6,7 +6,7 @@ import { withTimeout } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
-import { QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
+import { QueueBacklog, QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
 import { QUEUE_KEYS, type QueueKey } from '@evt/schemas';
 import type { GatewayDeps } from './deps';
 import { BodyBudget } from './http/body-budget';
@@ -87,12 +87,18 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       return { redis, postgres };
     },
   );
+  // The events waiting in Redis, counted by every gateway and worker; nothing is queued with ENQUEUE_DISABLED.
+  const backlog = config.enqueueDisabled
+    ? undefined
+    : new QueueBacklog({ redisUrl: config.redisUrl, prefix: config.queuePrefix, limit: config.maxQueueBacklogEvents });
+  if (backlog) metrics.watchBacklog(backlog);
   const ingest = new IngestService(
     config.enqueueDisabled ? discardingProducers() : producers,
     new RateLimiter(producers.connection, config.queuePrefix),
     config.maxEventSize,
     logger,
     metrics,
+    backlog,
   );
   const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
   const deps: GatewayDeps = {
@@ -142,6 +148,8 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       clearInterval(sweep);
       clearTimeout(force);
       await producers.close();
+      // After the producers drained: the events of their last jobs are counted too.
+      await backlog?.close();
       sources.stop();
       await db.close();
     },

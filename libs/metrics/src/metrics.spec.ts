@@ -37,6 +37,23 @@ describe('GatewayMetrics', () => {
     postgres = false;
     expect(await samples(scraped, 'evt_dependency_up{dependency="postgres"')).toEqual(['evt_dependency_up{dependency="postgres",service="gateway"} 0']);
   });
+
+  it('reports the shared backlog as last read, keeps the last value while it cannot be read, and counts refusals', async () => {
+    const metrics = new GatewayMetrics(createRegistry('gateway'));
+    const backlog: { events: number | undefined; limit: number } = { events: 1200, limit: 5000 };
+    metrics.watchBacklog(backlog);
+    metrics.backlogFull();
+    metrics.backlogFull();
+    expect(await samples(metrics, 'evt_queue_backlog')).toEqual([
+      'evt_queue_backlog_refusals_total{service="gateway"} 2',
+      'evt_queue_backlog_events{service="gateway"} 1200',
+      'evt_queue_backlog_limit_events{service="gateway"} 5000',
+    ]);
+    backlog.events = undefined;
+    expect(await samples(metrics, 'evt_queue_backlog_events')).toEqual(['evt_queue_backlog_events{service="gateway"} 1200']);
+    backlog.events = 0;
+    expect(await samples(metrics, 'evt_queue_backlog_events')).toEqual(['evt_queue_backlog_events{service="gateway"} 0']);
+  });
 });
 
 describe('WorkerMetrics', () => {

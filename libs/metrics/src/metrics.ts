@@ -17,9 +17,18 @@ const MAX_REASONS = 200;
 /** A service the gateway depends on, as the `dependency` label of evt_dependency_up. */
 export type Dependency = 'redis' | 'postgres';
 
+/** The shared backlog of events waiting in Redis, as one gateway process last read it (QueueBacklog in libs/queue). */
+export interface BacklogReading {
+  /** Events waiting, or undefined when the last read failed. */
+  readonly events: number | undefined;
+  /** Its limit; 0: none. */
+  readonly limit: number;
+}
+
 /** What the gateway reports at /metrics. */
 export class GatewayMetrics {
   private readonly requests: Counter<'route' | 'status'>;
+  private readonly backlogRefusals: Counter;
   private readonly events: Counter<'outcome' | 'reason'>;
   private readonly enqueue: Histogram;
   private readonly dependencies: Gauge<'dependency'>;
@@ -56,6 +65,11 @@ export class GatewayMetrics {
       name: 'evt_events_total',
       help: 'Events accepted (queued) and rejected (recorded in rejected_events), by reason.',
       labelNames: ['outcome', 'reason'],
+      registers: [registry],
+    });
+    this.backlogRefusals = new Counter({
+      name: 'evt_queue_backlog_refusals_total',
+      help: 'Requests answered 503 because the events waiting in Redis had reached MAX_QUEUE_BACKLOG_EVENTS.',
       registers: [registry],
     });
     this.enqueue = new Histogram({
@@ -108,6 +122,32 @@ export class GatewayMetrics {
 
   enqueued(seconds: number): void {
     this.enqueue.observe(seconds);
+  }
+
+  /** A request refused because the backlog was full. */
+  backlogFull(): void {
+    this.backlogRefusals.inc();
+  }
+
+  /** Reports the shared backlog at each scrape: the value last read (kept when a read failed) and the limit. */
+  watchBacklog(backlog: BacklogReading): void {
+    const events = new Gauge({
+      name: 'evt_queue_backlog_events',
+      help: 'Events waiting in Redis on the queues of events, shared by every gateway, as last read (every 100 ms).',
+      registers: [this.registry],
+      // One shared counter: across processes the value is the same (the freshest is the largest while it grows).
+      aggregator: 'max',
+      collect() {
+        if (backlog.events !== undefined) events.set(backlog.events);
+      },
+    });
+    const limit = new Gauge({
+      name: 'evt_queue_backlog_limit_events',
+      help: 'MAX_QUEUE_BACKLOG_EVENTS: events waiting in Redis at which requests are answered 503 (0: no limit).',
+      registers: [this.registry],
+      aggregator: 'max',
+    });
+    limit.set(backlog.limit);
   }
 
   /** What the last check of a dependency found. */

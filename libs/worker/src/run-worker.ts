@@ -3,7 +3,7 @@ import { createDbClient, EventStore, migrate, type DbClient } from '@evt/db';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createLogger, stopOnSignals, type Logger } from '@evt/logging';
 import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
-import { createConsumer, type Consumer } from '@evt/queue';
+import { createConsumer, isEventQueue, QueueBacklogDrain, type Consumer } from '@evt/queue';
 import { QUEUES, queueKeysOf, type QueueKeyOf, type WorkerApp } from '@evt/schemas';
 import type { Processor, Processors, WorkerContext } from './processor';
 
@@ -31,9 +31,26 @@ function consumedQueues<W extends WorkerApp>(app: W, names: readonly string[] | 
   });
 }
 
-/** One queue's consumer: its concurrency from the registry (ordered queues take one job at a time), its metrics and log lines. */
-function consume<K extends QueueKeyOf<WorkerApp>>(key: K, process: Processor<K>, config: Config, logger: Logger, metrics: WorkerMetrics): Consumer {
+/** The items of a decoded job payload (its registry `itemsKey` array): what it adds to the backlog of events. */
+function itemCount(data: unknown, itemsKey: string): number {
+  const items = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[itemsKey] : undefined;
+  return Array.isArray(items) ? items.length : 0;
+}
+
+/**
+ * One queue's consumer: its concurrency from the registry (ordered queues take one job at a time), its metrics and log lines.
+ * A job of a queue of events leaves the shared backlog (`backlog`) once stored.
+ */
+function consume<K extends QueueKeyOf<WorkerApp>>(
+  key: K,
+  process: Processor<K>,
+  config: Config,
+  logger: Logger,
+  metrics: WorkerMetrics,
+  backlog: QueueBacklogDrain | undefined,
+): Consumer {
   const queue = QUEUES[key].name;
+  const counted = backlog !== undefined && isEventQueue(key) ? backlog : undefined;
   return createConsumer({
     queueName: queue,
     redisUrl: config.redisUrl,
@@ -43,6 +60,7 @@ function consume<K extends QueueKeyOf<WorkerApp>>(key: K, process: Processor<K>,
     process: async (data, job) => {
       const started = performance.now();
       const result = await process(data, { queue, id: job.id });
+      counted?.stored(itemCount(data, QUEUES[key].itemsKey));
       metrics.done(queue, (performance.now() - started) / 1000);
       if (result.written) metrics.wrote(queue, result.written);
       logger.debug({ queue, jobId: job.id, ...result.written, group: result.group }, 'job done');
@@ -69,7 +87,7 @@ function consume<K extends QueueKeyOf<WorkerApp>>(key: K, process: Processor<K>,
 export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>): Promise<void> {
   // Set once a stop began: start-up steps it cuts short then fail, and that is no failure to start.
   let stopping = false;
-  const running: { consumers: Consumer[]; metricsServer?: { close(): Promise<void> }; db?: DbClient } = { consumers: [] };
+  const running: { consumers: Consumer[]; backlog?: QueueBacklogDrain; metricsServer?: { close(): Promise<void> }; db?: DbClient } = { consumers: [] };
   try {
     const config = loadConfig();
     const logger = createLogger(options.app, config.logLevel);
@@ -78,6 +96,8 @@ export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>):
     stopOnSignals(logger, 'finishing jobs in flight', async () => {
       stopping = true;
       await Promise.all(running.consumers.map((consumer) => consumer.close()));
+      // The jobs in flight are stored now: their events leave the backlog before the process does.
+      await running.backlog?.close();
       await running.metricsServer?.close();
       await running.db?.close();
     });
@@ -94,7 +114,11 @@ export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>):
       config.metricsPort > 0
         ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) })
         : undefined);
-    const consumers = (running.consumers = keys.map((key) => consume(key, processors[key] as Processor<typeof key>, config, logger, metrics)));
+    // Workers of queues of events take stored events off the shared backlog and heal its drift.
+    const backlog = (running.backlog = keys.some((key) => isEventQueue(key))
+      ? new QueueBacklogDrain({ redisUrl: config.redisUrl, prefix: config.queuePrefix })
+      : undefined);
+    const consumers = (running.consumers = keys.map((key) => consume(key, processors[key] as Processor<typeof key>, config, logger, metrics, backlog)));
     await Promise.all(consumers.map((consumer) => consumer.ready()));
     logger.info(
       { queues: keys.map((key) => QUEUES[key].name), concurrency: config.workerConcurrency, metricsPort: metricsServer?.port },

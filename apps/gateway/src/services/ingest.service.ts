@@ -15,6 +15,16 @@ export interface Limiter {
   take(sourceId: string, events: number, limit: { events: number; windowSeconds: number }): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
 }
 
+/** The events waiting in Redis, shared by every gateway (QueueBacklog); `full` is a synchronous read of its last value. */
+export interface EventBacklog {
+  readonly full: boolean;
+  added(events: number): void;
+}
+
+// A full backlog drains at the workers' pace (tens of thousands of events a second): 2 s frees room
+// for many requests, while a sooner retry would mostly find it still full and cost another parse.
+const BACKLOG_RETRY_AFTER_SECONDS = 2;
+
 /**
  * What a route hands over once it has authenticated the source and parsed the body: the events,
  * what they are (`kind`), and the queue they go to (`events` unless the internal API says
@@ -30,6 +40,7 @@ export interface IngestMetrics {
   accepted(count: number): void;
   rejected(reasons: string[]): void;
   enqueued(seconds: number): void;
+  backlogFull(): void;
 }
 
 /**
@@ -44,6 +55,7 @@ export class IngestService {
     private readonly maxEventSize: number,
     private readonly logger: Logger,
     private readonly metrics?: IngestMetrics,
+    private readonly backlog?: EventBacklog,
   ) {}
 
   async submit(submission: Submission): Promise<void> {
@@ -56,6 +68,11 @@ export class IngestService {
       await this.recordRejections(rejected, submission.bytes);
       throw new InvalidRequestError(rejected[0].reason);
     }
+    // Before the rate limit: a request refused here is retried, and must not be counted against it twice.
+    if (this.backlog?.full) {
+      this.metrics?.backlogFull();
+      throw new ServiceUnavailableError('queue backlog full', { retryAfterSeconds: BACKLOG_RETRY_AFTER_SECONDS });
+    }
     const queue = submission.queue ?? 'events';
     if (queue === 'events' && source.rateLimit && this.limiter) {
       const decision = await this.limiter.take(source.id, accepted.length, source.rateLimit).catch((error: unknown) => {
@@ -65,6 +82,7 @@ export class IngestService {
     }
     const started = performance.now();
     await this.producers[queue].enqueue({ items: accepted, rejected, bytes: submission.bytes });
+    this.backlog?.added(accepted.length);
     if (this.metrics) {
       this.metrics.enqueued((performance.now() - started) / 1000);
       this.metrics.accepted(accepted.length);
