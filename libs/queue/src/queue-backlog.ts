@@ -191,6 +191,7 @@ export class QueueBacklogDrain {
   private readonly healTimer: NodeJS.Timeout;
   private pending = 0;
   private flushing: Promise<void> | undefined;
+  private healing: Promise<{ reset: boolean; previous: number }> | undefined;
 
   constructor(private readonly options: QueueBacklogDrainOptions) {
     this.redis = createRedis(options.redisUrl, 'admin');
@@ -227,15 +228,23 @@ export class QueueBacklogDrain {
   }
 
   /** Sends this worker's own decrements first (they would otherwise land after a reset), then runs the healing script. */
-  async heal(): Promise<{ reset: boolean; previous: number }> {
-    await this.flush();
-    return healQueueBacklog(this.redis, this.options.prefix);
+  heal(): Promise<{ reset: boolean; previous: number }> {
+    // One at a time: while Redis hangs, the timer must not pile scripts up behind it.
+    // A flush already on its way is waited for; the second sends what was stored meanwhile.
+    this.healing ??= this.flush()
+      .then(() => this.flush())
+      .then(() => healQueueBacklog(this.redis, this.options.prefix))
+      .finally(() => {
+        this.healing = undefined;
+      });
+    return this.healing;
   }
 
   /** Sends the last decrements and disconnects; call it once the consumers have closed. */
   async close(): Promise<void> {
     clearInterval(this.flushTimer);
     clearInterval(this.healTimer);
+    await this.healing?.catch(() => undefined);
     await this.flushing;
     if (this.pending > 0) await this.flush();
     this.redis.disconnect();
