@@ -115,14 +115,16 @@ export class CoalescingProducer<T> {
     const items: T[] = [];
     const rejected: RejectedEvent[] = [];
     let deadline = Number.POSITIVE_INFINITY;
+    let bytes = 0;
     for (const request of batch) {
       for (const item of request.items) items.push(item);
       for (const record of request.rejected) rejected.push(record);
       deadline = Math.min(deadline, request.deadline);
+      bytes += request.bytes;
     }
     try {
       await withTimeout(
-        encodeJobData({ [this.options.itemsKey]: items, rejected }).then((data) => this.queue.add(this.queue.name, data)),
+        encodeJobData({ [this.options.itemsKey]: items, rejected }, bytes).then((data) => this.queue.add(this.queue.name, data)),
         Math.max(1, deadline - Date.now()),
         'queue too slow',
       );

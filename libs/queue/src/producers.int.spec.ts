@@ -44,9 +44,11 @@ describe('QueueProducers (real Redis)', () => {
   it('never puts more than maxItemsPerJob events in one job', async () => {
     await queue.obliterate({ force: true });
     await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        producers.events.enqueue({ items: Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`)), rejected: [], bytes: 100 }),
-      ),
+      Array.from({ length: 12 }, (_, i) => {
+        const items = Array.from({ length: 100 }, (_, j) => event(`big-${i}-${j}`));
+        // What the request's body weighed: the producer compresses jobs by it.
+        return producers.events.enqueue({ items, rejected: [], bytes: JSON.stringify(items).length });
+      }),
     );
     const jobs = await queue.getJobs(['waiting'], 0, 1000);
     const payloads = (await Promise.all(jobs.map((job) => decodeJobData(job.data)))) as EventsJob[];
