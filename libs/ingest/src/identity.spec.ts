@@ -39,6 +39,14 @@ describe('rudderId', () => {
     expect(rudderId('u1', 'a1')).toBe(rudderId('u1', 'a1'));
     expect(rudderId('u1', 'a1')).not.toBe(rudderId('a1', 'u1'));
   });
+
+  it('gives the same ids after more identities than it remembers have passed (its cache is emptied, not wrong)', () => {
+    const ids = new Set(Array.from({ length: 25_000 }, (_, i) => rudderId(`user-${i}`, 'a1')));
+    expect(ids.size).toBe(25_000);
+    expect(rudderId('u1', 'a1')).toBe('f81ebcce-dafc-4607-b906-29e68e64b35f');
+    expect(rudderId('user-3', 'a1')).toBe(rudderId('user-3', 'a1'));
+    expect(rudderId(undefined, 'a1')).toBe('b09c6e0b-7298-4c66-88e1-7af047315456');
+  });
 });
 
 describe('cleanMessageId', () => {

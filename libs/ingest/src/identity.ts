@@ -15,18 +15,27 @@ export function cleanMessageId(value: unknown): string {
   return randomUUID();
 }
 
+// rudderIds of the identities seen lately: a batch (and an SDK's next batches) is mostly one
+// person, and md5 is the dearest step of enrichment. Emptied when full, so it stays bounded.
+const RUDDER_IDS = new Map<string, string>();
+const RUDDER_IDS_MAX = 10_000;
+
 /**
  * RudderStack's rudderId: md5 of `"<userId>:<anonymousId>"` laid out as a UUID with the
  * version-4 and RFC 4122 variant bits set, so the same person gets the same id everywhere.
  */
 export function rudderId(userId: string | undefined, anonymousId: string | undefined): string {
-  const bytes = createHash('md5')
-    .update(`${userId ?? ''}:${anonymousId ?? ''}`)
-    .digest();
+  const identity = `${userId ?? ''}:${anonymousId ?? ''}`;
+  const known = RUDDER_IDS.get(identity);
+  if (known !== undefined) return known;
+  const bytes = createHash('md5').update(identity).digest();
   bytes[6] = (bytes[6] & 0x0f) | 0x40;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  if (RUDDER_IDS.size >= RUDDER_IDS_MAX) RUDDER_IDS.clear();
+  RUDDER_IDS.set(identity, id);
+  return id;
 }
 
 /** Ids arrive as strings or numbers; they are stored as strings. Empty means absent. */

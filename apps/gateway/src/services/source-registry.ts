@@ -2,6 +2,9 @@ import type { SourceConfig } from '@evt/db';
 import { sameSecret, secretDigest } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 
+// More sources than this sending within one refresh interval take the digest path for the rest.
+const MAX_MATCHED_KEYS = 10_000;
+
 interface Entry {
   config: SourceConfig;
   digest: Buffer;
@@ -10,11 +13,14 @@ interface Entry {
 /**
  * Every source's configuration, in memory, reloaded in the background: a new, disabled or
  * rotated write key takes effect within one refresh interval, with no database query per request.
- * Write keys are looked up by their SHA-256 and then compared in constant time.
+ * Write keys are looked up by their SHA-256 and then compared in constant time; a key that matched
+ * is remembered until the next refresh, so a source's next requests skip the digest.
  */
 export class SourceRegistry {
   private byKeyDigest = new Map<string, Entry>();
   private byId = new Map<string, SourceConfig>();
+  /** Write keys that matched since the last refresh (only those: an unknown key always takes the digest path). */
+  private matched = new Map<string, SourceConfig>();
   private loadedOnce = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -52,6 +58,7 @@ export class SourceRegistry {
       }
       this.byKeyDigest = byKeyDigest;
       this.byId = byId;
+      this.matched = new Map();
       this.loadedOnce = true;
     } catch (error) {
       // Keep serving the last known configuration; Postgres being away must not stop ingestion.
@@ -60,9 +67,13 @@ export class SourceRegistry {
   }
 
   byWriteKey(writeKey: string): SourceConfig | undefined {
+    const remembered = this.matched.get(writeKey);
+    if (remembered !== undefined) return remembered;
     const key = secretDigest(writeKey);
     const entry = this.byKeyDigest.get(key.toString('base64'));
-    return entry && sameSecret(key, entry.digest) ? entry.config : undefined;
+    if (!entry || !sameSecret(key, entry.digest)) return undefined;
+    if (this.matched.size < MAX_MATCHED_KEYS) this.matched.set(writeKey, entry.config);
+    return entry.config;
   }
 
   bySourceId(sourceId: string): SourceConfig | undefined {
