@@ -1,5 +1,7 @@
+import { createLogger } from '@evt/logging';
 import { backlogKey, createRedis, type Redis } from '@evt/queue';
 import { AppProcess, basicAuth, createSource, freePort, waitFor, waitForHealthy, withProcessOutput } from '@evt/testing';
+import { startGateway } from './gateway';
 import { send, startStack, type Stack } from './test-support/harness';
 
 const LIMIT = 200;
@@ -181,4 +183,20 @@ describe('gateway with a bounded queue backlog', () => {
       await stack.rows("SELECT 1 FROM events WHERE source_id = $1 AND message_id LIKE 'drift-refused-%'", [sourceId], BATCH);
     }),
   );
+
+  it('is skipped with ENQUEUE_DISABLED: nothing is counted, nothing refused, no backlog metric', async () => {
+    const prefix = `${stack.env.queuePrefix}-disabled`;
+    const config = stack.env.config({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix, ENQUEUE_DISABLED: 'true', MAX_QUEUE_BACKLOG_EVENTS: '1' });
+    const disabled = await startGateway(config, createLogger('gateway-test', 'silent'), '0.0.0-test');
+    try {
+      await disabled.sources.refresh();
+      const url = `http://127.0.0.1:${disabled.port}`;
+      for (let n = 0; n < 3; n++) expect((await post(url, batchOf(`disabled-${n}`))).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await redis.exists(backlogKey(prefix))).toBe(0);
+      expect(await samples(url, 'evt_queue_backlog')).toEqual(['evt_queue_backlog_refusals_total{service="gateway"} 0']);
+    } finally {
+      await disabled.stop();
+    }
+  });
 });
