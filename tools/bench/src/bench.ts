@@ -41,6 +41,13 @@ async function measured(targets: CostTargets, eventsPerRequest: number, load: ()
   return { ...result, cost: await window.stop(result.requests * eventsPerRequest) };
 }
 
+/**
+ * The gateway as (a)–(c) measure it: no backlog limit (MAX_QUEUE_BACKLOG_EVENTS=0), because with
+ * no worker (a) and (b) fill any limit within seconds and would measure 503s, and (c) measures
+ * the worker's pace from a backlog as before; (f) measures the limit.
+ */
+const unlimited = (options: BenchOptions) => ({ GATEWAY_PROCESSES: String(options.gatewayProcesses), MAX_QUEUE_BACKLOG_EVENTS: '0' });
+
 async function emptyQueue(stack: BenchStack): Promise<void> {
   await deleteQueuePrefix(stack.redis.url, 'evt-bench');
 }
@@ -56,7 +63,7 @@ async function scenarioA(stack: BenchStack, options: BenchOptions): Promise<Row[
   const body = JSON.stringify(trackEvent());
   const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
   const redis = await redisPid(stack.redis.url);
-  const gatewayEnv = { GATEWAY_PROCESSES: String(options.gatewayProcesses) };
+  const gatewayEnv = unlimited(options);
   const rows: Row[] = [];
   for (const connections of options.connections) {
     const load = (url: string) => () => hammer({ url, path: '/v1/track', body, headers, connections, seconds: options.seconds });
@@ -109,7 +116,7 @@ async function scenarioB(stack: BenchStack, options: BenchOptions): Promise<Row[
   const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
   const redis = await redisPid(stack.redis.url);
   const run = (extraEnv: Record<string, string>) =>
-    withGateway(stack, { GATEWAY_PROCESSES: String(options.gatewayProcesses), ...extraEnv }, (gateway) =>
+    withGateway(stack, { ...unlimited(options), ...extraEnv }, (gateway) =>
       measured({ gateway: gateway.pid, redis }, 100, () =>
         hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.connections[0], seconds: options.seconds }),
       ),
@@ -140,7 +147,7 @@ async function scenarioB(stack: BenchStack, options: BenchOptions): Promise<Row[
 
 /** (c) sustained end-to-end load; every acknowledged messageId must land once. Baseline: plain COPY of the same rows. */
 async function scenarioC(stack: BenchStack, options: BenchOptions, report: BenchReport): Promise<Row[]> {
-  const gateway = await startGateway(stack, { GATEWAY_PROCESSES: String(options.gatewayProcesses) });
+  const gateway = await startGateway(stack, unlimited(options));
   const worker = startWorker(stack);
   const countRows = async () => (await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE source_id = $1', [stack.sourceId]))[0].n;
   const before = await countRows();

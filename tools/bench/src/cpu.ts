@@ -13,7 +13,13 @@ export interface CostTargets {
   postgres?: DbClient;
 }
 
-export type CostPart = 'gateway' | 'redis' | 'worker' | 'baseline' | 'postgres' | 'loadGenerator';
+/**
+ * `postgres` is every process of the cluster (reaped backends included, through the postmaster);
+ * `postgresBench` only the bench database's backends and the shared background processes (WAL
+ * writer, checkpointer…), which stays meaningful while other databases here are busy; it misses
+ * backends of the bench database that exit within the window.
+ */
+export type CostPart = 'gateway' | 'redis' | 'worker' | 'baseline' | 'postgres' | 'postgresBench' | 'loadGenerator';
 
 /** Postgres's own counters over the window, per 10,000 events (WAL is cluster-wide; the rest is the bench database). */
 export interface PostgresCost {
@@ -48,6 +54,8 @@ interface ProcessTicks {
   comm: string;
   /** utime + stime + cutime + cstime: children reaped during the window stay counted through their parent. */
   ticks: number;
+  /** utime + stime only. */
+  ownTicks: number;
 }
 
 /** Every process's CPU ticks from /proc/<pid>/stat (world-readable); processes gone mid-read are skipped. */
@@ -65,7 +73,13 @@ function readProcesses(): ProcessTicks[] {
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
     const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((index) => Number(fields[index]));
-    processes.push({ pid: Number(entry), ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), ticks: utime + stime + cutime + cstime });
+    processes.push({
+      pid: Number(entry),
+      ppid: Number(fields[1]),
+      comm: stat.slice(stat.indexOf('(') + 1, close),
+      ticks: utime + stime + cutime + cstime,
+      ownTicks: utime + stime,
+    });
   }
   return processes;
 }
@@ -84,7 +98,28 @@ function treeTicks(processes: ProcessTicks[], root: number): number {
   return ticks;
 }
 
+// Postgres titles its processes: `postgres: 15/main: <user> <database> <client> <state>` for a backend.
+const BACKGROUND_PROCESS = /: (checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|stats collector)\s*$/;
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Ticks of the bench database's backends (autovacuum workers on it included) and of the shared background processes. */
+function benchPostgresTicks(processes: ProcessTicks[], database: string): number {
+  return processes
+    .filter((process) => process.comm === 'postgres')
+    .map((process) => ({ process, title: cmdline(process.pid) }))
+    .filter(({ title }) => title.includes(` ${database} `) || title.endsWith(` ${database}`) || BACKGROUND_PROCESS.test(title))
+    .reduce((sum, { process }) => sum + process.ownTicks, 0);
+}
+
 interface PostgresCounters {
+  database: string;
   commits: number;
   tuplesInserted: number;
   blocksRead: number;
@@ -94,10 +129,11 @@ interface PostgresCounters {
 
 async function readPostgresCounters(db: DbClient): Promise<PostgresCounters> {
   const [row] = await db.query<Record<string, string>>(
-    `SELECT d.xact_commit, d.tup_inserted, d.blks_read, d.blks_hit, w.wal_bytes
+    `SELECT d.datname, d.xact_commit, d.tup_inserted, d.blks_read, d.blks_hit, w.wal_bytes
        FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database()`,
   );
   return {
+    database: row.datname,
     commits: Number(row.xact_commit),
     tuplesInserted: Number(row.tup_inserted),
     blocksRead: Number(row.blks_read),
@@ -121,8 +157,12 @@ async function sample(targets: CostTargets): Promise<Sample> {
     if (pid) ticks[part] = treeTicks(processes, pid);
   }
   // All of the cluster's processes, the postmaster's reaped backends included: other databases here are idle.
-  if (targets.postgres) ticks.postgres = processes.filter((process) => process.comm === 'postgres').reduce((sum, process) => sum + process.ticks, 0);
-  return { at: Date.now(), ticks, loadGenerator: process.cpuUsage(), postgres: targets.postgres ? await readPostgresCounters(targets.postgres) : undefined };
+  const postgres = targets.postgres ? await readPostgresCounters(targets.postgres) : undefined;
+  if (postgres) {
+    ticks.postgres = processes.filter((process) => process.comm === 'postgres').reduce((sum, process) => sum + process.ticks, 0);
+    ticks.postgresBench = benchPostgresTicks(processes, postgres.database);
+  }
+  return { at: Date.now(), ticks, loadGenerator: process.cpuUsage(), postgres };
 }
 
 /** A window being measured: `stop(events)` samples again and gives the cost of what ran in between. */
@@ -147,7 +187,8 @@ export async function startCostWindow(targets: CostTargets): Promise<CostWindow>
       const cpuSecondsPer10kEvents = Object.fromEntries(Object.entries(cpuSeconds).map(([part, seconds]) => [part, per10k(seconds)]));
       const cost: Cost = { seconds: (after.at - before.at) / 1000, events, cpuSeconds, cpuSecondsPer10kEvents };
       if (before.postgres && after.postgres) {
-        const delta = (field: keyof PostgresCounters) => per10k((after.postgres as PostgresCounters)[field] - (before.postgres as PostgresCounters)[field]);
+        const delta = (field: Exclude<keyof PostgresCounters, 'database'>) =>
+          per10k((after.postgres as PostgresCounters)[field] - (before.postgres as PostgresCounters)[field]);
         cost.postgresPer10kEvents = {
           commits: delta('commits'),
           tuplesInserted: delta('tuplesInserted'),

@@ -11,7 +11,8 @@ const PARTS: Array<[CostPart, string]> = [
   ['baseline', 'node:http'],
   ['redis', 'Redis'],
   ['worker', 'events worker'],
-  ['postgres', 'Postgres'],
+  ['postgres', 'Postgres (all)'],
+  ['postgresBench', 'Postgres (bench db)'],
 ];
 
 /** CPU seconds per 10,000 events of each process group, Postgres's work per 10,000 events, and what the load generator took. */

@@ -65,8 +65,15 @@ export async function driveRudderSdk(options: {
     while (queue.length > 0) await client.flush();
     await client.flush();
   };
+  // A batch already in flight is not waited for by flush(): wait for every callback too.
+  const answered = async () => {
+    await flushAll();
+    while (result.acknowledged.length + result.failed < result.sent && Date.now() < options.giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, options.giveUpAt - Date.now())).unref());
-  await Promise.race([flushAll(), timeout]);
+  await Promise.race([answered(), timeout]);
   result.pending = result.sent - result.acknowledged.length - result.failed;
   return result;
 }
