@@ -37,6 +37,11 @@ export interface EventBatch {
   request: RequestContext;
   /** Bytes of the (inflated) body. */
   bytes: number;
+  /**
+   * True when the body's text was found to hold nothing Postgres cannot keep (no `\u` escape, no
+   * number that can overflow): the walk over every value is skipped. Left out, it runs.
+   */
+  storable?: boolean;
 }
 
 const extractValidator = new Validator(ExtractPayload);
@@ -78,7 +83,9 @@ export function validateAndEnrich(batch: EventBatch, maxEventSize: number, accep
     // Schema first (it names the id field and its bound), then every value as Postgres must keep it,
     // before anything is changed: an id is refused as sent, never cleaned into another one.
     const reason =
-      size > maxEventSize ? `event is larger than ${maxEventSize} bytes` : (reasonToReject(raw, kind, request.type) ?? unstorableValueReason(raw) ?? shared);
+      size > maxEventSize
+        ? `event is larger than ${maxEventSize} bytes`
+        : (reasonToReject(raw, kind, request.type) ?? (batch.storable ? undefined : unstorableValueReason(raw)) ?? shared);
     if (reason !== undefined) {
       const refusal = { owner: source, reason, event: raw, size, receivedAt: request.receivedAt, maxEventSize };
       rejected.push(rejectedEvent(kind === 'enriched' && isPlainObject(raw) ? { ...refusal, inner: raw.payload } : refusal));

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EVENT_ROUTES, type EventRoute } from '@evt/schemas';
 import type { GatewayDeps } from '../deps';
 import { answerError, sendText } from '../http/answer';
+import { knownStorable } from '../http/json';
 import { sourceBeforeBody, writeKeyFromHeader, writeKeyFromQuery } from '../request/auth';
 import { requestContext, type BatchFields } from '../request/context';
 import { batchOf, JSON_BODY, readRequest } from '../request/read';
@@ -30,7 +31,13 @@ function singleEvent(deps: GatewayDeps, { type }: EventRoute): RawHandler {
   return async (req, res) => {
     const receivedAtMs = Date.now();
     const { source, body, bytes } = await readRequest(deps, req, sourceBeforeBody(deps.sources, writeKeyFromHeader(req)), JSON_BODY);
-    await deps.ingest.submit({ source, events: [body], request: requestContext(req, receivedAtMs, deps.clientIp, undefined, type), bytes });
+    await deps.ingest.submit({
+      source,
+      events: [body],
+      request: requestContext(req, receivedAtMs, deps.clientIp, undefined, type),
+      bytes,
+      storable: knownStorable(body),
+    });
     sendText(res, 200, 'OK');
   };
 }
@@ -43,7 +50,13 @@ function batch(deps: GatewayDeps, route: EventRoute): RawHandler {
     const incoming = await readRequest(deps, req, sourceBeforeBody(deps.sources, writeKeyOf(req)), JSON_BODY);
     const events = await batchOf(deps, incoming, new Date(receivedAtMs).toISOString());
     const { source, body, bytes } = incoming;
-    await deps.ingest.submit({ source, events, request: requestContext(req, receivedAtMs, deps.clientIp, body as BatchFields), bytes });
+    await deps.ingest.submit({
+      source,
+      events,
+      request: requestContext(req, receivedAtMs, deps.clientIp, body as BatchFields),
+      bytes,
+      storable: knownStorable(body),
+    });
     sendText(res, 200, 'OK');
   };
 }
