@@ -5,11 +5,27 @@ export interface CorrectedTimes {
   originalTimestamp: string | undefined;
 }
 
-function parse(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+/**
+ * Date.parse, remembering the last string it read: the events of a batch share their sentAt, and
+ * an SDK's events often their times. One memo per use, so that the two do not push each other out.
+ */
+class TimeReader {
+  private last: string | undefined;
+  private lastMs: number | undefined;
+
+  parse(value: unknown): number | undefined {
+    if (typeof value !== 'string') return undefined;
+    if (value !== this.last) {
+      const ms = Date.parse(value);
+      this.last = value;
+      this.lastMs = Number.isNaN(ms) ? undefined : ms;
+    }
+    return this.lastMs;
+  }
 }
+
+const clientTimes = new TimeReader();
+const sentAtTimes = new TimeReader();
 
 /**
  * Corrects the client's clock skew: `timestamp = receivedAt − (sentAt − clientTime)`.
@@ -24,8 +40,8 @@ export function correctTimestamp(input: {
   sentAt?: unknown;
 }): CorrectedTimes {
   const clientValue = typeof input.originalTimestamp === 'string' ? input.originalTimestamp : typeof input.timestamp === 'string' ? input.timestamp : undefined;
-  const clientMs = parse(clientValue);
-  const sentAtMs = parse(input.sentAt);
+  const clientMs = clientTimes.parse(clientValue);
+  const sentAtMs = sentAtTimes.parse(input.sentAt);
   if (clientMs !== undefined && sentAtMs !== undefined) {
     return { timestamp: new Date(input.receivedAtMs - (sentAtMs - clientMs)).toISOString(), originalTimestamp: clientValue };
   }

@@ -35,6 +35,11 @@ export class BodyBudget {
     return this.waiting.length;
   }
 
+  /** `bytes` held at once when they fit and nobody is waiting; undefined otherwise (then acquire and wait). */
+  tryAcquire(bytes: number): BodyReservation | undefined {
+    return this.waiting.length === 0 && this.fits(bytes) ? this.reserve(bytes) : undefined;
+  }
+
   /**
    * Resolves once `bytes` may be held. If `signal` aborts first (the client went away), the wait
    * ends with ClientGoneError and nothing is held.

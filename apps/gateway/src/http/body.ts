@@ -23,7 +23,9 @@ const UNKNOWN_SIZE_RESERVATION = 256 * 1024;
 export async function readBodyWithin(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer> {
   const declared = declaredPlainLength(req);
   if (declared !== undefined && declared > limit) throw new PayloadTooLargeError();
-  const reservation = await budget.acquire(declared ?? Math.min(limit, UNKNOWN_SIZE_RESERVATION), requestGone(req));
+  const bytes = declared ?? Math.min(limit, UNKNOWN_SIZE_RESERVATION);
+  // Only a request that must wait needs to know when its client leaves.
+  const reservation = budget.tryAcquire(bytes) ?? (await budget.acquire(bytes, requestGone(req)));
   try {
     return await readBody(req, limit);
   } finally {
