@@ -10,6 +10,21 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
   res.end(body);
 }
 
+// Under overload (a full backlog, Redis away) every request is a 503: one line per reason per interval, with how many it stands for.
+const WARN_503_INTERVAL_MS = 10_000;
+const last503Warning = new Map<string, { at: number; since: number }>();
+
+function warnOf503(logger: Logger, reason: string): void {
+  const now = Date.now();
+  const last = last503Warning.get(reason);
+  if (last !== undefined && now - last.at < WARN_503_INTERVAL_MS) {
+    last.since++;
+    return;
+  }
+  last503Warning.set(reason, { at: now, since: 0 });
+  logger.warn(last === undefined || last.since === 0 ? { reason } : { reason, alsoAnsweredSinceLastLine: last.since }, 'answered 503');
+}
+
 /** Maps an error to its answer. The client reads a short reason, never a stack trace. */
 export function answerError(res: ServerResponse, error: unknown, logger: Logger): void {
   if (res.headersSent) return;
@@ -17,7 +32,7 @@ export function answerError(res: ServerResponse, error: unknown, logger: Logger)
   const appError = error instanceof AppError ? error : new ServiceUnavailableError('internal error');
   if (appError instanceof ServiceUnavailableError) {
     res.setHeader('Retry-After', String(appError.retryAfterSeconds));
-    logger.warn({ reason: appError.reason }, 'answered 503');
+    warnOf503(logger, appError.reason);
   }
   if (appError instanceof RateLimitedError) res.setHeader('Retry-After', String(appError.retryAfterSeconds));
   if (appError instanceof PayloadTooLargeError) closeAfterAnswer(res);
