@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { ServiceUnavailableError } from '@evt/errors';
 import { Backlog, CoalescingProducer } from './coalescing-producer';
+import { decodeJobData } from './job-data';
 
 /** A queue whose writes finish when the test says so. */
 function slowQueue() {
@@ -18,7 +19,7 @@ describe('CoalescingProducer.drain', () => {
     const producer = new CoalescingProducer<string>(queue, () => true, new Backlog(1 << 20), options);
     const accepted = producer.enqueue({ items: ['a', 'b'], rejected: [], bytes: 10 });
     await settled();
-    expect(writes.map((write) => write.data)).toEqual([{ events: ['a', 'b'], rejected: [] }]);
+    expect(await Promise.all(writes.map((write) => decodeJobData(write.data)))).toEqual([{ events: ['a', 'b'], rejected: [] }]);
 
     let drained = false;
     const drain = producer.drain().then(() => (drained = true));
@@ -38,5 +39,32 @@ describe('CoalescingProducer.drain', () => {
     const request = producer.enqueue({ items: ['a'], rejected: [], bytes: 1 });
     ready = false;
     await Promise.all([expect(request).rejects.toThrow(ServiceUnavailableError), producer.drain()]);
+  });
+});
+
+describe('CoalescingProducer, a request that waited too long', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('is answered 503 and left out of the job it was gathered into; the others of that job are stored', async () => {
+    // The producer's clock, moved by hand: the writes' own timeouts (real timers) stay far away.
+    let now = 1_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    const { queue, writes } = slowQueue();
+    const producer = new CoalescingProducer<string>(queue, () => true, new Backlog(1 << 20), { ...options, timeoutMs: 5000, maxConcurrentWrites: 1 });
+    const first = producer.enqueue({ items: ['a'], rejected: [], bytes: 1 });
+    await settled();
+    // Both gather into the next job while the first write is in flight; the second has waited too long by the time it is taken.
+    const late = producer.enqueue({ items: ['b'], rejected: [{ id: 'r-b' } as never], bytes: 1 });
+    now += 4000;
+    const fresh = producer.enqueue({ items: ['c', 'd'], rejected: [{ id: 'r-c' } as never], bytes: 2 });
+    now += 2000;
+    writes[0].finish();
+    await first;
+    await expect(late).rejects.toThrow(ServiceUnavailableError);
+    await settled();
+    expect(writes).toHaveLength(2);
+    expect(await decodeJobData(writes[1].data)).toEqual({ events: ['c', 'd'], rejected: [{ id: 'r-c' }] });
+    writes[1].finish();
+    await fresh;
   });
 });

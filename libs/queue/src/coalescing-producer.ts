@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { ServiceUnavailableError, withTimeout } from '@evt/errors';
 import type { RejectedEvent } from '@evt/schemas';
-import { encodeJobData } from './job-data';
+import { encodeJob, JobBuilder, type ItemsRange } from './job-data';
 
 export interface EnqueueRequest<T> {
   items: T[];
@@ -29,19 +29,31 @@ export interface CoalescingOptions {
   maxConcurrentWrites?: number;
 }
 
-interface Pending<T> extends EnqueueRequest<T> {
+/** A request whose items are in a job not yet stored. */
+interface Waiting {
+  range: ItemsRange;
+  bytes: number;
   deadline: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
 
+/** A job still taking requests, or waiting for its turn to be written. */
+interface OpenJob {
+  builder: JobBuilder;
+  requests: Waiting[];
+  bytes: number;
+}
+
 /**
  * Coalesces the items of concurrent requests into few BullMQ jobs: while a job is being
- * written, new requests gather, and the next job carries them all. Each request's promise
- * resolves only once Redis has stored the job holding its items.
+ * written, new requests gather, and the next job carries them all. Each request's items are
+ * serialized into its job as it comes (JobBuilder); its promise resolves only once Redis has
+ * stored that job.
  */
 export class CoalescingProducer<T> {
-  private pending: Pending<T>[] = [];
+  /** Oldest first; only the last one takes new requests. */
+  private open: OpenJob[] = [];
   private writes = 0;
   private scheduled = false;
   private closing = false;
@@ -65,15 +77,32 @@ export class CoalescingProducer<T> {
     if (this.backlog.bytes + request.bytes > this.backlog.maxBytes) {
       return Promise.reject(new ServiceUnavailableError('queue backlog full'));
     }
+    const job = this.jobFor(request.items.length + request.rejected.length, request.bytes);
+    const range = job.builder.add(request.items, request.rejected);
+    job.bytes += request.bytes;
+    this.backlog.bytes += request.bytes;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ ...request, deadline: Date.now() + this.options.timeoutMs, resolve, reject });
-      this.backlog.bytes += request.bytes;
+      job.requests.push({ range, bytes: request.bytes, deadline: Date.now() + this.options.timeoutMs, resolve, reject });
       this.schedule();
     });
   }
 
+  /** The open job that can take `items` more items and `bytes` more bytes; a new one when the last is full. */
+  private jobFor(items: number, bytes: number): OpenJob {
+    const last = this.open[this.open.length - 1];
+    if (
+      last !== undefined &&
+      (last.requests.length === 0 || (last.builder.count + items <= this.options.maxItemsPerJob && last.bytes + bytes <= this.options.maxBytesPerJob))
+    ) {
+      return last;
+    }
+    const job: OpenJob = { builder: new JobBuilder(this.options.itemsKey), requests: [], bytes: 0 };
+    this.open.push(job);
+    return job;
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.pending.length === 0 || this.writes >= this.maxConcurrentWrites) return;
+    if (this.scheduled || this.open.length === 0 || this.writes >= this.maxConcurrentWrites) return;
     this.scheduled = true;
     // One macrotask later: every request parsed in this turn of the event loop joins the job.
     setImmediate(() => {
@@ -82,56 +111,44 @@ export class CoalescingProducer<T> {
     });
   }
 
-  private take(): Pending<T>[] {
-    const taken: Pending<T>[] = [];
-    let items = 0;
-    let bytes = 0;
-    while (this.pending.length > 0) {
-      const next = this.pending[0];
-      const size = next.items.length + next.rejected.length;
-      if (taken.length > 0 && (items + size > this.options.maxItemsPerJob || bytes + next.bytes > this.options.maxBytesPerJob)) break;
-      this.pending.shift();
-      taken.push(next);
-      items += size;
-      bytes += next.bytes;
-    }
-    return taken;
-  }
-
   private async writeNext(): Promise<void> {
+    const job = this.open.shift();
+    if (job === undefined) return this.notifyIfIdle();
     const now = Date.now();
-    const batch = this.take().filter((request) => {
-      if (request.deadline > now && this.isReady()) return true;
-      this.settle(request, new ServiceUnavailableError(this.isReady() ? 'queue too slow' : 'queue unreachable'));
+    const ready = this.isReady();
+    const live = job.requests.filter((request) => {
+      if (request.deadline > now && ready) return true;
+      this.settle(request, new ServiceUnavailableError(ready ? 'queue too slow' : 'queue unreachable'));
       return false;
     });
-    if (batch.length === 0) {
+    if (live.length === 0) {
+      job.builder.release();
       this.schedule();
       return this.notifyIfIdle();
     }
+    // Requests answered 503 above must not be stored: their clients will send them again.
+    const builder = live.length === job.requests.length ? job.builder : job.builder.without(live.map((request) => request.range));
 
     this.writes++;
     this.schedule();
-    const items: T[] = [];
-    const rejected: RejectedEvent[] = [];
     let deadline = Number.POSITIVE_INFINITY;
     let bytes = 0;
-    for (const request of batch) {
-      for (const item of request.items) items.push(item);
-      for (const record of request.rejected) rejected.push(record);
+    for (const request of live) {
       deadline = Math.min(deadline, request.deadline);
       bytes += request.bytes;
     }
     try {
+      // The builder's buffer goes back to the pool only once compression has read it, even if the wait times out first.
+      const encoded = encodeJob(builder.seal(), bytes).finally(() => builder.release());
       await withTimeout(
-        encodeJobData({ [this.options.itemsKey]: items, rejected }, bytes).then((data) => this.queue.add(this.queue.name, data)),
+        encoded.then((data) => this.queue.add(this.queue.name, data)),
         Math.max(1, deadline - Date.now()),
         'queue too slow',
       );
-      for (const request of batch) this.settle(request);
+      for (const request of live) this.settle(request);
     } catch (error) {
       const failure = error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError('queue write failed', { cause: error });
-      for (const request of batch) this.settle(request, failure);
+      for (const request of live) this.settle(request, failure);
     } finally {
       this.writes--;
       this.schedule();
@@ -140,13 +157,13 @@ export class CoalescingProducer<T> {
   }
 
   private notifyIfIdle(): void {
-    if (this.pending.length > 0 || this.writes > 0 || this.idleWaiters.length === 0) return;
+    if (this.open.length > 0 || this.writes > 0 || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
 
-  private settle(request: Pending<T>, error?: Error): void {
+  private settle(request: Waiting, error?: Error): void {
     this.backlog.bytes -= request.bytes;
     if (error) request.reject(error);
     else request.resolve();
@@ -155,7 +172,7 @@ export class CoalescingProducer<T> {
   /** Refuses new requests and waits until those already accepted are written (or timed out). */
   async drain(): Promise<void> {
     this.closing = true;
-    if (this.pending.length === 0 && this.writes === 0) return;
+    if (this.open.length === 0 && this.writes === 0) return;
     // Every request settles in writeNext, which ends by checking for idleness.
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }

@@ -26,37 +26,47 @@ export function eventHandlers(deps: GatewayDeps): Map<string, RawHandler> {
   return handlers;
 }
 
+/**
+ * Answers 200 once `submit` (reading, checking and handing over the request's events) has
+ * resolved. The events are not in this frame, which waits for Redis: `submit` returns the
+ * ingest's promise instead of awaiting it, so nothing keeps them alive meanwhile (see IngestService).
+ */
+function answeringOk(submit: (req: IncomingMessage) => Promise<void>): RawHandler {
+  return async (req, res) => {
+    await submit(req);
+    sendText(res, 200, 'OK');
+  };
+}
+
 /** One event, of the route's type. */
 function singleEvent(deps: GatewayDeps, { type }: EventRoute): RawHandler {
-  return async (req, res) => {
+  return answeringOk(async (req) => {
     const receivedAtMs = Date.now();
     const { source, body, bytes } = await readRequest(deps, req, sourceBeforeBody(deps.sources, writeKeyFromHeader(req)), JSON_BODY);
-    await deps.ingest.submit({
+    return deps.ingest.submit({
       source,
       events: [body],
       request: requestContext(req, receivedAtMs, deps.clientIp, undefined, type),
       bytes,
       storable: knownStorable(body),
     });
-    sendText(res, 200, 'OK');
-  };
+  });
 }
 
 /** `{"batch": [...], "sentAt"?, "context"?, "integrations"?}`. */
 function batch(deps: GatewayDeps, route: EventRoute): RawHandler {
   const writeKeyOf = route.writeKeyIn === 'headerOrQuery' ? headerOrQuery : writeKeyFromHeader;
-  return async (req, res) => {
+  return answeringOk(async (req) => {
     const receivedAtMs = Date.now();
     const incoming = await readRequest(deps, req, sourceBeforeBody(deps.sources, writeKeyOf(req)), JSON_BODY);
     const events = await batchOf(deps, incoming, new Date(receivedAtMs).toISOString());
     const { source, body, bytes } = incoming;
-    await deps.ingest.submit({
+    return deps.ingest.submit({
       source,
       events,
       request: requestContext(req, receivedAtMs, deps.clientIp, body as BatchFields),
       bytes,
       storable: knownStorable(body),
     });
-    sendText(res, 200, 'OK');
-  };
+  });
 }

@@ -80,14 +80,27 @@ export class IngestService {
       });
       if (!decision.allowed) throw new RateLimitedError(decision.retryAfterSeconds);
     }
+    return this.store(queue, accepted, rejected, submission.bytes);
+  }
+
+  /**
+   * Hands the events to their queue's producer, which serializes them at once, and resolves once
+   * Redis holds them. Not async on purpose: what waits for Redis (the returned promise) holds
+   * their counts only, so the events themselves die young instead of being kept (and promoted,
+   * then swept by full collections) for the length of a Redis round trip.
+   */
+  private store(queue: EventQueue, accepted: QueuedEvent[], rejected: RejectedEvent[], bytes: number): Promise<void> {
     const started = performance.now();
-    await this.producers[queue].enqueue({ items: accepted, rejected, bytes: submission.bytes });
-    this.backlog?.added(accepted.length);
-    if (this.metrics) {
-      this.metrics.enqueued((performance.now() - started) / 1000);
-      this.metrics.accepted(accepted.length);
-      if (rejected.length > 0) this.metrics.rejected(rejected.map((r) => r.reason));
-    }
+    const count = accepted.length;
+    const reasons = rejected.length > 0 ? rejected.map((r) => r.reason) : undefined;
+    return this.producers[queue].enqueue({ items: accepted, rejected, bytes }).then(() => {
+      this.backlog?.added(count);
+      if (this.metrics) {
+        this.metrics.enqueued((performance.now() - started) / 1000);
+        this.metrics.accepted(count);
+        if (reasons) this.metrics.rejected(reasons);
+      }
+    });
   }
 
   /**
