@@ -17,21 +17,34 @@ export function copyValue(value: unknown): string {
   return SPECIAL.test(storable) ? storable.replace(SPECIALS, (c) => ESCAPES[c]) : storable;
 }
 
-/** Streams rows into `table` with one COPY … FROM STDIN: the fastest way rows get into Postgres. */
+// COPY data is sent in chunks of about this size.
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Streams rows into `table` with one COPY … FROM STDIN: the fastest way rows get into Postgres.
+ * Each row's text is written straight into a chunk Buffer (a megabyte string handed to the socket
+ * would be copied into a fresh Buffer again, which measured slower than the COPY's own encoding).
+ */
 export async function copyInto(client: PoolClient, table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', () => resolve());
     stream.on('error', reject);
   });
-  let chunk = '';
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
   for (const row of rows) {
-    chunk += `${row.map(copyValue).join('\t')}\n`;
-    if (chunk.length > 1 << 20) {
-      if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
-      chunk = '';
+    const line = `${row.map(copyValue).join('\t')}\n`;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (used > 0 && used + line.length * 3 > chunk.length) {
+      if (!stream.write(chunk.subarray(0, used))) await new Promise((resolve) => stream.once('drain', resolve));
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
+      used = 0;
+    } else if (line.length * 3 > chunk.length) {
+      chunk = Buffer.allocUnsafe(line.length * 3);
     }
+    used += chunk.write(line, used);
   }
-  stream.end(chunk);
+  stream.end(chunk.subarray(0, used));
   await done;
 }

@@ -136,6 +136,17 @@ describe('storing a job of events (real Postgres)', () => {
     ]);
   });
 
+  it('stores a job of several megabytes exactly, multi-byte text across the COPY chunks included', async () => {
+    const text = (i: number) => `${i} é☃😀 \\ \t `.repeat(60 + (i % 7));
+    const events = Array.from({ length: 3000 }, (_, i) => queued(`big-${i}`, { properties: { text: text(i) } }));
+    expect(await processEventsJob({ events, rejected: [] }, '1', { store, logger })).toEqual({ stored: 3000, duplicates: 0, rejected: 0 });
+    const rows = await env.db.query<{ message_id: string; text: string }>(
+      "SELECT message_id, payload->'properties'->>'text' AS text FROM events WHERE message_id LIKE 'big-%'",
+    );
+    expect(rows).toHaveLength(3000);
+    expect(rows.every((row) => row.text === text(Number(row.message_id.slice(4))))).toBe(true);
+  });
+
   it('keeps one row when a job carries the same messageId twice', async () => {
     expect(await processEventsJob({ events: [queued('dup'), queued('dup')], rejected: [] }, '1', { store, logger })).toEqual({
       stored: 1,
