@@ -11,6 +11,8 @@ describe('tools/bench smoke run', () => {
       seconds: 1,
       e2eSeconds: 2,
       e2eConnections: 2,
+      // (c) after growing events by a few rows of another source: the mechanics of the growth runs.
+      prefillEvents: [1000],
       memoryConnections: 4,
       memoryBodyBytes: 256 * 1024,
       memorySeconds: 1,
@@ -33,6 +35,8 @@ describe('tools/bench smoke run', () => {
       expect(row.ratio).toBeGreaterThan(0);
     }
     expect(durable.requestsPerSecond).toBeGreaterThan(0);
+    expect(report.eventsTable?.[0].rows).toBeGreaterThanOrEqual(1000);
+    expect(report.rows[3].target).toMatch(/events at [\d,]+ rows \(unique index \d+ MB/);
     expect(ceiling.target).toMatch(/enqueue off/);
     expect(batch.eventsPerSecond).toBeGreaterThan(0);
     expect(memory.peakRssBytes).toBeGreaterThan(0);

@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { peakRss } from '@evt/testing';
 import { copyInto, deleteQueuePrefix, EVENT_COLUMNS, readQueueDepthsFromEnv } from './db-access';
 import { scenarioE } from './audience-list';
+import { eventsTableSizes, prefillEvents } from './prefill';
 import { startCostWindow, type Cost, type CostTargets } from './cpu';
 import { scenarioF } from './overload';
 import { batchBody, trackEvent } from './payloads';
@@ -146,6 +147,23 @@ async function scenarioB(stack: BenchStack, options: BenchOptions): Promise<Row[
 }
 
 /** (c) sustained end-to-end load; every acknowledged messageId must land once. Baseline: plain COPY of the same rows. */
+/** (c) once per size of `events` in options.prefillEvents, growing the table between runs. */
+async function scenarioCAsTableGrows(stack: BenchStack, options: BenchOptions, report: BenchReport): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const size of options.prefillEvents) {
+    if (size > 0) {
+      const seconds = await prefillEvents(stack.db, stack.workspaceId, size, options.log);
+      options.log(`  prefilled events to ${size.toLocaleString('en')} rows of another source in ${seconds.toFixed(0)} s`);
+    }
+    const table = await eventsTableSizes(stack.db);
+    (report.eventsTable ??= []).push(table);
+    const [row] = await scenarioC(stack, options, report);
+    const label = `events at ${table.rows.toLocaleString('en')} rows (unique index ${table.uniqueIndexMb} MB, all indexes ${table.indexesMb} MB, shared_buffers ${table.sharedBuffersMb} MB)`;
+    rows.push(options.prefillEvents.length > 1 || size > 0 ? { ...row, target: `${row.target}, ${label}` } : row);
+  }
+  return rows;
+}
+
 async function scenarioC(stack: BenchStack, options: BenchOptions, report: BenchReport): Promise<Row[]> {
   const gateway = await startGateway(stack, unlimited(options));
   const worker = startWorker(stack);
@@ -288,7 +306,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const run: Record<Scenario, () => Promise<Row[]>> = {
         a: () => scenarioA(stack, options),
         b: () => scenarioB(stack, options),
-        c: () => scenarioC(stack, options, report),
+        c: () => scenarioCAsTableGrows(stack, options, report),
         d: () => scenarioD(stack, options),
         e: () => scenarioE(stack, options),
         f: () => scenarioF(stack, options, report),

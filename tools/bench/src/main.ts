@@ -6,7 +6,7 @@ import type { BenchOptions } from './types';
 import { renderTable } from './report';
 
 // `nx run bench:run [-- --scenarios a,b,c,d --seconds 10 --connections 50,256 …]`; `--scenarios e` sends one 100 MB audience list;
-// `--scenarios f --overload-seconds 300` overloads the gateway with a backlog limit (`--overload-seconds 40` for a quick look)
+// `--scenarios c --prefill-events 0,5000000,20000000` runs (c) as `events` grows; `--scenarios f --overload-seconds 300` overloads the gateway with a backlog limit (`--overload-seconds 40` for a quick look)
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'a,b,c,d' },
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'e2e-seconds': { type: 'string', default: '60' },
     'e2e-connections': { type: 'string', default: '16' },
+    'prefill-events': { type: 'string', default: '0' },
     'memory-connections': { type: 'string', default: '1000' },
     'memory-body-mb': { type: 'string', default: '4' },
     'memory-seconds': { type: 'string', default: '10' },
@@ -34,6 +35,7 @@ const options: BenchOptions = {
   seconds: Number(values.seconds),
   e2eSeconds: Number(values['e2e-seconds']),
   e2eConnections: Number(values['e2e-connections']),
+  prefillEvents: (values['prefill-events'] as string).split(',').map(Number),
   memoryConnections: Number(values['memory-connections']),
   memoryBodyBytes: Number(values['memory-body-mb']) * 1024 * 1024,
   memorySeconds: Number(values['memory-seconds']),

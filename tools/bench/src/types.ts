@@ -10,6 +10,11 @@ export interface BenchOptions {
   seconds: number;
   e2eSeconds: number;
   e2eConnections: number;
+  /**
+   * (c) runs once per entry, after `events` was grown to that many rows of another source
+   * (prefill.ts): how (c) changes as the table and its unique index grow. `[0]`: as it is.
+   */
+  prefillEvents: number[];
   memoryConnections: number;
   memoryBodyBytes: number;
   memorySeconds: number;
@@ -55,5 +60,7 @@ export interface BenchReport {
   options: Omit<BenchOptions, 'log' | 'databaseUrl'>;
   rows: Row[];
   e2e?: { acknowledged: number; stored: number; lost: number; duplicated: number; backlogEventsAtStop: number; drainSeconds: number };
+  /** The size of `events` before each run of (c). */
+  eventsTable?: Array<{ rows: number; tableMb: number; uniqueIndexMb: number; indexesMb: number; sharedBuffersMb: number }>;
   overload?: OverloadReport;
 }
