@@ -109,13 +109,22 @@ function cmdline(pid: number): string {
   }
 }
 
-/** Ticks of the bench database's backends (autovacuum workers on it included) and of the shared background processes. */
-function benchPostgresTicks(processes: ProcessTicks[], database: string): number {
-  return processes
-    .filter((process) => process.comm === 'postgres')
-    .map((process) => ({ process, title: cmdline(process.pid) }))
-    .filter(({ title }) => title.includes(` ${database} `) || title.endsWith(` ${database}`) || BACKGROUND_PROCESS.test(title))
-    .reduce((sum, { process }) => sum + process.ownTicks, 0);
+/** Ticks of each of the bench database's backends (autovacuum workers on it included) and of the shared background processes, by pid. */
+function benchPostgresTicks(processes: ProcessTicks[], database: string): Map<number, number> {
+  return new Map(
+    processes
+      .filter((process) => process.comm === 'postgres')
+      .map((process) => ({ process, title: cmdline(process.pid) }))
+      .filter(({ title }) => title.includes(` ${database} `) || title.endsWith(` ${database}`) || BACKGROUND_PROCESS.test(title))
+      .map(({ process }) => [process.pid, process.ownTicks]),
+  );
+}
+
+/** What the processes of `after` spent since `before`; one that has exited meanwhile counts for nothing (it cannot be read any more). */
+function ticksSince(before: Map<number, number> | undefined, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, now] of after) ticks += now - (before?.get(pid) ?? 0);
+  return ticks;
 }
 
 interface PostgresCounters {
@@ -147,6 +156,8 @@ interface Sample {
   ticks: Partial<Record<CostPart, number>>;
   loadGenerator: NodeJS.CpuUsage;
   postgres?: PostgresCounters;
+  /** Ticks of the bench database's backends by pid (postgresBench is computed per process: backends come and go). */
+  benchBackends?: Map<number, number>;
 }
 
 async function sample(targets: CostTargets): Promise<Sample> {
@@ -158,11 +169,9 @@ async function sample(targets: CostTargets): Promise<Sample> {
   }
   // All of the cluster's processes, the postmaster's reaped backends included: other databases here are idle.
   const postgres = targets.postgres ? await readPostgresCounters(targets.postgres) : undefined;
-  if (postgres) {
-    ticks.postgres = processes.filter((process) => process.comm === 'postgres').reduce((sum, process) => sum + process.ticks, 0);
-    ticks.postgresBench = benchPostgresTicks(processes, postgres.database);
-  }
-  return { at: Date.now(), ticks, loadGenerator: process.cpuUsage(), postgres };
+  const benchBackends = postgres ? benchPostgresTicks(processes, postgres.database) : undefined;
+  if (postgres) ticks.postgres = processes.filter((process) => process.comm === 'postgres').reduce((sum, process) => sum + process.ticks, 0);
+  return { at: Date.now(), ticks, loadGenerator: process.cpuUsage(), postgres, benchBackends };
 }
 
 /** A window being measured: `stop(events)` samples again and gives the cost of what ran in between. */
@@ -182,6 +191,7 @@ export async function startCostWindow(targets: CostTargets): Promise<CostWindow>
       const cpuSeconds: Partial<Record<CostPart, number>> = {};
       for (const [part, ticks] of Object.entries(after.ticks) as Array<[CostPart, number]>)
         cpuSeconds[part] = (ticks - (before.ticks[part] ?? 0)) / CLOCK_TICKS;
+      if (after.benchBackends) cpuSeconds.postgresBench = ticksSince(before.benchBackends, after.benchBackends) / CLOCK_TICKS;
       const usage = process.cpuUsage(before.loadGenerator);
       cpuSeconds.loadGenerator = (usage.user + usage.system) / 1e6;
       const cpuSecondsPer10kEvents = Object.fromEntries(Object.entries(cpuSeconds).map(([part, seconds]) => [part, per10k(seconds)]));

@@ -37,7 +37,8 @@ export async function eventsTableSizes(
   db: DbClient,
 ): Promise<{ rows: number; tableMb: number; uniqueIndexMb: number; indexesMb: number; sharedBuffersMb: number }> {
   const [row] = await db.query<{ rows: number; table_mb: number; unique_mb: number; indexes_mb: number; shared_mb: number }>(
-    `SELECT (SELECT reltuples::bigint FROM pg_class WHERE relname = 'events')::float8 AS rows,
+    // reltuples is -1 for a table never analysed, that is, a new and small one.
+    `SELECT (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = 'events')::float8 AS rows,
             pg_table_size('events') / 1048576.0 AS table_mb,
             pg_relation_size('events_source_id_message_id_key') / 1048576.0 AS unique_mb,
             pg_indexes_size('events') / 1048576.0 AS indexes_mb,
