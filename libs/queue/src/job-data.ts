@@ -21,9 +21,10 @@ export const COMPRESS_ABOVE_BYTES = 16 * 1024;
  * gateway's time went to GC when each request had a Buffer of its own).
  */
 const spareBuffers: Buffer[] = [];
-const MAX_SPARE_BUFFERS = 16;
+// At most 8 × 8 MB kept while idle; jobs carry at most ENQUEUE_MAX_BYTES (4 MB) of bodies.
+const MAX_SPARE_BUFFERS = 8;
 // A buffer grown past this for an unusual job is not kept.
-const MAX_SPARE_BYTES = 16 * 1024 * 1024;
+const MAX_SPARE_BYTES = 8 * 1024 * 1024;
 
 /** JSON text appended to a growing buffer. */
 class JsonWriter {
