@@ -1,3 +1,4 @@
+import { sentinelOptions } from './redis-address';
 import { QUEUES } from '@evt/schemas';
 import { ConfigError, INTERNAL_QUEUES, loadConfig } from './config';
 
@@ -208,5 +209,38 @@ describe('loadConfig', () => {
         .map((queue) => queue.name),
     );
     expect(INTERNAL_QUEUES).toEqual(['replay', 'retl', 'audiencelist', 'extract', 'internal-batch']);
+  });
+
+  describe('Redis Sentinel', () => {
+    it('finds the primary through REDIS_SENTINELS under REDIS_SENTINEL_NAME, with the credentials of REDIS_URL', () => {
+      const config = loadConfig({
+        REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b:26380,[::1]:26381',
+        REDIS_SENTINEL_NAME: 'evt-primary',
+        REDIS_URL: 'redis://app:s3cr%40t@ignored:6379',
+      });
+      expect(config.redisUrl).toBe('redis-sentinel://app:s3cr%40t@10.0.0.1:26379,sentinel-b:26380,::1:26381/evt-primary');
+      expect(sentinelOptions(config.redisUrl)).toEqual({
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-b', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+        name: 'evt-primary',
+        username: 'app',
+        password: 's3cr@t',
+      });
+    });
+
+    it('keeps REDIS_URL as it is without sentinels, and reads it as no Sentinel address', () => {
+      expect(loadConfig({}).redisUrl).toBe('redis://127.0.0.1:6379');
+      expect(sentinelOptions('redis://127.0.0.1:6379')).toBeUndefined();
+    });
+
+    it("refuses sentinels without the primary's name, a name without sentinels, and what is not host:port", () => {
+      expect(() => loadConfig({ REDIS_SENTINELS: '127.0.0.1:26379' })).toThrow('REDIS_SENTINEL_NAME: must name the primary the sentinels watch');
+      expect(() => loadConfig({ REDIS_SENTINEL_NAME: 'evt' })).toThrow('REDIS_SENTINEL_NAME: is set without REDIS_SENTINELS');
+      for (const bad of ['127.0.0.1', '127.0.0.1:0', 'a:1,,b:2', 'host:99999', 'redis://a:1'])
+        expect(() => loadConfig({ REDIS_SENTINELS: bad, REDIS_SENTINEL_NAME: 'evt' })).toThrow('REDIS_SENTINELS: must list host:port pairs');
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { QUEUES, queueKeysOf, type NameOf, type QueueKeyOf } from '@evt/schemas';
+import { sentinelAddress } from './redis-address';
 
 /** Raised at start-up when an environment variable has a value we cannot use. */
 export class ConfigError extends Error {
@@ -16,6 +17,7 @@ export type TrustProxy = boolean | number | string;
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** A `redis://` URL, or the address of a Sentinel deployment (REDIS_SENTINELS; see sentinelAddress). */
   readonly redisUrl: string;
   readonly databaseUrl: string;
   /** BullMQ key prefix; wrap it in braces (`{evt}`) to keep every key in one Redis Cluster slot. */
@@ -116,6 +118,35 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+/**
+ * Where Redis is: `REDIS_URL`, or, with `REDIS_SENTINELS` (`host:port,host:port`) and
+ * `REDIS_SENTINEL_NAME`, a Sentinel deployment whose primary is found (and found again after a
+ * failover) through its sentinels; `REDIS_URL`'s credentials then apply to the primary (TLS to a
+ * Sentinel deployment is not supported yet).
+ */
+function redisAddress(env: Env): string {
+  const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+  const sentinels = read(env, 'REDIS_SENTINELS');
+  const name = read(env, 'REDIS_SENTINEL_NAME');
+  if (sentinels === undefined) {
+    if (name !== undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'is set without REDIS_SENTINELS');
+    return redisUrl;
+  }
+  if (name === undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'must name the primary the sentinels watch (sentinel monitor <name> …)');
+  const hosts = sentinels.split(',').map((entry) => entry.trim());
+  const parsed = hosts.map((entry) => /^([^\s:/,]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(entry));
+  if (hosts.length === 0 || parsed.some((match) => match === null || Number(match[2]) < 1 || Number(match[2]) > 65535)) {
+    throw new ConfigError('REDIS_SENTINELS', `must list host:port pairs separated by commas, got "${sentinels}"`);
+  }
+  const credentials = new URL(redisUrl);
+  return sentinelAddress({
+    sentinels: parsed.map((match) => ({ host: (match as RegExpExecArray)[1].replace(/^\[|\]$/g, ''), port: Number((match as RegExpExecArray)[2]) })),
+    name,
+    ...(credentials.username ? { username: decodeURIComponent(credentials.username) } : {}),
+    ...(credentials.password ? { password: decodeURIComponent(credentials.password) } : {}),
+  });
+}
+
 /** `PUBLIC_URL`: an http(s) origin, optionally with a path prefix; no query or fragment. No trailing slash. */
 function publicUrl(env: Env): string | undefined {
   if (read(env, 'PUBLIC_URL') === undefined) return undefined;
@@ -181,7 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     port: int(env, 'PORT', 8080, 0, 65535),
     host: read(env, 'HOST') ?? '0.0.0.0',
-    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: redisAddress(env),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/evt', ['postgres:', 'postgresql:']),
     queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'evt',
     logLevel: logLevel(env),

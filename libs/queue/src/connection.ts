@@ -1,20 +1,27 @@
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
+import { sentinelOptions } from '@evt/config';
 
 export type { Redis };
+
+// Reconnect quickly and forever: Redis coming back (or a new primary) must be noticed within a second or two.
+const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1000);
 
 /**
  * A Redis connection for one role. Producers fail fast while Redis is away (no offline queue:
  * the gateway must answer 503 within a second, not wait); workers block and wait, as BullMQ requires.
+ * `redisUrl` is a `redis://` URL, or a Sentinel address (sentinelAddress): then ioredis asks the
+ * sentinels for the primary, and again after a failover.
  */
 export function createRedis(redisUrl: string, role: 'producer' | 'worker' | 'admin'): Redis {
-  const redis = new IORedis(redisUrl, {
+  const options: RedisOptions = {
     lazyConnect: false,
     enableOfflineQueue: role !== 'producer',
     maxRetriesPerRequest: role === 'worker' ? null : role === 'producer' ? 0 : 1,
     connectTimeout: 2000,
-    // Reconnect quickly and forever: Redis coming back must be noticed within a second or two.
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-  });
+    retryStrategy,
+  };
+  const sentinel = sentinelOptions(redisUrl);
+  const redis = sentinel ? new IORedis({ ...options, ...sentinel, sentinelRetryStrategy: retryStrategy }) : new IORedis(redisUrl, options);
   // Connection errors are reported through status and failed commands; an unhandled
   // 'error' event would otherwise crash the process.
   redis.on('error', () => undefined);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,4 +79,45 @@ export async function startOwnRedis(options: { appendonly?: boolean; appendfsync
   };
   await own.start();
   return own;
+}
+
+/** A Redis Sentinel of the test's own, watching one primary. */
+export interface OwnSentinel {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server --sentinel` on a free port, watching the primary at `primaryPort` under
+ * `name` (quorum 1, a primary down after 1 s), its config in a temporary folder (Sentinel rewrites it).
+ */
+export async function startOwnSentinel(primaryPort: number, name: string): Promise<OwnSentinel> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'evt-sentinel-'));
+  const file = path.join(dir, 'sentinel.conf');
+  writeFileSync(
+    file,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('redis-server', [file, '--sentinel'], { stdio: 'ignore' });
+  await waitForPort(port, 10_000);
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
