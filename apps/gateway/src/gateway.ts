@@ -65,6 +65,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     maxItemsPerJob: config.enqueueMaxEvents,
     maxBytesPerJob: config.enqueueMaxBytes,
     maxPendingBytes: config.enqueueMaxPendingBytes,
+    ackReplicas: config.redisAckReplicas,
   });
   producers.connection.once('ready', () => void warnAboutDurability(producers.connection, logger));
 

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       publicUrl: undefined,
       enqueueTimeoutMs: 800,
+      redisAckReplicas: 0,
       enqueueMaxEvents: 2000,
       enqueueMaxBytes: 4194304,
       enqueueMaxPendingBytes: 67108864,
@@ -63,6 +64,12 @@ describe('loadConfig', () => {
     expect(failure({ MAX_QUEUE_BACKLOG_EVENTS: '-1' }).message).toBe('MAX_QUEUE_BACKLOG_EVENTS: expected a whole number, got "-1"');
     expect(failure({ MAX_QUEUE_BACKLOG_EVENTS: '1e6' }).message).toBe('MAX_QUEUE_BACKLOG_EVENTS: expected a whole number, got "1e6"');
     expect(failure({ MAX_QUEUE_BACKLOG_EVENTS: '1000000001' }).message).toBe('MAX_QUEUE_BACKLOG_EVENTS: must be between 0 and 1000000000, got 1000000001');
+  });
+
+  it('reads REDIS_ACK_REPLICAS, the replicas that must hold a job before its 200, and refuses what is not a count', () => {
+    expect(loadConfig({ REDIS_ACK_REPLICAS: '2' }).redisAckReplicas).toBe(2);
+    expect(() => loadConfig({ REDIS_ACK_REPLICAS: 'all' })).toThrow('REDIS_ACK_REPLICAS');
+    expect(() => loadConfig({ REDIS_ACK_REPLICAS: '-1' })).toThrow('REDIS_ACK_REPLICAS');
   });
 
   it('reads process.env when given no environment', () => {

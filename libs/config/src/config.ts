@@ -34,6 +34,11 @@ export interface Config {
    */
   readonly publicUrl: string | undefined;
   readonly enqueueTimeoutMs: number;
+  /**
+   * Replicas that must hold a job before its request is answered 200 (Redis WAIT, within the
+   * enqueue's own timeout); fewer in time is a 503. 0: the primary's acknowledgement is enough.
+   */
+  readonly redisAckReplicas: number;
   readonly enqueueMaxEvents: number;
   readonly enqueueMaxBytes: number;
   readonly enqueueMaxPendingBytes: number;
@@ -222,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     publicUrl: publicUrl(env),
     enqueueTimeoutMs: int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
+    redisAckReplicas: int(env, 'REDIS_ACK_REPLICAS', 0, 0, 100),
     enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
     enqueueMaxBytes: size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),
     enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 64 * 1024 * 1024),

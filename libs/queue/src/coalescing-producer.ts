@@ -27,6 +27,8 @@ export interface CoalescingOptions {
   maxBytesPerJob: number;
   /** Jobs being written to Redis at the same time. */
   maxConcurrentWrites?: number;
+  /** After a job is stored: resolves once enough replicas have it, by the deadline (epoch ms) (REDIS_ACK_REPLICAS). */
+  replicated?: (deadline: number) => Promise<void>;
 }
 
 /** A request whose items are in a job not yet stored. */
@@ -141,7 +143,10 @@ export class CoalescingProducer<T> {
       // The builder's buffer goes back to the pool only once compression has read it, even if the wait times out first.
       const encoded = encodeJob(builder.seal(), bytes).finally(() => builder.release());
       await withTimeout(
-        encoded.then((data) => this.queue.add(this.queue.name, data)),
+        encoded.then(async (data) => {
+          await this.queue.add(this.queue.name, data);
+          await this.options.replicated?.(deadline);
+        }),
         Math.max(1, deadline - Date.now()),
         'queue too slow',
       );

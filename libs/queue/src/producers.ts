@@ -14,6 +14,8 @@ export interface ProducersOptions {
   maxBytesPerJob: number;
   /** Beyond this many bytes waiting for Redis, new requests are refused at once (backpressure). */
   maxPendingBytes: number;
+  /** Replicas that must have each job (WAIT) before its requests are answered; 0 or unset: none. */
+  ackReplicas?: number;
 }
 
 /** Anything that takes a queue's items: its producer, or a fake (benchmarks, tests). */
@@ -48,6 +50,7 @@ class Producers {
         timeoutMs: options.timeoutMs,
         maxItemsPerJob: options.maxItemsPerJob,
         maxBytesPerJob: options.maxBytesPerJob,
+        replicated: options.ackReplicas ? (deadline) => this.replicated(options.ackReplicas as number, deadline) : undefined,
       });
       this.all.push(producer);
       // The registry's keys become the fields ProducerMap declares.
@@ -73,6 +76,16 @@ class Producers {
       // 'end': the connection was closed and will not come back.
       this.redis.on('ready', done).on('end', done);
     });
+  }
+
+  /**
+   * Resolves once `replicas` replicas have every write this connection made so far (Redis WAIT,
+   * which counts per connection: the producers share this one), by `deadline` (epoch ms);
+   * otherwise rejects with a 503: a job the primary alone holds is lost if it fails over now.
+   */
+  private async replicated(replicas: number, deadline: number): Promise<void> {
+    const acknowledged = await this.redis.wait(replicas, Math.max(1, deadline - Date.now()));
+    if (acknowledged < replicas) throw new ServiceUnavailableError(`queue not replicated (${acknowledged} of ${replicas} replicas in time)`);
   }
 
   /** The connection, for other Redis users of the gateway (rate limits). */

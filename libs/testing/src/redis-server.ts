@@ -37,7 +37,14 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * Starts `redis-server` (from PATH) on a free port, AOF on by default, data in a temporary folder.
  * `maxmemory` (`4mb`) bounds it; with noeviction, a full Redis refuses writes.
  */
-export async function startOwnRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec'; maxmemory?: string } = {}): Promise<OwnRedis> {
+export async function startOwnRedis(
+  options: {
+    appendonly?: boolean;
+    appendfsync?: 'always' | 'everysec';
+    maxmemory?: string;
+    /** The port of a primary to replicate. */ replicaOf?: number;
+  } = {},
+): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'evt-redis-'));
   let child: ChildProcess | undefined;
@@ -57,6 +64,7 @@ export async function startOwnRedis(options: { appendonly?: boolean; appendfsync
     '--maxmemory-policy',
     'noeviction',
     ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : []),
+    ...(options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : []),
   ];
   const own: OwnRedis = {
     url: `redis://127.0.0.1:${port}`,
