@@ -5,6 +5,7 @@ export * from './isolated-stack';
 export * from './postgres-server';
 export * from './processes';
 export * from './redis-server';
+export * from './redis-cluster';
 export * from './test-env';
 export * from './abandoned-uploads';
 export * from './poison-accounting';
