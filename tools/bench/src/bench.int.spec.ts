@@ -3,10 +3,10 @@ import { runBench } from './bench';
 // The instrument must keep working: every scenario, with tiny load. No figure is asserted
 // beyond what makes a row meaningful; speed is judged from real runs, not in tests.
 describe('tools/bench smoke run', () => {
-  it('runs scenarios (a)–(f) with tiny load and reports each against its baseline and its CPU, losing nothing end to end', async () => {
+  it('runs scenarios (a)–(g) with tiny load and reports each against its baseline and its CPU, losing nothing end to end', async () => {
     const lines: string[] = [];
     const report = await runBench({
-      scenarios: ['a', 'b', 'c', 'd', 'e', 'f'],
+      scenarios: ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
       connections: [2],
       seconds: 1,
       e2eSeconds: 2,
@@ -28,8 +28,8 @@ describe('tools/bench smoke run', () => {
       log: (line) => lines.push(line),
     });
     // (a) twice: durable, and enqueue off (the gateway's HTTP ceiling), each beside node:http.
-    expect(report.rows.map((row) => row.scenario)).toEqual(['a', 'a', 'b', 'c', 'd', 'e', 'f']);
-    const [durable, ceiling, batch, , memory, audience, overload] = report.rows;
+    expect(report.rows.map((row) => row.scenario)).toEqual(['a', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'g']);
+    const [durable, ceiling, batch, , memory, audience, overload, twoGateways, twoWorkers] = report.rows;
     for (const row of report.rows.slice(0, 5)) {
       expect(row.baselineValue).toBeGreaterThan(0);
       expect(row.ratio).toBeGreaterThan(0);
@@ -54,6 +54,9 @@ describe('tools/bench smoke run', () => {
     expect(report.overload?.load.acknowledgedEvents).toBeGreaterThan(0);
     expect(report.overload?.sdk.acknowledgedEvents).toBeGreaterThan(0);
     expect(report.overload?.samples.length).toBeGreaterThan(0);
+    // (g): two gateway processes and two workers each measured beside one (drainRate throws unless every event was stored).
+    for (const row of [twoGateways, twoWorkers]) expect([row.eventsPerSecond ?? 0, row.baselineValue].every((value) => value > 0)).toBe(true);
+    expect(twoWorkers.target).toMatch(/2 worker processes/);
     expect(report.e2e).toMatchObject({ lost: 0, duplicated: 0 });
     expect(report.e2e?.acknowledged).toBeGreaterThan(0);
     expect(report.e2e?.stored).toBe(report.e2e?.acknowledged);

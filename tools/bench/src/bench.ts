@@ -5,6 +5,7 @@ import { scenarioE } from './audience-list';
 import { eventsTableSizes, prefillEvents } from './prefill';
 import { startCostWindow, type Cost, type CostTargets } from './cpu';
 import { scenarioF } from './overload';
+import { scenarioG } from './scale-out';
 import { batchBody, trackEvent } from './payloads';
 import { hammer, sustained, type LoadResult } from './load';
 import { redisPid } from './redis-stats';
@@ -310,6 +311,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         d: () => scenarioD(stack, options),
         e: () => scenarioE(stack, options),
         f: () => scenarioF(stack, options, report),
+        g: () => scenarioG(stack, options),
       };
       const rows = await run[scenario]();
       report.rows.push(...rows);

@@ -6,7 +6,8 @@ import type { BenchOptions } from './types';
 import { renderTable } from './report';
 
 // `nx run bench:run [-- --scenarios a,b,c,d --seconds 10 --connections 50,256 …]`; `--scenarios e` sends one 100 MB audience list;
-// `--scenarios c --prefill-events 0,5000000,20000000` runs (c) as `events` grows; `--scenarios f --overload-seconds 300` overloads the gateway with a backlog limit (`--overload-seconds 40` for a quick look)
+// `--scenarios c --prefill-events 0,5000000,20000000` runs (c) as `events` grows; `--scenarios f --overload-seconds 300` overloads the gateway with a backlog limit (`--overload-seconds 40` for a quick look);
+// `--scenarios g` compares 1 and 2 gateway processes, then 1 and 2 events workers draining the same backlog
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'a,b,c,d' },

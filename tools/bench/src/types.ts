@@ -1,7 +1,7 @@
 import type { Cost } from './cpu';
 import type { OverloadReport } from './overload';
 
-export type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+export type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
 
 export interface BenchOptions {
   scenarios: Scenario[];
