@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { peakRss } from '@evt/testing';
+import { basicAuth, peakRss } from '@evt/testing';
 import type { BenchOptions, Row } from './types';
 import { startGateway, type BenchStack } from './stack';
 
@@ -40,7 +40,7 @@ function post(url: string, writeKey: string, pieces: Buffer[], length: number): 
       headers: {
         'Content-Type': 'application/json',
         'Content-Length': String(length),
-        Authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+        Authorization: basicAuth(writeKey),
       },
     });
     request.on('response', (response) => {

@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { peakRss } from '@evt/testing';
+import { basicAuth, peakRss } from '@evt/testing';
 import { copyInto, deleteQueuePrefix, EVENT_COLUMNS, readQueueDepthsFromEnv } from './db-access';
 import { scenarioE } from './audience-list';
 import { eventsTableSizes, prefillEvents } from './prefill';
@@ -63,7 +63,7 @@ const failures = (result: LoadResult) => (result.non2xx || result.errors ? `${re
  */
 async function scenarioA(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
   const body = JSON.stringify(trackEvent());
-  const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
+  const headers = { authorization: basicAuth(stack.writeKey) };
   const redis = await redisPid(stack.redis.url);
   const gatewayEnv = unlimited(options);
   const rows: Row[] = [];
@@ -115,7 +115,7 @@ async function scenarioA(stack: BenchStack, options: BenchOptions): Promise<Row[
 /** (b) 100 events per request, with enqueue and with it switched off (parse + validate ceiling). */
 async function scenarioB(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
   const body = JSON.stringify(batchBody(100, false));
-  const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
+  const headers = { authorization: basicAuth(stack.writeKey) };
   const redis = await redisPid(stack.redis.url);
   const run = (extraEnv: Record<string, string>) =>
     withGateway(stack, { ...unlimited(options), ...extraEnv }, (gateway) =>
@@ -249,7 +249,7 @@ async function plainCopyRate(stack: BenchStack, count: number): Promise<number> 
 async function scenarioD(stack: BenchStack, options: BenchOptions): Promise<Row[]> {
   const events = Math.max(1, Math.floor(options.memoryBodyBytes / 650));
   const body = JSON.stringify(batchBody(events, false));
-  const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
+  const headers = { authorization: basicAuth(stack.writeKey) };
   const base = await withBaseline(async (baseline) => {
     const result = await hammer({
       url: baseline.url,

@@ -1,3 +1,4 @@
+import { basicAuth } from '@evt/testing';
 import autocannon from 'autocannon';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -53,7 +54,7 @@ export interface SustainedResult extends LoadResult {
  */
 export async function sustained(options: { url: string; writeKey: string; connections: number; seconds: number; batchSize: number }): Promise<SustainedResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
-  const authorization = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
+  const authorization = basicAuth(options.writeKey);
   const acknowledged: string[] = [];
   const latencies: number[] = [];
   let non2xx = 0;

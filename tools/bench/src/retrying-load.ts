@@ -1,3 +1,4 @@
+import { basicAuth } from '@evt/testing';
 import http from 'node:http';
 import { trackEvent } from './payloads';
 
@@ -46,7 +47,7 @@ export async function retryingLoad(options: {
   batchSize: number;
 }): Promise<RetryingLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
-  const authorization = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
+  const authorization = basicAuth(options.writeKey);
   const result: RetryingLoadResult = {
     acknowledgedBatches: [],
     requests: 0,

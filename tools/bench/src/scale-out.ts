@@ -1,3 +1,4 @@
+import { basicAuth } from '@evt/testing';
 import { batchBody } from './payloads';
 import { hammer, sustained } from './load';
 import { deleteQueuePrefix, readQueueDepthsFromEnv } from './db-access';
@@ -39,7 +40,7 @@ export async function scenarioG(stack: BenchStack, options: BenchOptions): Promi
 
 async function gatewayThroughput(stack: BenchStack, options: BenchOptions, processes: number): Promise<number> {
   const body = JSON.stringify(batchBody(100, false));
-  const headers = { authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` };
+  const headers = { authorization: basicAuth(stack.writeKey) };
   const gateway = await startGateway(stack, { GATEWAY_PROCESSES: String(processes), MAX_QUEUE_BACKLOG_EVENTS: '0' });
   try {
     const result = await hammer({ url: gateway.url, path: '/v1/batch', body, headers, connections: options.connections[0], seconds: options.seconds });
