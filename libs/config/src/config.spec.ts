@@ -1,4 +1,4 @@
-import { sentinelOptions } from './redis-address';
+import { clusterOptions, isClusterAddress, sentinelOptions } from './redis-address';
 import { QUEUES } from '@evt/schemas';
 import { ConfigError, INTERNAL_QUEUES, loadConfig } from './config';
 
@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/evt',
       queuePrefix: 'evt',
+      eventsQueueShards: 1,
+      eventsWorkerShards: [0],
       logLevel: 'info',
       maxRequestSize: 4096000,
       maxEventSize: 1048576,
@@ -248,6 +250,53 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ REDIS_SENTINEL_NAME: 'evt' })).toThrow('REDIS_SENTINEL_NAME: is set without REDIS_SENTINELS');
       for (const bad of ['127.0.0.1', '127.0.0.1:0', 'a:1,,b:2', 'host:99999', 'redis://a:1'])
         expect(() => loadConfig({ REDIS_SENTINELS: bad, REDIS_SENTINEL_NAME: 'evt' })).toThrow('REDIS_SENTINELS: must list host:port pairs');
+    });
+  });
+
+  describe('Redis Cluster', () => {
+    it('reaches a Cluster through REDIS_CLUSTER_NODES, with the credentials of REDIS_URL on every node', () => {
+      const config = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, node-b:7001,[::1]:7002', REDIS_URL: 'redis://app:s3cr%40t@ignored:6379' });
+      expect(config.redisUrl).toBe('redis-cluster://app:s3cr%40t@10.0.0.1:7000,node-b:7001,::1:7002');
+      expect(isClusterAddress(config.redisUrl)).toBe(true);
+      expect(clusterOptions(config.redisUrl)).toEqual({
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: 'node-b', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+        username: 'app',
+        password: 's3cr@t',
+      });
+      expect(clusterOptions(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redisUrl)).toEqual({ nodes: [{ host: '127.0.0.1', port: 7000 }] });
+      expect([clusterOptions('redis://127.0.0.1:6379'), isClusterAddress('redis://127.0.0.1:6379')]).toEqual([undefined, false]);
+      expect(sentinelOptions(config.redisUrl)).toBeUndefined();
+    });
+
+    it('refuses a Cluster beside sentinels, and what is not host:port', () => {
+      expect(failure({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'evt' }).message).toBe(
+        'REDIS_CLUSTER_NODES: and REDIS_SENTINELS are two deployments: set one of them',
+      );
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_SENTINEL_NAME: 'evt' })).toThrow('REDIS_CLUSTER_NODES: and REDIS_SENTINELS');
+      for (const bad of ['127.0.0.1', '127.0.0.1:0', 'a:1,,b:2', 'host:99999', 'redis://a:1'])
+        expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad })).toThrow('REDIS_CLUSTER_NODES: must list host:port pairs');
+    });
+  });
+
+  describe('events queue shards', () => {
+    it('shards the events queue into EVENTS_QUEUE_SHARDS queues, every one consumed unless EVENTS_WORKER_SHARDS names some', () => {
+      expect(loadConfig({ EVENTS_QUEUE_SHARDS: '4' })).toMatchObject({ eventsQueueShards: 4, eventsWorkerShards: [0, 1, 2, 3] });
+      expect(loadConfig({ EVENTS_QUEUE_SHARDS: '4', EVENTS_WORKER_SHARDS: ' 2,0,2 ' })).toMatchObject({ eventsQueueShards: 4, eventsWorkerShards: [0, 2] });
+      expect(loadConfig({ EVENTS_WORKER_SHARDS: '0' })).toMatchObject({ eventsQueueShards: 1, eventsWorkerShards: [0] });
+    });
+
+    it('refuses no shard, too many, and a worker shard the queue does not have', () => {
+      expect(failure({ EVENTS_QUEUE_SHARDS: '0' }).message).toBe('EVENTS_QUEUE_SHARDS: must be between 1 and 256, got 0');
+      expect(failure({ EVENTS_QUEUE_SHARDS: '257' }).message).toBe('EVENTS_QUEUE_SHARDS: must be between 1 and 256, got 257');
+      expect(failure({ EVENTS_QUEUE_SHARDS: '2', EVENTS_WORKER_SHARDS: '0,2' }).message).toBe(
+        'EVENTS_WORKER_SHARDS: must list shard numbers from 0 to 1 (EVENTS_QUEUE_SHARDS is 2), got "0,2"',
+      );
+      for (const bad of ['a', '1,', '-1', '1.5'])
+        expect(() => loadConfig({ EVENTS_QUEUE_SHARDS: '4', EVENTS_WORKER_SHARDS: bad })).toThrow('EVENTS_WORKER_SHARDS: must list shard numbers from 0 to 3');
     });
   });
 });

@@ -1,5 +1,5 @@
 import { QUEUES, queueKeysOf, type NameOf, type QueueKeyOf } from '@evt/schemas';
-import { sentinelAddress } from './redis-address';
+import { clusterAddress, sentinelAddress } from './redis-address';
 
 /** Raised at start-up when an environment variable has a value we cannot use. */
 export class ConfigError extends Error {
@@ -17,11 +17,15 @@ export type TrustProxy = boolean | number | string;
 export interface Config {
   readonly port: number;
   readonly host: string;
-  /** A `redis://` URL, or the address of a Sentinel deployment (REDIS_SENTINELS; see sentinelAddress). */
+  /** A `redis://` URL, or the address of a Sentinel deployment (REDIS_SENTINELS; see sentinelAddress) or of a Cluster (REDIS_CLUSTER_NODES; clusterAddress). */
   readonly redisUrl: string;
   readonly databaseUrl: string;
-  /** BullMQ key prefix; wrap it in braces (`{evt}`) to keep every key in one Redis Cluster slot. */
+  /** BullMQ key prefix. Under Redis Cluster each queue's name carries its own hash tag; a braced prefix (`{evt}`) would put every queue in one slot. */
   readonly queuePrefix: string;
+  /** The events queue is this many BullMQ queues (shards), each with its own hash tag; 1 keeps the one queue of old. */
+  readonly eventsQueueShards: number;
+  /** The shards of the events queue an events worker consumes (EVENTS_WORKER_SHARDS), all by default. */
+  readonly eventsWorkerShards: readonly number[];
   readonly logLevel: string;
   readonly maxRequestSize: number;
   readonly maxEventSize: number;
@@ -123,8 +127,29 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+/** `host:port,host:port` (IPv6 in brackets) as a list, refused when empty or malformed. */
+function hostPorts(name: string, raw: string): Array<{ host: string; port: number }> {
+  const parsed = raw.split(',').map((entry) => /^([^\s:/,]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(entry.trim()));
+  if (parsed.some((match) => match === null || Number(match[2]) < 1 || Number(match[2]) > 65535)) {
+    throw new ConfigError(name, `must list host:port pairs separated by commas, got "${raw}"`);
+  }
+  return parsed.map((match) => ({ host: (match as RegExpExecArray)[1].replace(/^\[|\]$/g, ''), port: Number((match as RegExpExecArray)[2]) }));
+}
+
+/** `EVENTS_WORKER_SHARDS`: the shards of the events queue this worker consumes (`0,2`), every one of the `shards` when unset. */
+function eventsWorkerShards(env: Env, shards: number): readonly number[] {
+  const raw = read(env, 'EVENTS_WORKER_SHARDS');
+  if (raw === undefined) return Object.freeze(Array.from({ length: shards }, (_, shard) => shard));
+  const values = raw.split(',').map((value) => value.trim());
+  if (values.some((value) => !/^\d+$/.test(value) || Number(value) >= shards)) {
+    throw new ConfigError('EVENTS_WORKER_SHARDS', `must list shard numbers from 0 to ${shards - 1} (EVENTS_QUEUE_SHARDS is ${shards}), got "${raw}"`);
+  }
+  return Object.freeze([...new Set(values.map(Number))].sort((a, b) => a - b));
+}
+
 /**
- * Where Redis is: `REDIS_URL`, or, with `REDIS_SENTINELS` (`host:port,host:port`) and
+ * Where Redis is: `REDIS_URL`, or, with `REDIS_CLUSTER_NODES` (`host:port,host:port`, some nodes of a
+ * Redis Cluster), a Cluster whose nodes share `REDIS_URL`'s credentials, or, with `REDIS_SENTINELS` (`host:port,host:port`) and
  * `REDIS_SENTINEL_NAME`, a Sentinel deployment whose primary is found (and found again after a
  * failover) through its sentinels; `REDIS_URL`'s credentials then apply to the primary (TLS to a
  * Sentinel deployment is not supported yet).
@@ -133,6 +158,16 @@ function redisAddress(env: Env): string {
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const sentinels = read(env, 'REDIS_SENTINELS');
   const name = read(env, 'REDIS_SENTINEL_NAME');
+  const clusterNodes = read(env, 'REDIS_CLUSTER_NODES');
+  if (clusterNodes !== undefined) {
+    if (sentinels !== undefined || name !== undefined) throw new ConfigError('REDIS_CLUSTER_NODES', 'and REDIS_SENTINELS are two deployments: set one of them');
+    const credentials = new URL(redisUrl);
+    return clusterAddress({
+      nodes: hostPorts('REDIS_CLUSTER_NODES', clusterNodes),
+      ...(credentials.username ? { username: decodeURIComponent(credentials.username) } : {}),
+      ...(credentials.password ? { password: decodeURIComponent(credentials.password) } : {}),
+    });
+  }
   if (sentinels === undefined) {
     if (name !== undefined) throw new ConfigError('REDIS_SENTINEL_NAME', 'is set without REDIS_SENTINELS');
     return redisUrl;
@@ -220,6 +255,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: redisAddress(env),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/evt', ['postgres:', 'postgresql:']),
     queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'evt',
+    eventsQueueShards: int(env, 'EVENTS_QUEUE_SHARDS', 1, 1, 256),
+    eventsWorkerShards: eventsWorkerShards(env, int(env, 'EVENTS_QUEUE_SHARDS', 1, 1, 256)),
     logLevel: logLevel(env),
     maxRequestSize,
     maxEventSize: size(env, 'MAX_EVENT_SIZE', 1024 * 1024),

@@ -38,3 +38,42 @@ export function sentinelOptions(address: string): SentinelTarget | undefined {
     ...(password ? { password: decodeURIComponent(password) } : {}),
   };
 }
+
+/** A Redis Cluster: some of its nodes (the client learns the rest), and the credentials of every node. */
+export interface ClusterTarget {
+  nodes: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+}
+
+const CLUSTER_PROTOCOL = 'redis-cluster:';
+
+/** The address of a Redis Cluster as one string, `redis-cluster://[user:password@]host:port,…`, read by createRedis as sentinelAddress is. */
+export function clusterAddress(target: ClusterTarget): string {
+  const credentials =
+    target.password !== undefined || target.username !== undefined
+      ? `${encodeURIComponent(target.username ?? '')}:${encodeURIComponent(target.password ?? '')}@`
+      : '';
+  return `redis-cluster://${credentials}${target.nodes.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+}
+
+/** The nodes and credentials of a Cluster address, or undefined for any other address. */
+export function clusterOptions(address: string): ClusterTarget | undefined {
+  if (!address.startsWith(`${CLUSTER_PROTOCOL}//`)) return undefined;
+  const match = /^redis-cluster:\/\/(?:([^:@/]*):([^@/]*)@)?([^/@]+)\/?$/.exec(address);
+  if (!match) throw new Error(`not a Cluster address: ${address.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const [, username, password, hosts] = match;
+  return {
+    nodes: hosts.split(',').map((hostPort) => {
+      const colon = hostPort.lastIndexOf(':');
+      return { host: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
+    }),
+    ...(username ? { username: decodeURIComponent(username) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+  };
+}
+
+/** True for the address of a Redis Cluster (REDIS_CLUSTER_NODES). */
+export function isClusterAddress(address: string): boolean {
+  return address.startsWith(`${CLUSTER_PROTOCOL}//`);
+}
