@@ -26,7 +26,7 @@ describe('translateDbError', () => {
   });
 
   it.each([
-    ['54000', 'index row size 5016 exceeds btree version 4 maximum 2704 for index "events_source_id_message_id_key"'],
+    ['54000', 'index row size 5016 exceeds btree version 4 maximum 2704 for index "event_keys_pkey"'],
     ['22001', 'value too long'],
     ['22P05', 'unsupported Unicode escape sequence'],
     ['23514', 'violates check constraint "no_refused"'],
@@ -38,7 +38,7 @@ describe('translateDbError', () => {
   });
 
   it('does not call the dedup conflict of events a refusal of the data', () => {
-    expect(translateDbError(pgError('23505', 'duplicate key', 'events_source_id_message_id_key'))).toBeInstanceOf(UnexpectedError);
+    expect(translateDbError(pgError('23505', 'duplicate key', 'event_keys_pkey'))).toBeInstanceOf(UnexpectedError);
     expect(translateDbError(pgError('23505', 'duplicate key', 'users_pkey'))).toBeInstanceOf(PermanentError);
   });
 

@@ -6,8 +6,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTF
 // another transaction was in the way.
 const TRANSIENT_STATES = new Set(['57P01', '57P02', '57P03', '40001', '40P01', '55P03']);
 
-/** The dedup key of events: (source_id, message_id). Its conflicts are never a refusal of the data. */
-export const DEDUP_CONSTRAINT = 'events_source_id_message_id_key';
+/** The dedup key of events: event_keys (source_id, message_id). Its conflicts are never a refusal of the data. */
+export const DEDUP_CONSTRAINT = 'event_keys_pkey';
 
 /** The SQLSTATE or socket error code of a driver error, looking through drizzle's wrapper. */
 export function sqlState(error: unknown): string | undefined {

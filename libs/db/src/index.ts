@@ -4,6 +4,7 @@ export * from './json';
 export * from './migrate';
 export * from './schema';
 export * from './repositories/destinations.repository';
+export * from './repositories/event-partitions.repository';
 export * from './repositories/internal-data.repository';
 export * from './repositories/rejected-events.repository';
 export * from './repositories/sources.repository';

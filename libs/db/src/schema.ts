@@ -62,10 +62,15 @@ export const destinations = pgTable(
 
 // No foreign key to sources: a per-row check would tax the hottest insert for nothing
 // (the gateway only enqueues events of known sources).
+// In the database `events` is partitioned by RANGE (received_at) (migration 0002, written by hand:
+// drizzle-kit cannot express partitioning); the workers create its partitions ahead of time
+// (event-partitions.repository.ts). A unique index of a partitioned table must hold the partition
+// key, so the dedup key (source_id, message_id) lives in `event_keys`. Every unique key starts
+// with source_id, the column a distributed Postgres (Citus) would shard both tables by.
 export const events = pgTable(
   'events',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: bigint('id', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     workspaceId: text('workspace_id').notNull(),
     sourceId: text('source_id').notNull(),
     messageId: text('message_id').notNull(),
@@ -83,7 +88,24 @@ export const events = pgTable(
     payload: jsonb('payload').notNull(),
     storedAt: tz('stored_at').notNull().defaultNow(),
   },
-  (t) => [unique('events_source_id_message_id_key').on(t.sourceId, t.messageId), index('events_source_id_received_at_idx').on(t.sourceId, t.receivedAt)],
+  // Also the index of a source's events by time (it replaces events_source_id_received_at_idx).
+  (t) => [primaryKey({ name: 'events_pkey', columns: [t.sourceId, t.receivedAt, t.id] })],
+);
+
+/**
+ * The dedup keys of stored events: the writer inserts a key first and stores the event only when
+ * the key was new, so a retry is dropped whichever partition its received_at falls in. Keys older
+ * than the dedup window (EVENTS_DEDUP_WINDOW_DAYS, after the first delivery's received_at) are
+ * deleted by the workers' maintenance; a delivery after that is stored again.
+ */
+export const eventKeys = pgTable(
+  'event_keys',
+  {
+    sourceId: text('source_id').notNull(),
+    messageId: text('message_id').notNull(),
+    receivedAt: tz('received_at').notNull(),
+  },
+  (t) => [primaryKey({ name: 'event_keys_pkey', columns: [t.sourceId, t.messageId] }), index('event_keys_received_at_idx').on(t.receivedAt)],
 );
 
 export const users = pgTable(

@@ -3,15 +3,16 @@ import type { DbClient } from '../client';
 /**
  * What `pg_dump --schema-only` would say about the public schema, read from the catalogs (tests
  * run where pg_dump may be missing): columns with their types, nullability, defaults and
- * identity, every constraint and index by name and definition, and the sequences. Sorted, so two
- * databases with the same schema describe equal. `except` leaves tables out (bookkeeping).
+ * identity (of tables, partitioned ones and partitions), every constraint and index by name and
+ * definition, and the sequences. Sorted, so two databases with the same schema describe equal.
+ * `except` leaves tables out (bookkeeping).
  */
 export async function describeSchema(client: DbClient, except: string[] = []) {
   const columns = await client.query(
     `SELECT c.relname AS table, a.attnum AS position, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated
        FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+       JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE a.attnum > 0 AND NOT a.attisdropped AND NOT (c.relname = ANY($1))

@@ -61,14 +61,25 @@ export function eventValues(row: EventRow): unknown[] {
   ];
 }
 
+/** An event's dedup key, in KEY_COLUMNS order. */
+const keyValues = (row: EventRow): unknown[] => [row.sourceId, row.messageId, row.receivedAt];
+
 const QUOTED = EVENT_COLUMNS.map((c) => `"${c}"`).join(', ');
 
-// Only the inserted events that change profiles come back; the rest are counted.
+// The dedup table's columns: received_at is the first delivery's, which the dedup window counts from.
+const KEY_COLUMNS = ['source_id', 'message_id', 'received_at'];
+
+// A key is claimed in event_keys first; only the rows whose key was new go into events. Only the
+// inserted events that change profiles come back; the rest are counted.
 const MOVE_STAGED = `
-      WITH inserted AS (
-        INSERT INTO events (${QUOTED})
-        SELECT ${QUOTED} FROM events_staging
+      WITH claimed AS (
+        INSERT INTO event_keys (${KEY_COLUMNS.join(', ')})
+        SELECT ${KEY_COLUMNS.join(', ')} FROM events_staging
         ON CONFLICT (source_id, message_id) DO NOTHING
+        RETURNING source_id, message_id),
+      inserted AS (
+        INSERT INTO events (${QUOTED})
+        SELECT ${EVENT_COLUMNS.map((c) => `s."${c}"`).join(', ')} FROM events_staging s JOIN claimed USING (source_id, message_id)
         RETURNING source_id, message_id, type)
       SELECT source_id, message_id, 0 AS inserted FROM inserted WHERE type IN (${PROFILE_TYPES.map((t) => `'${t}'`).join(', ')})
       UNION ALL SELECT NULL, NULL, count(*)::int FROM inserted`;
@@ -105,21 +116,24 @@ function firstOfEachKey(rows: EventRow[]): EventRow[] {
 
 const isProfileType = (row: EventRow) => PROFILE_TYPES.includes(row.type);
 
-/** Writes `events`. Idempotent: an event already stored (same source and messageId) is skipped. */
+/** Writes `events` and their keys in `event_keys`. Idempotent: an event already stored (same source and messageId, within the dedup window) is skipped. */
 export class EventsWriter {
   constructor(private readonly statements: Statements) {}
 
   /**
    * Inserts events, skipping those already stored; says how many were new, and which new ones
    * change profiles. Almost always none was stored before (only a retried job or a client's
-   * resend carries one), so the rows are first COPYed straight into `events`, Postgres's fastest
-   * write; the unique key (source, messageId) refuses the COPY if one was, and then the rows go
-   * the idempotent way: COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING.
+   * resend carries one), so the keys are first COPYed straight into `event_keys` and the rows into
+   * `events`, Postgres's fastest write. The dedup key (source, messageId) refuses the first COPY
+   * if one was stored, whichever partition of `events` it went to, and then the rows go the
+   * idempotent way: COPY into a staging table, then one statement that claims the new keys
+   * (INSERT … ON CONFLICT DO NOTHING) and inserts their rows.
    */
   async insert(rows: EventRow[]): Promise<InsertedEvents> {
     if (rows.length === 0) return { inserted: 0, profileKeys: [] };
     const distinct = firstOfEachKey(rows);
-    if (await this.statements.copyUnlessDuplicate('events', EVENT_COLUMNS, distinct.map(eventValues), DEDUP_CONSTRAINT)) {
+    if (await this.statements.copyUnlessDuplicate('event_keys', KEY_COLUMNS, distinct.map(keyValues), DEDUP_CONSTRAINT)) {
+      await this.statements.copy('events', EVENT_COLUMNS, distinct.map(eventValues));
       return { inserted: distinct.length, profileKeys: distinct.filter(isProfileType).map(({ sourceId, messageId }) => ({ sourceId, messageId })) };
     }
     await this.statements.copy('events_staging', EVENT_COLUMNS, distinct.map(eventValues));
