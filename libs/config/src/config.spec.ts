@@ -51,7 +51,18 @@ describe('loadConfig', () => {
       internalApiToken: undefined,
       metricsToken: undefined,
       metricsPort: 0,
+      eventsPartitionInterval: 'month',
+      eventsPartitionsAhead: 3,
+      eventsDedupWindowDays: 30,
     });
+  });
+
+  it('reads the partitioning of events (EVENTS_PARTITION_INTERVAL, EVENTS_PARTITIONS_AHEAD) and a dedup window of at least 7 days', () => {
+    const config = loadConfig({ EVENTS_PARTITION_INTERVAL: 'day', EVENTS_PARTITIONS_AHEAD: '14', EVENTS_DEDUP_WINDOW_DAYS: '7' });
+    expect([config.eventsPartitionInterval, config.eventsPartitionsAhead, config.eventsDedupWindowDays]).toEqual(['day', 14, 7]);
+    expect(failure({ EVENTS_PARTITION_INTERVAL: 'week' }).message).toBe('EVENTS_PARTITION_INTERVAL: must be month or day, got "week"');
+    expect(failure({ EVENTS_DEDUP_WINDOW_DAYS: '6' }).message).toBe('EVENTS_DEDUP_WINDOW_DAYS: must be between 7 and 3650, got 6');
+    expect(failure({ EVENTS_PARTITIONS_AHEAD: '0' }).message).toBe('EVENTS_PARTITIONS_AHEAD: must be between 1 and 366, got 0');
   });
 
   it("reads WORKER_MAX_ATTEMPTS, the bound on a job's failures that are not transient, and refuses 0", () => {

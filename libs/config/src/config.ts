@@ -75,6 +75,15 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** A worker's /metrics port (0: no metrics server). The gateway serves /metrics on its own port. */
   readonly metricsPort: number;
+  /** How much of received_at one partition of `events` covers (UTC months or days). */
+  readonly eventsPartitionInterval: 'month' | 'day';
+  /** The events workers keep partitions created for the current interval and this many after it. */
+  readonly eventsPartitionsAhead: number;
+  /**
+   * Days a stored event's key is kept (from its first delivery's receivedAt): a retry within them
+   * is dropped, one after them is stored again. At least 7.
+   */
+  readonly eventsDedupWindowDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -285,5 +294,14 @@ export function loadConfig(env: Env = process.env): Config {
     internalApiToken: read(env, 'INTERNAL_API_TOKEN'),
     metricsToken: read(env, 'METRICS_TOKEN'),
     metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
+    eventsPartitionInterval: partitionInterval(env),
+    eventsPartitionsAhead: int(env, 'EVENTS_PARTITIONS_AHEAD', 3, 1, 366),
+    eventsDedupWindowDays: int(env, 'EVENTS_DEDUP_WINDOW_DAYS', 30, 7, 3650),
   });
+}
+
+function partitionInterval(env: Env): 'month' | 'day' {
+  const raw = read(env, 'EVENTS_PARTITION_INTERVAL') ?? 'month';
+  if (raw !== 'month' && raw !== 'day') throw new ConfigError('EVENTS_PARTITION_INTERVAL', `must be month or day, got "${raw}"`);
+  return raw;
 }
