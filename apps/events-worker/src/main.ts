@@ -1,5 +1,6 @@
 import { runWorker, type Processors } from '@evt/worker';
 import { QUEUE_NAMES } from '@evt/schemas';
+import { startPartitionMaintenance } from './partition-maintenance';
 import { createEventsProcessor } from './processors/events.processor';
 
 // The `events` queue's worker: the registry gives it that one queue (QUEUES, worker 'events-worker').
@@ -8,11 +9,14 @@ void runWorker({
   title: 'events worker',
   // Jobs are stored in group commits: a few connections serve any concurrency.
   dbConnections: () => 4,
-  processors: ({ config, logger, store, metrics }) =>
-    ({
+  processors: ({ config, logger, store, metrics }) => {
+    // Built once migrations have run: the partitions of events go with the processor that fills them.
+    startPartitionMaintenance(config, logger);
+    return {
       events: createEventsProcessor(
         { store, logger },
         { maxJobsPerCommit: config.workerConcurrency, onCommitted: (outcome) => metrics.wrote(QUEUE_NAMES.events, outcome) },
       ),
-    }) satisfies Processors<'events'>,
+    } satisfies Processors<'events'>;
+  },
 });
