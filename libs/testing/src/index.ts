@@ -10,3 +10,4 @@ export * from './test-env';
 export * from './abandoned-uploads';
 export * from './poison-accounting';
 export * from './poison-traffic';
+export * from './multi-node';

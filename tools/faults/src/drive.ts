@@ -262,7 +262,7 @@ export async function driveSdk(options: { url: string; writeKey: string; seconds
 /**
  * Drives the gateway with the real `@rudderstack/rudder-sdk-node` SDK at `eventsPerSecond`:
  * gzipped batches, one in flight at a time, retried by its axios-retry on network errors, 5xx
- * and 429 (`retryCount` raised to 12, about 7 minutes of backoff). An event counts as
+ * and 429 (`retryCount` raised to 12, about 7 minutes of backoff, each try with its own timeout). An event counts as
  * acknowledged when its callback comes without an error, which happens only after a 2xx.
  */
 export async function driveRudderSdk(options: { url: string; writeKey: string; seconds: number; eventsPerSecond: number }): Promise<DriveResult> {
@@ -272,6 +272,10 @@ export async function driveRudderSdk(options: { url: string; writeKey: string; s
     flushInterval: 200,
     retryCount: 12,
     axiosConfig: { timeout: 5000 },
+    // Without it axios-retry counts the 5 s timeout across all retries and gives up once 5 s of
+    // backoff have passed, whatever retryCount says: a 503 that lasts longer (a Redis failover)
+    // would be given up on after four retries.
+    axiosRetryConfig: { shouldResetTimeout: true },
     logLevel: 'none',
     errorHandler: () => undefined,
   });

@@ -9,44 +9,17 @@ import {
   startIsolatedStack,
   stuckQueues,
   timedProbe,
-  waitFor,
   type AppProcess,
   type ExitStatus,
   type IsolatedStack,
   type PoisonTargets,
 } from '@evt/testing';
-import { drive, driveRudderSdk, driveSdk, holdRequests, WORKLOADS, type DriveResult, type StoredIn, type Target, type Workload } from './drive';
+import { holdRequests, WORKLOADS, type Target, type Workload } from './drive';
+import { accountLoads, finishLoads, startLoads } from './load';
 import { drivePoison, type PoisonDriveResult } from './poison';
+import type { FaultOptions, FaultResult } from './types';
 
-export interface FaultOptions {
-  seconds: number;
-  /** How long Postgres stays down in the postgres-stopped scenario. */
-  postgresOutageSeconds: number;
-  connections: number;
-  batchSize: number;
-  /** Events per second sent through each real SDK beside the raw HTTP load (0: no SDK). */
-  sdkEventsPerSecond: number;
-  /** fast-check's seed for the poison scenario's plans (default: the clock). */
-  seed?: number;
-  log: (line: string) => void;
-}
-
-export interface FaultResult {
-  scenario: string;
-  acknowledged: number;
-  stored: number;
-  lost: number;
-  duplicated: number;
-  /** Acknowledged ids per client: each raw HTTP workload, and the SDK. */
-  byClient: Record<string, number>;
-  /** Answers other than 200 per client, by status, `refused` or `dropped` (see DriveResult). */
-  refusals: Record<string, Record<string, number>>;
-  /** What else the scenario promised and did not hold (it fails with them as with a loss). */
-  failures: string[];
-  notes: string;
-  /** The poison scenario's hostile events: each stored exactly as sent, rejected with a reason, or refused (400) with one. */
-  hostile?: { sent: number; storedExactly: number; deduplicated: number; rejected: number; refused: number; unaccounted: number; seed: number };
-}
+export type { FaultOptions, FaultResult } from './types';
 
 interface Running {
   stack: IsolatedStack;
@@ -62,16 +35,6 @@ const WORKER_ENV = { WORKER_LOCK_MS: '2000', LOG_LEVEL: 'info' };
 
 /** A graceful stop exits 0; anything else is a failure of the scenario. */
 const exitFailures = (app: string, status: ExitStatus) => (status.code === 0 ? [] : [`${app} exited with ${status.signal ?? status.code} on SIGTERM`]);
-
-/** Every id stored for the scenario's sources in `table`, with the most rows one source has for it. */
-async function storedIds(stack: IsolatedStack, sourceIds: string[], table: StoredIn): Promise<Map<string, number>> {
-  const query =
-    table === 'events'
-      ? 'SELECT id, max(n)::int AS n FROM (SELECT message_id AS id, count(*) AS n FROM events WHERE source_id = ANY($1) GROUP BY source_id, message_id) AS per_source GROUP BY id'
-      : 'SELECT id, max(n)::int AS n FROM (SELECT record_id AS id, count(*) AS n FROM retl_records WHERE source_id = ANY($1) GROUP BY source_id, record_id) AS per_source GROUP BY id';
-  const rows = await stack.db.query<{ id: string; n: number }>(query, [sourceIds]);
-  return new Map(rows.map((row) => [row.id, row.n]));
-}
 
 /** The good drivers' targets: the stack's source, and with `poison` each of its event sources too. */
 function goodTargets(stack: IsolatedStack, poison: PoisonTargets | undefined): Target[] {
@@ -116,25 +79,7 @@ async function scenario(
     await running.worker.waitForOutput(/events worker started/, 30_000);
     await running.internalWorker?.waitForOutput(/internal worker started/, 30_000);
     const targets = goodTargets(stack, poison);
-    const connections = Math.max(1, Math.round(options.connections / (workloads.length * targets.length)));
-    const loads: Array<{ client: string; storedIn: StoredIn; result: Promise<DriveResult> }> = workloads.flatMap((workload) =>
-      targets.map((target, i) => ({
-        client: `http ${workload.name}${i > 0 ? ` (source ${i + 1})` : ''}`,
-        storedIn: workload.storedIn,
-        result: drive({ url: () => running.gateway.url, target, workload, connections, seconds: options.seconds, batchSize: options.batchSize }),
-      })),
-    );
-    if (options.sdkEventsPerSecond > 0) {
-      // With several sources, the second SDK sends from another workspace's source.
-      const sdk = (target: Target) => ({
-        url: running.gateway.url,
-        writeKey: target.writeKey,
-        seconds: options.seconds,
-        eventsPerSecond: options.sdkEventsPerSecond,
-      });
-      loads.push({ client: 'sdk @segment/analytics-node', storedIn: 'events', result: driveSdk(sdk(targets[0])) });
-      loads.push({ client: 'sdk @rudderstack/rudder-sdk-node', storedIn: 'events', result: driveRudderSdk(sdk(targets[targets.length - 1])) });
-    }
+    const loads = startLoads(options, () => running.gateway.url, targets, workloads);
     const hostile: Promise<PoisonDriveResult> | undefined =
       poison && stackOptions.poison
         ? drivePoison({ url: () => running.gateway.url, targets: poison, seconds: options.seconds, connections: 2, seed: stackOptions.poison.seed })
@@ -142,25 +87,12 @@ async function scenario(
     await sleep((options.seconds * 1000) / 3);
     const injected = await fault(running);
     const notes = typeof injected === 'string' ? injected : injected.notes;
-    const results = await Promise.all(loads.map(async (load) => ({ ...load, result: await load.result })));
+    const results = await finishLoads(loads);
     const poisonDrive = await hostile;
 
     // Events the fault itself got acknowledged (probes) must land too.
-    const expected = new Map<string, StoredIn>(typeof injected === 'string' ? [] : injected.acknowledged.map((id) => [id, 'events']));
-    for (const load of results) for (const id of load.result.acknowledged) expected.set(id, load.storedIn);
-    const tables = [...new Set<StoredIn>([...expected.values(), 'events'])];
     const sourceIds = targets.map((target) => target.sourceId);
-    const lookUp = async () => new Map(await Promise.all(tables.map(async (table) => [table, await storedIds(stack, sourceIds, table)] as const)));
-    let found = await lookUp();
-    const missing = () => [...expected].filter(([id, table]) => !found.get(table)?.has(id)).length;
-    try {
-      await waitFor(async () => ((found = await lookUp()), missing() === 0 ? true : undefined), 120_000, 'the queues to drain');
-    } catch {
-      // counted below as lost
-    }
-    const refusals = Object.fromEntries(
-      results.filter((load) => Object.keys(load.result.refusals).length > 0).map((load) => [load.client, load.result.refusals]),
-    );
+    const accounting = await accountLoads(stack.db, sourceIds, results, typeof injected === 'string' ? [] : injected.acknowledged, 120_000);
     const failures = typeof injected === 'string' ? [] : [...(injected.failures ?? [])];
     // The poison driver's events, good and hostile, once the queues have drained: none may be left waiting, delayed or failed.
     let account: Awaited<ReturnType<typeof accountPoison>> | undefined;
@@ -171,21 +103,20 @@ async function scenario(
       for (const line of problems.slice(0, 20)) options.log(`  ${line}`);
       failures.push(...problems.slice(0, 5), ...(problems.length > 5 ? [`and ${problems.length - 5} more`] : []));
     }
-    const abandoned = results.filter((load) => load.result.abandoned > 0).map((load) => `${load.client} gave up on ${load.result.abandoned}`);
     const outcome: FaultResult = {
       scenario: name,
-      acknowledged: expected.size + (account?.good.acknowledged ?? 0),
+      acknowledged: accounting.acknowledged + (account?.good.acknowledged ?? 0),
       // Acknowledged ids found (the poison driver's events are in the same sources and counted apart).
-      stored: [...expected].filter(([id, table]) => found.get(table)?.has(id)).length + (account?.good.stored ?? 0),
-      lost: missing() + (account?.good.lost.length ?? 0),
-      duplicated: [...found.values()].reduce((sum, ids) => sum + [...ids.values()].filter((n) => n > 1).length, 0) + (account?.good.duplicated.length ?? 0),
+      stored: accounting.stored + (account?.good.stored ?? 0),
+      lost: accounting.lost + (account?.good.lost.length ?? 0),
+      duplicated: accounting.duplicated + (account?.good.duplicated.length ?? 0),
       byClient: {
-        ...Object.fromEntries(results.map((load) => [load.client, load.result.acknowledged.length])),
+        ...accounting.byClient,
         ...(account ? { 'http poison (good events)': account.good.acknowledged } : {}),
       },
-      refusals,
+      refusals: accounting.refusals,
       failures,
-      notes: [notes, ...abandoned].join('; '),
+      notes: [notes, ...accounting.abandoned].join('; '),
       ...(account && poisonDrive
         ? {
             hostile: {

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import {
+  basicAuth,
+  drainQueues,
+  sleep,
+  startMultiNodeStack,
+  startSentinelDeployment,
+  stuckQueues,
+  waitFor,
+  type AppProcess,
+  type MultiNodeStack,
+  type RedisNode,
+  type RedisTopology,
+} from '@evt/testing';
+import { WORKLOADS, type Target } from './drive';
+import { accountLoads, finishLoads, startLoads } from './load';
+import { startRoundRobinProxy, type RoundRobinProxy } from './proxy';
+import type { FaultOptions, FaultResult } from './types';
+
+/** A Redis deployment under test: how the apps reach it, and how its primary is lost and replaced. */
+interface RedisUnderTest extends RedisTopology {
+  /** What it is, for the notes. */
+  description: string;
+  /** SIGKILLs the primary (in a cluster, the one that holds the events queue); resolves once it is dead. */
+  killPrimary(): Promise<Failover>;
+}
+
+interface Failover {
+  /** The killed node's port. */
+  killed: number;
+  /** Resolves with the new primary's port once a replica serves in the killed node's place. */
+  promoted(): Promise<number>;
+  /** Starts the killed node again as a replica of the new primary, as an operator does; resolves once it is in sync. */
+  rejoin(): Promise<void>;
+}
+
+export type Setup = 'sentinel';
+
+/**
+ * Sentinel: a primary, one replica, three sentinels (quorum 2, a primary down after 1 s). With
+ * one replica, the promoted replica has none, and REDIS_ACK_REPLICAS=1 is answered 503 until the
+ * killed node is back as its replica: the run with acknowledgement on then shows both answers.
+ */
+async function sentinelSetup(): Promise<RedisUnderTest> {
+  const deployment = await startSentinelDeployment({ name: 'evt-faults', replicas: 1, sentinels: 3, downAfterMs: 1000, failoverTimeoutMs: 3000 });
+  return {
+    env: deployment.env,
+    address: deployment.address,
+    dispose: () => deployment.dispose(),
+    description: 'a primary, a replica and three sentinels (quorum 2, down after 1 s)',
+    async killPrimary() {
+      const victim = await deployment.primary();
+      await victim.kill();
+      let successor: RedisNode | undefined;
+      return {
+        killed: victim.port,
+        async promoted() {
+          successor = await deployment.waitForNewPrimary(victim.port, 60_000);
+          return successor.port;
+        },
+        async rejoin() {
+          const primary = successor ?? (await deployment.waitForNewPrimary(victim.port, 60_000));
+          await victim.start({ replicaOf: primary.port });
+          await waitFor(async () => ((await primary.replicasOnline()) >= 1 ? true : undefined), 30_000, 'the killed node to be back in sync');
+        },
+      };
+    },
+  };
+}
+
+const SETUPS: Record<Setup, () => Promise<RedisUnderTest>> = { sentinel: sentinelSetup };
+
+// Info logs: the harness waits for the workers' "started" line before it starts the load.
+// A killed worker's jobs are taken by the other once their 2 s lock has lapsed (checked every second).
+const WORKER_ENV = { WORKER_LOCK_MS: '2000', LOG_LEVEL: 'info' };
+
+/** How long the killed Redis node stays down before it is started again as a replica. */
+const REJOIN_AFTER_MS = 2000;
+
+/** The longest a gateway may take to answer while Redis fails over: longer is a hang. */
+const ANSWER_BOUND_MS = 5000;
+
+interface ProbeOutcome {
+  /** Probe ids answered 200 (they must be stored like the clients'). */
+  acknowledged: string[];
+  answers: Record<string, number>;
+  /** The first answer after the kill, and how long it took. */
+  first: { status: number | 'none'; retryAfter: string | null; ms: number };
+  slowestMs: number;
+  /** Seconds from the kill to the first 200. */
+  restoredSeconds: number;
+  problems: string[];
+}
+
+/**
+ * Sends a track event to `url` every 100 ms from the kill until one is answered 200: each must
+ * be answered 200, or 503 with Retry-After (what SDKs retry), within ANSWER_BOUND_MS.
+ */
+async function probeUntilServing(url: string, writeKey: string, since: number, timeoutMs: number): Promise<ProbeOutcome> {
+  const outcome: ProbeOutcome = {
+    acknowledged: [],
+    answers: {},
+    first: { status: 'none', retryAfter: null, ms: 0 },
+    slowestMs: 0,
+    restoredSeconds: NaN,
+    problems: [],
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const messageId = `probe-${randomUUID()}`;
+    const started = Date.now();
+    let status: number | 'none' = 'none';
+    let retryAfter: string | null = null;
+    try {
+      const answer = await fetch(`${url}/v1/track`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(writeKey), 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'probe', event: 'Failover Probe', messageId }),
+        signal: AbortSignal.timeout(ANSWER_BOUND_MS),
+      });
+      await answer.arrayBuffer();
+      status = answer.status;
+      retryAfter = answer.headers.get('retry-after');
+    } catch {
+      // no answer within the bound
+    }
+    const ms = Date.now() - started;
+    if (outcome.first.status === 'none' && Object.keys(outcome.answers).length === 0) outcome.first = { status, retryAfter, ms };
+    outcome.answers[status] = (outcome.answers[status] ?? 0) + 1;
+    outcome.slowestMs = Math.max(outcome.slowestMs, ms);
+    if (status === 200) {
+      outcome.acknowledged.push(messageId);
+      outcome.restoredSeconds = (Date.now() - since) / 1000;
+      return outcome;
+    }
+    if (status !== 503 || retryAfter === null)
+      outcome.problems.push(`during the failover the gateway answered ${status} (Retry-After ${retryAfter}) in ${ms} ms`);
+    await sleep(100);
+  }
+  outcome.problems.push(`the gateway did not answer 200 again within ${timeoutMs / 1000} s of the kill`);
+  return outcome;
+}
+
+const seconds = (value: number) => value.toFixed(1);
+
+/**
+ * Every part a process of its own: two gateways behind a round-robin proxy, two events workers,
+ * two internal workers, Redis as `setup` (several nodes), one Postgres database. Under load from
+ * raw HTTP (events, internal batches, rETL) and both real SDKs, a third of the way in, one
+ * machine is lost: a gateway, an events worker and the Redis primary are killed with SIGKILL at
+ * once. The deployment fails over; the killed Redis node is started again as a replica a few
+ * seconds later; the killed gateway and worker stay dead (the proxy skips the gateway, the other
+ * worker takes the stalled jobs). Then every acknowledged id is looked up.
+ */
+async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number, options: FaultOptions): Promise<FaultResult> {
+  options.log(`${name}…`);
+  const prefix = `evt-faults-${name}`;
+  const redis = await SETUPS[setup]();
+  const apps: AppProcess[] = [];
+  let stack: MultiNodeStack | undefined;
+  let proxy: RoundRobinProxy | undefined;
+  try {
+    stack = await startMultiNodeStack({ redis, prefix });
+    const gatewayEnv = { REDIS_ACK_REPLICAS: String(ackReplicas) };
+    const running = stack;
+    const gateways = await Promise.all(['gateway-a', 'gateway-b'].map((app) => running.startGateway({ name: app, env: gatewayEnv })));
+    apps.push(...gateways.map((gateway) => gateway.app));
+    const workers = ['events-worker-a', 'events-worker-b'].map((app) => running.startWorker({ name: app, env: WORKER_ENV }));
+    const internalWorkers = ['internal-worker-a', 'internal-worker-b'].map((app) => running.startInternalWorker({ name: app, env: WORKER_ENV }));
+    apps.push(...workers, ...internalWorkers);
+    await Promise.all([
+      ...workers.map((worker) => worker.waitForOutput(/events worker started/, 30_000)),
+      ...internalWorkers.map((worker) => worker.waitForOutput(/internal worker started/, 30_000)),
+    ]);
+    const gatewayProxy = await startRoundRobinProxy(gateways.map((gateway) => gateway.port));
+    proxy = gatewayProxy;
+
+    const target: Target = { writeKey: stack.writeKey, sourceId: stack.sourceId, workspaceId: stack.workspaceId, destinationId: stack.destinationId };
+    const loads = startLoads(options, () => gatewayProxy.url, [target], [WORKLOADS.batch, WORKLOADS['internal-batch'], WORKLOADS.retl]);
+    await sleep((options.seconds * 1000) / 3);
+
+    // One machine lost: its gateway, its events worker and the Redis primary die at once.
+    const killedAt = Date.now();
+    gateways[0].app.kill('SIGKILL');
+    workers[0].kill('SIGKILL');
+    const failover = await redis.killPrimary();
+    const probing = probeUntilServing(gateways[1].url, stack.writeKey, killedAt, 120_000);
+    const promoted = await failover.promoted();
+    const failoverSeconds = (Date.now() - killedAt) / 1000;
+    await sleep(Math.max(0, killedAt + failoverSeconds * 1000 + REJOIN_AFTER_MS - Date.now()));
+    await failover.rejoin();
+    const rejoinedSeconds = (Date.now() - killedAt) / 1000;
+    const probe = await probing;
+    const results = await finishLoads(loads);
+
+    const depths = await drainQueues(redis.address, prefix, 120_000);
+    const accounting = await accountLoads(stack.db, [stack.sourceId], results, probe.acknowledged, 15_000);
+    const survivors = [gateways[1].app, workers[1], ...internalWorkers];
+    const failures = [
+      ...probe.problems.slice(0, 5),
+      ...stuckQueues(depths).map((line) => `queue not drained: ${line}`),
+      ...survivors.filter((app) => app.status !== undefined).map((app) => `${app.name} exited (${app.status?.signal ?? app.status?.code})`),
+      ...Object.entries(accounting.refusals).flatMap(([client, statuses]) =>
+        Object.keys(statuses)
+          .filter((status) => /^4\d\d$/.test(status))
+          .map((status) => `${client} was answered ${status} ×${statuses[status]}`),
+      ),
+    ];
+    const answers503 = Object.values(accounting.refusals).reduce((sum, statuses) => sum + (statuses[503] ?? 0), 0);
+    const rudderRetries = accounting.refusals['sdk @rudderstack/rudder-sdk-node']?.retried ?? 0;
+    const handed = Object.values(gatewayProxy.handed);
+    const outcome: FaultResult = {
+      scenario: name,
+      acknowledged: accounting.acknowledged,
+      stored: accounting.stored,
+      lost: accounting.lost,
+      duplicated: accounting.duplicated,
+      byClient: accounting.byClient,
+      refusals: accounting.refusals,
+      failures,
+      lossAllowed: ackReplicas === 0,
+      notes: [
+        `Redis as ${redis.description}, REDIS_ACK_REPLICAS=${ackReplicas}; 2 gateways behind a round-robin proxy (${handed.join(' / ')} connections), 2 events workers, 2 internal workers`,
+        `gateway-a, events-worker-a and the Redis primary (port ${failover.killed}) killed with SIGKILL at once; port ${promoted} promoted ${seconds(failoverSeconds)} s later`,
+        `gateway-b answered ${Object.entries(probe.answers)
+          .map(([status, n]) => `${status} ×${n}`)
+          .join(
+            ', ',
+          )} to probes meanwhile (first ${probe.first.status} in ${probe.first.ms} ms, slowest ${probe.slowestMs} ms), 200 again ${seconds(probe.restoredSeconds)} s after the kill`,
+        `the killed node restarted as a replica of the new primary and in sync ${seconds(rejoinedSeconds)} s after the kill; gateway-a and events-worker-a left dead`,
+        ...accounting.abandoned,
+      ].join('; '),
+      multiNode: { setup, ackReplicas, answers503, rudderRetries, failoverSeconds },
+    };
+    options.log(`  ${JSON.stringify(outcome)}`);
+    if ((outcome.lost > 0 && !outcome.lossAllowed) || outcome.duplicated > 0 || failures.length > 0) options.log(apps.map((app) => app.report()).join('\n'));
+    return outcome;
+  } finally {
+    await proxy?.close();
+    for (const app of apps) await app.stop();
+    await stack?.stop();
+    await redis.dispose();
+  }
+}
+
+/** The multi-node scenarios: each setup with REDIS_ACK_REPLICAS=1 (must lose nothing) and 0 (losses reported). */
+export const MULTINODE_SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultResult>> = {
+  'multinode-sentinel-ack1': (options) => multiNodeScenario('multinode-sentinel-ack1', 'sentinel', 1, options),
+  'multinode-sentinel-ack0': (options) => multiNodeScenario('multinode-sentinel-ack0', 'sentinel', 0, options),
+};
