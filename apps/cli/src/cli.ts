@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@evt/config';
 import { createDbClient, type DbClient } from '@evt/db';
 import { destinationsCommand } from './commands/destinations';
+import { eventsCommand } from './commands/events';
 import { audiencesCommand, retlCommand } from './commands/internal-data';
 import { dbCommand, queuesCommand } from './commands/operations';
 import { rejectedCommand } from './commands/rejected';
@@ -28,6 +29,8 @@ export const USAGE = `usage: npm run cli -- <command> [options]
   retl list [--source S] [--destination D] [--limit N]   rETL records, newest first
   rejected list [--source S] [--limit N]   what was refused, newest first
   rejected retry [ID…] [--source S]  validate rejected events again; enqueue those that pass now
+  events partitions                  the partitions of events: ranges of receivedAt, estimated rows
+  events prune --older-than 90d [--dry-run]   drop the partitions of events that end that long ago (Nd or Nh)
   queues depth                       jobs waiting, active, delayed and failed per queue
   queues failed [--queue Q] [--limit N]    jobs that failed for good, with attempts and reason
   queues retry-failed [--queue Q] [ID…]    move failed jobs back to waiting (their count of failures reset)
@@ -45,6 +48,7 @@ const COMMANDS: Record<string, (action: string | undefined, ctx: CommandContext)
   audiences: audiencesCommand,
   retl: retlCommand,
   queues: queuesCommand,
+  events: eventsCommand,
 };
 
 /** Runs one CLI command; returns the exit code (0 done, 1 failed, 2 wrong usage). */
@@ -73,6 +77,8 @@ export async function run(argv: string[], env: Record<string, string | undefined
         destination: { type: 'string' },
         queue: { type: 'string' },
         yes: { type: 'boolean' },
+        'older-than': { type: 'string' },
+        'dry-run': { type: 'boolean' },
       },
     });
   } catch (error) {
