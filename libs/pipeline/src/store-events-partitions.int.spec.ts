@@ -8,10 +8,11 @@ import { storeEventsJob } from './store-events';
 const logger = createLogger('store-events-partitions-test', 'silent');
 
 function queued(messageId: string, receivedAt: string, overrides: Record<string, unknown> = {}): QueuedEvent {
+  const fields: Record<string, unknown> = { traits: { plan: 'free' }, ...overrides };
   return {
     sourceId: 'src-1',
     workspaceId: 'ws-1',
-    event: { type: 'identify', userId: 'u-1', messageId, receivedAt, rudderId: rudderId('u-1', undefined), traits: { plan: 'free' }, ...overrides },
+    event: { type: 'identify', userId: 'u-1', messageId, receivedAt, rudderId: rudderId('u-1', undefined), ...fields },
   };
 }
 
