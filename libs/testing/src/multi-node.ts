@@ -252,13 +252,16 @@ export async function startSentinelDeployment(
     address,
     primary,
     async waitForNewPrimary(formerPort, timeoutMs) {
+      // Every surviving node and every sentinel at once: the first node that is a primary and that a sentinel names.
       const deadline = Date.now() + timeoutMs;
+      const candidates = nodes.filter((node) => node.port !== formerPort);
       for (;;) {
-        const node = await primary().catch(() => undefined);
-        if (node && node.port !== formerPort) {
-          const role = await command<[string]>(node.port, 'ROLE').catch(() => undefined);
-          if (role?.[0] === 'master') return node;
-        }
+        const [roles, named] = await Promise.all([
+          Promise.all(candidates.map((node) => command<[string]>(node.port, 'ROLE').catch(() => undefined))),
+          Promise.all(sentinels.map((sentinel) => sentinel.primaryPort(name).catch(() => undefined))),
+        ]);
+        const promoted = candidates.find((node, i) => roles[i]?.[0] === 'master' && named.includes(node.port));
+        if (promoted) return promoted;
         if (Date.now() > deadline) throw new Error(`the sentinels did not promote a new primary within ${timeoutMs} ms`);
         await sleep(50);
       }

@@ -208,7 +208,7 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
     ];
     const answers503 = Object.values(accounting.refusals).reduce((sum, statuses) => sum + (statuses[503] ?? 0), 0);
     const rudderRetries = accounting.refusals['sdk @rudderstack/rudder-sdk-node']?.retried ?? 0;
-    const handed = Object.values(gatewayProxy.handed);
+    const handed = gateways.map((gateway) => gatewayProxy.handed[gateway.port]);
     const outcome: FaultResult = {
       scenario: name,
       acknowledged: accounting.acknowledged,

@@ -11,7 +11,7 @@ export interface RoundRobinProxy {
 /**
  * Listens on a free port and hands each client connection to the next of `upstreams` (ports on
  * 127.0.0.1). An upstream that refuses the connection is skipped for the next, as a load balancer
- * retries a connect; a connection whose upstream dies is reset, and the client retries its request.
+ * retries a connect; a connection whose upstream dies is closed, and the client retries its request.
  */
 export async function startRoundRobinProxy(upstreams: number[]): Promise<RoundRobinProxy> {
   let next = 0;
@@ -22,14 +22,17 @@ export async function startRoundRobinProxy(upstreams: number[]): Promise<RoundRo
     client.pause();
     client.on('error', () => undefined);
     client.on('close', () => open.delete(client));
+    // This connection's turn; a refused connect moves on from it (not from the shared counter, which others move).
+    const first = next++;
     const attempt = (tries: number) => {
       if (tries >= upstreams.length || client.destroyed) return client.resetAndDestroy();
-      const port = upstreams[next++ % upstreams.length];
+      const port = upstreams[(first + tries) % upstreams.length];
       const upstream = net.connect(port, '127.0.0.1');
       open.add(upstream);
       let connected = false;
       upstream.on('close', () => open.delete(upstream));
       upstream.once('connect', () => {
+        if (client.destroyed) return upstream.destroy();
         connected = true;
         handed[port]++;
         client.pipe(upstream);
@@ -37,10 +40,13 @@ export async function startRoundRobinProxy(upstreams: number[]): Promise<RoundRo
         client.resume();
         client.on('close', () => upstream.destroy());
       });
-      // Before the connect: try the next upstream. After: the client sees the reset (an end is passed on by pipe).
+      // Before the connect: try the next upstream. After (the upstream died, or answered early and
+      // closed while the body was still coming): what it sent is passed on, then the client's
+      // connection is closed too. A reset here would discard an early 503 the client must read.
       upstream.on('error', () => {
-        if (!connected) attempt(tries + 1);
-        else if (!client.destroyed) client.resetAndDestroy();
+        if (!connected) return attempt(tries + 1);
+        client.unpipe(upstream);
+        client.end();
       });
     };
     attempt(0);
