@@ -61,6 +61,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   const producers = new QueueProducers({
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
+    eventsShards: config.eventsQueueShards,
     timeoutMs: config.enqueueTimeoutMs,
     maxItemsPerJob: config.enqueueMaxEvents,
     maxBytesPerJob: config.enqueueMaxBytes,
@@ -82,7 +83,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   const registry = createRegistry('gateway');
   const metrics = new GatewayMetrics(
     registry,
-    () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix), 2000, 'queue depths too slow'),
+    () => withTimeout(readQueueDepthsOn(producers.connection, config.queuePrefix, config.eventsQueueShards), 2000, 'queue depths too slow'),
     async () => {
       const [redis, postgres] = await Promise.all([answers(checks.redis), answers(checks.postgres)]);
       return { redis, postgres };
@@ -91,7 +92,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   // The events waiting in Redis, counted by every gateway and worker; nothing is queued with ENQUEUE_DISABLED.
   const backlog = config.enqueueDisabled
     ? undefined
-    : new QueueBacklog({ redisUrl: config.redisUrl, prefix: config.queuePrefix, limit: config.maxQueueBacklogEvents });
+    : new QueueBacklog({ redisUrl: config.redisUrl, prefix: config.queuePrefix, eventsShards: config.eventsQueueShards, limit: config.maxQueueBacklogEvents });
   if (backlog) metrics.watchBacklog(backlog);
   const ingest = new IngestService(
     config.enqueueDisabled ? discardingProducers() : producers,

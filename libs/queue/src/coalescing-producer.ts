@@ -27,8 +27,8 @@ export interface CoalescingOptions {
   maxBytesPerJob: number;
   /** Jobs being written to Redis at the same time. */
   maxConcurrentWrites?: number;
-  /** After a job is stored: resolves once enough replicas have it, by the deadline (epoch ms) (REDIS_ACK_REPLICAS). */
-  replicated?: (deadline: number) => Promise<void>;
+  /** After a job is stored in `queue`: resolves once enough replicas have it, by the deadline (epoch ms) (REDIS_ACK_REPLICAS). */
+  replicated?: (deadline: number, queue: Queue) => Promise<void>;
 }
 
 /** A request whose items are in a job not yet stored. */
@@ -36,8 +36,14 @@ interface Waiting {
   range: ItemsRange;
   bytes: number;
   deadline: number;
-  resolve: () => void;
+  resolve: (label: string) => void;
   reject: (error: Error) => void;
+}
+
+/** A BullMQ queue a producer writes to, and what the gateway calls it (a shard's label: `events-2`). */
+export interface ProducerTarget {
+  queue: Queue;
+  label: string;
 }
 
 /** A job still taking requests, or waiting for its turn to be written. */
@@ -62,18 +68,24 @@ export class CoalescingProducer<T> {
   /** drain()'s callers, called once nothing is pending or being written. */
   private idleWaiters: Array<() => void> = [];
   private readonly maxConcurrentWrites: number;
+  private readonly targets: readonly ProducerTarget[];
+  /** The target of the next job: jobs go round-robin over the shards. */
+  private next = 0;
 
+  /** `queues`: one queue, or the shards of a sharded one (each job goes to the next shard). */
   constructor(
-    private readonly queue: Queue,
+    queues: Queue | readonly ProducerTarget[],
     private readonly isReady: () => boolean,
     private readonly backlog: Backlog,
     private readonly options: CoalescingOptions,
   ) {
     this.maxConcurrentWrites = options.maxConcurrentWrites ?? 4;
+    this.targets = Array.isArray(queues) ? queues : [{ queue: queues as Queue, label: (queues as Queue).name }];
+    if (this.targets.length === 0) throw new Error('a producer needs a queue');
   }
 
-  /** Resolves once the items are stored in Redis; rejects with ServiceUnavailableError otherwise. */
-  enqueue(request: EnqueueRequest<T>): Promise<void> {
+  /** Resolves once the items are stored in Redis, to the label of the queue (shard) that holds them; rejects with ServiceUnavailableError otherwise. */
+  enqueue(request: EnqueueRequest<T>): Promise<string> {
     if (this.closing) return Promise.reject(new ServiceUnavailableError('shutting down'));
     if (!this.isReady()) return Promise.reject(new ServiceUnavailableError('queue unreachable'));
     if (this.backlog.bytes + request.bytes > this.backlog.maxBytes) {
@@ -83,7 +95,7 @@ export class CoalescingProducer<T> {
     const range = job.builder.add(request.items, request.rejected);
     job.bytes += request.bytes;
     this.backlog.bytes += request.bytes;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       job.requests.push({ range, bytes: request.bytes, deadline: Date.now() + this.options.timeoutMs, resolve, reject });
       this.schedule();
     });
@@ -139,18 +151,20 @@ export class CoalescingProducer<T> {
       deadline = Math.min(deadline, request.deadline);
       bytes += request.bytes;
     }
+    const target = this.targets[this.next];
+    this.next = (this.next + 1) % this.targets.length;
     try {
       // The builder's buffer goes back to the pool only once compression has read it, even if the wait times out first.
       const encoded = encodeJob(builder.seal(), bytes).finally(() => builder.release());
       await withTimeout(
         encoded.then(async (data) => {
-          await this.queue.add(this.queue.name, data);
-          await this.options.replicated?.(deadline);
+          await target.queue.add(target.queue.name, data);
+          await this.options.replicated?.(deadline, target.queue);
         }),
         Math.max(1, deadline - Date.now()),
         'queue too slow',
       );
-      for (const request of live) this.settle(request);
+      for (const request of live) this.settle(request, undefined, target.label);
     } catch (error) {
       const failure = error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError('queue write failed', { cause: error });
       for (const request of live) this.settle(request, failure);
@@ -168,10 +182,10 @@ export class CoalescingProducer<T> {
     for (const resolve of waiters) resolve();
   }
 
-  private settle(request: Waiting, error?: Error): void {
+  private settle(request: Waiting, error?: Error, label = ''): void {
     this.backlog.bytes -= request.bytes;
     if (error) request.reject(error);
-    else request.resolve();
+    else request.resolve(label);
   }
 
   /** Refuses new requests and waits until those already accepted are written (or timed out). */

@@ -7,3 +7,5 @@ export * from './job-options';
 export * from './queue-admin';
 export * from './rate-limiter';
 export * from './queue-backlog';
+export * from './queue-layout';
+export * from './key-slot';

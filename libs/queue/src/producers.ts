@@ -2,12 +2,15 @@ import { Queue } from 'bullmq';
 import { ServiceUnavailableError, withTimeout } from '@evt/errors';
 import { QUEUE_KEYS, QUEUES, type ItemOf, type QueueKey } from '@evt/schemas';
 import { Backlog, CoalescingProducer, type EnqueueRequest } from './coalescing-producer';
-import { createRedis, isRedisReady, type Redis } from './connection';
+import { createRedis, isRedisReady, primaryNodeFor, primaryNodes, type Redis } from './connection';
+import { queueKey, queueLayout, queueShards, type QueueLayout } from './queue-layout';
 import { DURABLE_JOB_OPTIONS } from './job-options';
 
 export interface ProducersOptions {
   redisUrl: string;
   prefix: string;
+  /** EVENTS_QUEUE_SHARDS: the events queue's jobs go round-robin over this many queues. */
+  eventsShards?: number;
   /** How long a request may wait for Redis before it is answered 503. */
   timeoutMs: number;
   maxItemsPerJob: number;
@@ -18,9 +21,9 @@ export interface ProducersOptions {
   ackReplicas?: number;
 }
 
-/** Anything that takes a queue's items: its producer, or a fake (benchmarks, tests). */
+/** Anything that takes a queue's items: its producer, or a fake (benchmarks, tests). Resolves to the label of the queue (shard) that holds them, when it knows. */
 export interface Enqueuer<T> {
-  enqueue(request: EnqueueRequest<T>): Promise<void>;
+  enqueue(request: EnqueueRequest<T>): Promise<string | void>;
 }
 
 /** One enqueuer per queue of the job registry, under the queue's key: what the gateway writes to. */
@@ -31,26 +34,32 @@ export type ProducerMap = { readonly [K in QueueKey]: CoalescingProducer<ItemOf<
 
 /**
  * The gateway's producers, one per queue of the job registry (QUEUES: name, items key), sharing
- * one Redis connection and one backlog bound. A job is `{ [itemsKey]: items, rejected }`.
+ * one Redis connection and one backlog bound. A job is `{ [itemsKey]: items, rejected }`. A
+ * sharded queue's producer writes each job to its next shard (queueShards).
  */
 class Producers {
   private readonly redis: Redis;
+  private readonly layout: QueueLayout;
   private readonly queues: Queue[] = [];
   private readonly all: Array<CoalescingProducer<unknown>> = [];
 
   constructor(options: ProducersOptions) {
     this.redis = createRedis(options.redisUrl, 'producer');
+    this.layout = queueLayout(options.redisUrl, options.prefix, options.eventsShards);
     const backlog = new Backlog(options.maxPendingBytes);
     for (const key of QUEUE_KEYS) {
-      const queue = new Queue(QUEUES[key].name, { connection: this.redis, prefix: options.prefix, defaultJobOptions: DURABLE_JOB_OPTIONS });
-      queue.on('error', () => undefined);
-      this.queues.push(queue);
-      const producer = new CoalescingProducer<unknown>(queue, () => this.ready, backlog, {
+      const targets = queueShards(this.layout, key).map((shard) => {
+        const queue = new Queue(shard.name, { connection: this.redis, prefix: options.prefix, defaultJobOptions: DURABLE_JOB_OPTIONS });
+        queue.on('error', () => undefined);
+        this.queues.push(queue);
+        return { queue, label: shard.label };
+      });
+      const producer = new CoalescingProducer<unknown>(targets, () => this.ready, backlog, {
         itemsKey: QUEUES[key].itemsKey,
         timeoutMs: options.timeoutMs,
         maxItemsPerJob: options.maxItemsPerJob,
         maxBytesPerJob: options.maxBytesPerJob,
-        replicated: options.ackReplicas ? (deadline) => this.replicated(options.ackReplicas as number, deadline) : undefined,
+        replicated: options.ackReplicas ? (deadline, queue) => this.replicated(options.ackReplicas as number, deadline, queue) : undefined,
       });
       this.all.push(producer);
       // The registry's keys become the fields ProducerMap declares.
@@ -82,9 +91,13 @@ class Producers {
    * Resolves once `replicas` replicas have every write this connection made so far (Redis WAIT,
    * which counts per connection: the producers share this one), by `deadline` (epoch ms);
    * otherwise rejects with a 503: a job the primary alone holds is lost if it fails over now.
+   * Under Cluster the WAIT goes to the primary of the job's queue's slot, over the pool's
+   * connection to it that carried the write: WAIT counts that primary's replicas only.
    */
-  private async replicated(replicas: number, deadline: number): Promise<void> {
-    const acknowledged = await this.redis.wait(replicas, Math.max(1, deadline - Date.now()));
+  private async replicated(replicas: number, deadline: number, queue: Queue): Promise<void> {
+    const primary = primaryNodeFor(this.redis, queueKey(this.layout, queue, 'id'));
+    if (primary === undefined) throw new ServiceUnavailableError('queue not replicated (its primary is unknown)');
+    const acknowledged = await primary.wait(replicas, Math.max(1, deadline - Date.now()));
     if (acknowledged < replicas) throw new ServiceUnavailableError(`queue not replicated (${acknowledged} of ${replicas} replicas in time)`);
   }
 
@@ -93,10 +106,10 @@ class Producers {
     return this.redis;
   }
 
-  /** Round trip to Redis, bounded by `timeoutMs`. */
+  /** Round trip to Redis (to every primary of a Cluster: each holds some queues), bounded by `timeoutMs`. */
   async ping(timeoutMs = 1000): Promise<void> {
     if (!this.ready) throw new ServiceUnavailableError('queue unreachable');
-    await withTimeout(this.redis.ping(), timeoutMs, 'queue too slow');
+    await withTimeout(Promise.all(primaryNodes(this.redis).map((node) => node.ping())), timeoutMs, 'queue too slow');
   }
 
   /** Refuses new requests, waits for those already accepted to be written, then disconnects. */

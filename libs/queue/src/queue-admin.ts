@@ -1,9 +1,11 @@
 import { Job, Queue } from 'bullmq';
-import { QUEUE_NAMES } from '@evt/schemas';
-import { createRedis, type Redis } from './connection';
+import { QUEUE_KEYS, QUEUES } from '@evt/schemas';
+import { allNodes, createRedis, isCluster, primaryNodes, whenReady, type Redis } from './connection';
+import { allQueueShards, queueShards, type QueueLayout, type QueueShard } from './queue-layout';
 import { deterministicFailuresOf } from './job-options';
 
 export interface QueueDepth {
+  /** The queue's label: `events`, or a shard's, `events-2`. */
   queue: string;
   waiting: number;
   active: number;
@@ -19,13 +21,22 @@ export interface RedisDurability {
   warnings: string[];
 }
 
-/** Reads what decides whether acknowledged events survive a Redis restart. */
+/**
+ * Reads what decides whether acknowledged events survive a Redis restart: of the one server, or of
+ * every node of a Cluster (a setting is reported as the first node that departs from the safe
+ * value has it, so that one careless node is not hidden by the others).
+ */
 export async function readRedisDurability(redis: Redis): Promise<RedisDurability> {
-  const get = async (name: string) => {
-    const reply = (await redis.config('GET', name)) as string[];
-    return reply[1] ?? 'unknown';
+  const nodes = allNodes(redis);
+  const get = async (name: string, safe: string) => {
+    const values = await Promise.all(nodes.map(async (node) => ((await node.config('GET', name)) as string[])[1] ?? 'unknown'));
+    return values.find((value) => value !== safe) ?? values[0] ?? 'unknown';
   };
-  const [appendonly, appendfsync, maxmemoryPolicy] = [await get('appendonly'), await get('appendfsync'), await get('maxmemory-policy')];
+  const [appendonly, appendfsync, maxmemoryPolicy] = [
+    await get('appendonly', 'yes'),
+    await get('appendfsync', 'everysec'),
+    await get('maxmemory-policy', 'noeviction'),
+  ];
   const warnings: string[] = [];
   if (appendonly !== 'yes') warnings.push('Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.');
   if (maxmemoryPolicy !== 'noeviction') {
@@ -34,11 +45,11 @@ export async function readRedisDurability(redis: Redis): Promise<RedisDurability
   return { appendonly, appendfsync, maxmemoryPolicy, warnings };
 }
 
-/** Counts of jobs per queue, for the CLI and operators. */
-export async function readQueueDepths(redisUrl: string, prefix: string): Promise<QueueDepth[]> {
+/** Counts of jobs per queue, a sharded queue's per shard (`eventsShards`: EVENTS_QUEUE_SHARDS), for the CLI and operators. */
+export async function readQueueDepths(redisUrl: string, prefix: string, eventsShards = 1): Promise<QueueDepth[]> {
   const connection = createRedis(redisUrl, 'admin');
   try {
-    return await readQueueDepthsOn(connection, prefix);
+    return await readQueueDepthsOn(connection, prefix, eventsShards);
   } finally {
     connection.disconnect();
   }
@@ -48,10 +59,11 @@ export async function readQueueDepths(redisUrl: string, prefix: string): Promise
  * The same on a connection the caller keeps (the gateway's producer connection: it fails at
  * once while Redis is away instead of queueing the reads).
  */
-export async function readQueueDepthsOn(connection: Redis, prefix: string): Promise<QueueDepth[]> {
+export async function readQueueDepthsOn(connection: Redis, prefix: string, eventsShards = 1): Promise<QueueDepth[]> {
   const depths: QueueDepth[] = [];
-  for (const name of Object.values(QUEUE_NAMES)) {
-    const queue = new Queue(name, { connection, prefix });
+  for (const shard of allQueueShards(layoutOf(connection, prefix, eventsShards))) {
+    const name = shard.label;
+    const queue = new Queue(shard.name, { connection, prefix });
     try {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
       depths.push({
@@ -68,16 +80,25 @@ export async function readQueueDepthsOn(connection: Redis, prefix: string): Prom
   return depths;
 }
 
-/** Deletes every key under `prefix` (tests clean up their own queues with it). */
+/** The layout of the queues on `connection` (a Cluster tags every queue). */
+function layoutOf(connection: Redis, prefix: string, eventsShards: number): QueueLayout {
+  return { prefix, cluster: isCluster(connection), eventsShards };
+}
+
+/** Deletes every key under `prefix` (tests clean up their own queues with it), on every primary of a Cluster. */
 export async function deleteQueuePrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = createRedis(redisUrl, 'admin');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await whenReady(redis);
+    for (const node of primaryNodes(redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        // One DEL per key: a Cluster node refuses a DEL of keys in several slots.
+        if (keys.length > 0) await keys.reduce((pipeline, key) => pipeline.del(key), node.pipeline()).exec();
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }
@@ -96,10 +117,22 @@ export interface FailedJob {
 }
 
 export interface FailedJobsFilter {
-  /** One queue; all of QUEUE_NAMES when unset. */
+  /** One queue (`events`: every shard of it) or one shard (`events-2`); every queue when unset. */
   queue?: string;
   /** These job ids only; every failed job when empty. */
   ids?: string[];
+  /** EVENTS_QUEUE_SHARDS. */
+  eventsShards?: number;
+}
+
+/** The BullMQ queues a filter names; an unknown name is refused. */
+function filteredShards(layout: QueueLayout, queue: string | undefined): QueueShard[] {
+  if (queue === undefined) return allQueueShards(layout);
+  const key = QUEUE_KEYS.find((candidate) => QUEUES[candidate].name === queue);
+  if (key !== undefined) return queueShards(layout, key);
+  const shard = allQueueShards(layout).find((candidate) => candidate.label === queue);
+  if (shard === undefined) throw new Error(`no queue ${queue}`);
+  return [shard];
 }
 
 const PAGE = 500;
@@ -128,9 +161,10 @@ async function onFailedJobs(redisUrl: string, prefix: string, filter: FailedJobs
   const connection = createRedis(redisUrl, 'admin');
   const done: FailedJob[] = [];
   try {
-    for (const name of filter.queue !== undefined ? [filter.queue] : Object.values(QUEUE_NAMES)) {
+    for (const shard of filteredShards(layoutOf(connection, prefix, filter.eventsShards ?? 1), filter.queue)) {
       if (done.length >= limit) break;
-      const queue = new Queue(name, { connection, prefix });
+      const name = shard.label;
+      const queue = new Queue(shard.name, { connection, prefix });
       try {
         for (const job of await failedJobsOf(queue, filter.ids, limit - done.length)) {
           done.push(describeFailed(name, job));

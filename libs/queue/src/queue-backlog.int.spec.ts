@@ -2,9 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { createRedis } from './connection';
 import { deleteQueuePrefix } from './queue-admin';
-import { backlogKey, EVENT_QUEUE_KEYS, healQueueBacklog, isEventQueue, QueueBacklog, QueueBacklogDrain, readQueueBacklog } from './queue-backlog';
+import {
+  backlogKey,
+  EVENT_QUEUE_KEYS,
+  eventQueueShards,
+  healQueueBacklog,
+  isEventQueue,
+  QueueBacklog,
+  QueueBacklogDrain,
+  readQueueBacklog,
+} from './queue-backlog';
+import { queueLayout, queueShards, type QueueLayout } from './queue-layout';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const layout = (queues: string, eventsShards = 1): QueueLayout => queueLayout(redisUrl, queues, eventsShards);
+/** The healing script on the counter of the events queue (shard 0). */
+const healEvents = (redis: Parameters<typeof healQueueBacklog>[0], queues: string) =>
+  healQueueBacklog(redis, layout(queues), queueShards(layout(queues), 'events')[0]);
 
 describe('the shared queue backlog (real Redis)', () => {
   const redis = createRedis(redisUrl, 'admin');
@@ -37,8 +51,52 @@ describe('the shared queue backlog (real Redis)', () => {
     expect([isEventQueue('events'), isEventQueue('internalBatch'), isEventQueue('retl'), isEventQueue('audiencelist')]).toEqual([true, true, false, false]);
   });
 
-  it('keeps the counter under the queue prefix, with a hash tag', () => {
+  it("keeps one counter per queue of events under the queue prefix, tagged with the queue's label (the events queue's is the counter of earlier versions)", () => {
     expect(backlogKey('evt')).toBe('evt:{events}:backlog');
+    expect(eventQueueShards(layout('evt', 3)).map((shard) => backlogKey('evt', shard.label))).toEqual([
+      'evt:{events}:backlog',
+      'evt:{events-1}:backlog',
+      'evt:{events-2}:backlog',
+      'evt:{replay}:backlog',
+      'evt:{extract}:backlog',
+      'evt:{internal-batch}:backlog',
+    ]);
+  });
+
+  it('holds across the shards of the events queue and the other queues of events: the limit is on their sum', async () => {
+    const queues = prefix();
+    const options = { redisUrl, prefix: queues, eventsShards: 3, limit: 100, flushIntervalMs: 60_000 };
+    const first = await connected(new QueueBacklog(options));
+    const second = await connected(new QueueBacklog(options));
+    const worker = opened(new QueueBacklogDrain({ ...options, healIntervalMs: 60_000 }));
+    first.added(30, 'events');
+    first.added(30, 'events-2');
+    second.added(39, 'events-1');
+    second.added(1, 'replay');
+    await Promise.all([first.flush(), second.flush()]);
+    await first.flush();
+    expect([first.events, second.events, first.full, second.full]).toEqual([100, 100, true, true]);
+    expect(await Promise.all(['events', 'events-1', 'events-2', 'replay'].map((label) => redis.get(backlogKey(queues, label))))).toEqual([
+      '30',
+      '39',
+      '30',
+      '1',
+    ]);
+    expect(await readQueueBacklog(redis, layout(queues, 3))).toBe(100);
+
+    worker.stored(10, 'events-1');
+    await worker.flush();
+    await first.flush();
+    expect([first.events, first.full, await redis.get(backlogKey(queues, 'events-1'))]).toEqual([90, false, '29']);
+    // Every queue is empty: each counter is healed in its own queue's slot.
+    expect(await worker.heal()).toEqual([
+      { queue: 'events', reset: true, previous: 30 },
+      { queue: 'events-1', reset: true, previous: 29 },
+      { queue: 'events-2', reset: true, previous: 30 },
+      { queue: 'replay', reset: true, previous: 1 },
+      { queue: 'extract', reset: true, previous: 0 },
+      { queue: 'internal-batch', reset: true, previous: 0 },
+    ]);
   });
 
   it('is one counter for every gateway: what one adds, another reads, and both refuse at the limit', async () => {
@@ -59,7 +117,7 @@ describe('the shared queue backlog (real Redis)', () => {
     await first.flush();
     await second.flush();
     expect([first.events, second.events, first.full, second.full]).toEqual([100, 100, true, true]);
-    expect(await readQueueBacklog(redis, queues)).toBe(100);
+    expect(await readQueueBacklog(redis, layout(queues))).toBe(100);
   });
 
   it('admits again once workers have taken stored events off, and never refuses with no limit', async () => {
@@ -86,7 +144,7 @@ describe('the shared queue backlog (real Redis)', () => {
     await worker.flush();
     expect(await redis.get(backlogKey(queues))).toBe('-50');
     await gateway.flush();
-    expect([gateway.events, gateway.full, await readQueueBacklog(redis, queues)]).toEqual([0, false, 0]);
+    expect([gateway.events, gateway.full, await readQueueBacklog(redis, layout(queues))]).toEqual([0, false, 0]);
   });
 
   it('does not refuse when the counter cannot be read (Redis away): the enqueue meets that error itself', async () => {
@@ -109,32 +167,43 @@ describe('the shared queue backlog (real Redis)', () => {
   });
 
   describe('the healing script', () => {
-    it('sets a counter that drifted to 0 when every queue of events is empty', async () => {
+    /** The script on the counter of the queue (or shard) `label`. */
+    const heal = (queues: string, label: string, eventsShards = 1) =>
+      healQueueBacklog(
+        redis,
+        layout(queues, eventsShards),
+        eventQueueShards(layout(queues, eventsShards)).find((shard) => shard.label === label)!,
+      );
+
+    it('sets a counter that drifted to 0 when its queue is empty', async () => {
       const queues = prefix();
       await redis.set(backlogKey(queues), '1234');
-      expect(await healQueueBacklog(redis, queues)).toEqual({ reset: true, previous: 1234 });
+      expect(await healEvents(redis, queues)).toEqual({ queue: 'events', reset: true, previous: 1234 });
       expect(await redis.get(backlogKey(queues))).toBe('0');
       await redis.set(backlogKey(queues), '-40');
-      expect(await healQueueBacklog(redis, queues)).toEqual({ reset: true, previous: -40 });
-      expect(await readQueueBacklog(redis, queues)).toBe(0);
+      expect(await healEvents(redis, queues)).toEqual({ queue: 'events', reset: true, previous: -40 });
+      expect(await readQueueBacklog(redis, layout(queues))).toBe(0);
     });
 
-    it('leaves the counter alone while a job waits, is delayed or is prioritized in any queue of events, and resets it once they are gone', async () => {
+    it("leaves a queue's counter alone while a job waits, is delayed or is prioritized in that queue, and resets it once they are gone", async () => {
       const queues = prefix();
       for (const [name, options] of [
         ['events', {}],
         ['internal-batch', {}],
         ['replay', { delay: 60_000 }],
         ['extract', { priority: 5 }],
+        ['events-2', {}],
       ] as const) {
         const queue = new Queue(name, { connection: redis, prefix: queues });
         const job = await queue.add('job', { events: [] }, options);
-        await redis.set(backlogKey(queues), '77');
-        expect(await healQueueBacklog(redis, queues)).toEqual({ reset: false, previous: 77 });
-        expect(await redis.get(backlogKey(queues))).toBe('77');
+        for (const label of ['events', 'events-2', 'replay', 'extract', 'internal-batch']) await redis.set(backlogKey(queues, label), '77');
+        const healed = await Promise.all(['events', 'events-2', 'replay', 'extract', 'internal-batch'].map((label) => heal(queues, label, 3)));
+        // Only the counter of the queue that holds the job is kept.
+        expect(healed.filter((result) => !result.reset).map((result) => result.queue)).toEqual([name]);
+        expect(await redis.get(backlogKey(queues, name))).toBe('77');
         await job.remove();
         await queue.close();
-        expect(await healQueueBacklog(redis, queues)).toEqual({ reset: true, previous: 77 });
+        expect(await heal(queues, name, 3)).toEqual({ queue: name, reset: true, previous: 77 });
       }
     });
 
@@ -143,14 +212,14 @@ describe('the shared queue backlog (real Redis)', () => {
       await redis.set(backlogKey(queues), '5');
       for (const add of [
         () => redis.lpush(`${queues}:events:active`, '1'),
-        () => redis.lpush(`${queues}:replay:paused`, '2'),
-        () => redis.zadd(`${queues}:extract:waiting-children`, 1, '3'),
+        () => redis.lpush(`${queues}:events:paused`, '2'),
+        () => redis.zadd(`${queues}:events:waiting-children`, 1, '3'),
       ]) {
         await add();
-        expect(await healQueueBacklog(redis, queues)).toEqual({ reset: false, previous: 5 });
+        expect(await healEvents(redis, queues)).toEqual({ queue: 'events', reset: false, previous: 5 });
       }
-      await redis.del(`${queues}:events:active`, `${queues}:replay:paused`, `${queues}:extract:waiting-children`);
-      expect(await healQueueBacklog(redis, queues)).toEqual({ reset: true, previous: 5 });
+      await redis.del(`${queues}:events:active`, `${queues}:events:paused`, `${queues}:events:waiting-children`);
+      expect(await healEvents(redis, queues)).toEqual({ queue: 'events', reset: true, previous: 5 });
     });
 
     it('does not count jobs of rETL or audience lists, nor failed jobs', async () => {
@@ -160,7 +229,7 @@ describe('the shared queue backlog (real Redis)', () => {
       await retl.close();
       await redis.zadd(`${queues}:events:failed`, 1, 'some-failed-job');
       await redis.set(backlogKey(queues), '9');
-      expect(await healQueueBacklog(redis, queues)).toEqual({ reset: true, previous: 9 });
+      expect(await healEvents(redis, queues)).toEqual({ queue: 'events', reset: true, previous: 9 });
     });
 
     it("runs on a worker's drain after its own decrements are sent", async () => {
@@ -168,7 +237,7 @@ describe('the shared queue backlog (real Redis)', () => {
       const worker = opened(new QueueBacklogDrain({ redisUrl, prefix: queues, flushIntervalMs: 60_000, healIntervalMs: 60_000 }));
       await redis.set(backlogKey(queues), '10');
       worker.stored(4);
-      expect(await worker.heal()).toEqual({ reset: true, previous: 6 });
+      expect((await worker.heal())[0]).toEqual({ queue: 'events', reset: true, previous: 6 });
     });
   });
 });

@@ -55,15 +55,19 @@ export interface QueueSpec<P extends TObject = TObject, K extends string = strin
   itemsKey: K;
   /** True: jobs are applied one at a time in queue order (a later job must not overtake an earlier one). */
   ordered: boolean;
+  /** True: the queue may be split into EVENTS_QUEUE_SHARDS BullMQ queues (jobs go round-robin): only for a queue whose order does not matter. */
+  sharded: boolean;
   worker: WorkerApp;
 }
 
 // The items key must name an array field of the payload: a typo fails to compile.
+// An ordered queue cannot be sharded: that fails to compile too.
 function queue<const N extends string, P extends TObject, const K extends keyof Static<P> & string, const W extends WorkerApp, const O extends boolean>(spec: {
   name: N;
   payload: P;
   itemsKey: Static<P>[K] extends unknown[] ? K : never;
   ordered: O;
+  sharded: O extends true ? false : boolean;
   worker: W;
 }) {
   return spec;
@@ -73,15 +77,16 @@ function queue<const N extends string, P extends TObject, const K extends keyof 
  * The job registry: every queue, one kind of work each (README, "Scaling"). Producers, the
  * gateway's queue set, WORKER_QUEUES, the workers and their metrics all derive from it; adding
  * a queue is one entry here plus its processor in the worker named by `worker`.
- * rETL updates merge into records and audience writes flip membership: those queues are ordered.
+ * rETL updates merge into records and audience writes flip membership: those queues are ordered,
+ * and stay one queue each. Only `events` is sharded (EVENTS_QUEUE_SHARDS; see queueShards in libs/queue).
  */
 export const QUEUES = {
-  events: queue({ name: 'events', payload: EventsJob, itemsKey: 'events', ordered: false, worker: 'events-worker' }),
-  replay: queue({ name: 'replay', payload: EventsJob, itemsKey: 'events', ordered: false, worker: 'internal-worker' }),
-  retl: queue({ name: 'retl', payload: RetlJob, itemsKey: 'records', ordered: true, worker: 'internal-worker' }),
-  audiencelist: queue({ name: 'audiencelist', payload: AudienceListJob, itemsKey: 'lists', ordered: true, worker: 'internal-worker' }),
-  extract: queue({ name: 'extract', payload: EventsJob, itemsKey: 'events', ordered: false, worker: 'internal-worker' }),
-  internalBatch: queue({ name: 'internal-batch', payload: EventsJob, itemsKey: 'events', ordered: false, worker: 'internal-worker' }),
+  events: queue({ name: 'events', payload: EventsJob, itemsKey: 'events', ordered: false, sharded: true, worker: 'events-worker' }),
+  replay: queue({ name: 'replay', payload: EventsJob, itemsKey: 'events', ordered: false, sharded: false, worker: 'internal-worker' }),
+  retl: queue({ name: 'retl', payload: RetlJob, itemsKey: 'records', ordered: true, sharded: false, worker: 'internal-worker' }),
+  audiencelist: queue({ name: 'audiencelist', payload: AudienceListJob, itemsKey: 'lists', ordered: true, sharded: false, worker: 'internal-worker' }),
+  extract: queue({ name: 'extract', payload: EventsJob, itemsKey: 'events', ordered: false, sharded: false, worker: 'internal-worker' }),
+  internalBatch: queue({ name: 'internal-batch', payload: EventsJob, itemsKey: 'events', ordered: false, sharded: false, worker: 'internal-worker' }),
 } as const satisfies Record<string, QueueSpec>;
 
 type Queues = typeof QUEUES;

@@ -35,6 +35,10 @@ export interface OwnCluster {
   keySlot(key: string): Promise<number>;
   /** `redis-cli -p port …args`, its output trimmed. */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** The ports of the replicas of the primary on `port` (those CLUSTER NODES lists, up or not). */
+  replicaPortsOf(port: number): Promise<number[]>;
+  /** Waits until the primary on `port` has `count` replicas online (INFO replication). */
+  waitForReplicas(port: number, count: number, timeoutMs?: number): Promise<void>;
   /** Kills -9 the primary on `port` (or the first primary) and waits until its replica was promoted and the cluster is ok; returns the killed port. */
   killPrimary(port?: number): Promise<number>;
   /** Waits until every running node reports cluster_state:ok. */
@@ -189,6 +193,22 @@ export async function startOwnCluster(options: { appendfsync?: 'always' | 'every
       return Number(await cli(live()[0].port, 'cluster', 'keyslot', key));
     },
     cli,
+    async replicaPortsOf(port) {
+      const table = await clusterNodesTable();
+      const portOf = (fields: string[]) => Number(fields[1].split('@')[0].split(':').pop());
+      const primary = table.find((fields) => portOf(fields) === port);
+      if (!primary) throw new Error(`no node on ${port}`);
+      return table.filter((fields) => fields[3] === primary[0]).map(portOf);
+    },
+    async waitForReplicas(port, count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const info = await cli(port, 'info', 'replication').catch(() => '');
+        if (info.includes(`connected_slaves:${count}`) && (info.match(/state=online/g) ?? []).length === count) return;
+        if (Date.now() > deadline) throw new Error(`${port} did not have ${count} replica(s) online within ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    },
     async killPrimary(port) {
       const primaries = await primaryPorts();
       const victim = port ?? primaries[0];

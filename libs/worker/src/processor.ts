@@ -4,9 +4,12 @@ import type { Logger } from '@evt/logging';
 import type { ItemsWritten, WorkerMetrics } from '@evt/metrics';
 import type { NameOf, QueueKey } from '@evt/schemas';
 
-/** The job a processor is given: its queue's name (it names the job's rejected-event records) and its id. */
+/**
+ * The job a processor is given: its queue's name, or its shard's (`events-2`: job ids are counted
+ * per BullMQ queue, and the two name the job's rejected-event records together), and its id.
+ */
 export interface QueueJob<K extends QueueKey> {
-  readonly queue: NameOf<K>;
+  readonly queue: NameOf<K> | `${NameOf<K>}-${number}`;
   readonly id: string;
 }
 

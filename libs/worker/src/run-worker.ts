@@ -3,9 +3,9 @@ import { createDbClient, EventStore, migrate, type DbClient } from '@evt/db';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createLogger, stopOnSignals, type Logger } from '@evt/logging';
 import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
-import { createConsumer, isEventQueue, QueueBacklogDrain, type Consumer } from '@evt/queue';
+import { createConsumer, isEventQueue, QueueBacklogDrain, queueLayout, queueShards, type Consumer, type QueueShard } from '@evt/queue';
 import { QUEUES, queueKeysOf, type QueueKeyOf, type WorkerApp } from '@evt/schemas';
-import type { Processor, Processors, WorkerContext } from './processor';
+import type { Processor, Processors, QueueJob, WorkerContext } from './processor';
 
 export interface WorkerOptions<W extends WorkerApp> {
   /** The app: the job registry's `worker` of the queues it may consume, and the `service` of its metrics. */
@@ -38,21 +38,32 @@ function itemCount(data: unknown, itemsKey: string): number {
 }
 
 /**
- * One queue's consumer: its concurrency from the registry (ordered queues take one job at a time), its metrics and log lines.
- * A job of a queue of events leaves the shared backlog (`backlog`) once stored.
+ * The BullMQ queues of the registry queue `key` this process consumes: every shard of a sharded
+ * queue but those EVENTS_WORKER_SHARDS leaves out.
+ */
+function consumedShards(key: QueueKeyOf<WorkerApp>, config: Config): QueueShard[] {
+  const shards = queueShards(queueLayout(config.redisUrl, config.queuePrefix, config.eventsQueueShards), key);
+  return QUEUES[key].sharded ? shards.filter((shard) => config.eventsWorkerShards.includes(shard.shard)) : shards;
+}
+
+/**
+ * One queue's (or shard's) consumer: its concurrency from the registry (ordered queues take one job at a time), its metrics and log lines,
+ * under the shard's label (`events-2`). A job of a queue of events leaves the shared backlog (`backlog`) once stored.
  */
 function consume<K extends QueueKeyOf<WorkerApp>>(
   key: K,
+  shard: QueueShard,
   process: Processor<K>,
   config: Config,
   logger: Logger,
   metrics: WorkerMetrics,
   backlog: QueueBacklogDrain | undefined,
 ): Consumer {
-  const queue = QUEUES[key].name;
+  // A shard's label is its queue's name, or the name and the shard's number (queueShards).
+  const queue = shard.label as QueueJob<K>['queue'];
   const counted = backlog !== undefined && isEventQueue(key) ? backlog : undefined;
   return createConsumer({
-    queueName: queue,
+    queueName: shard.name,
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     concurrency: QUEUES[key].ordered ? 1 : config.workerConcurrency,
@@ -60,7 +71,7 @@ function consume<K extends QueueKeyOf<WorkerApp>>(
     process: async (data, job) => {
       const started = performance.now();
       const result = await process(data, { queue, id: job.id });
-      counted?.stored(itemCount(data, QUEUES[key].itemsKey));
+      counted?.stored(itemCount(data, QUEUES[key].itemsKey), queue);
       metrics.done(queue, (performance.now() - started) / 1000);
       if (result.written) metrics.wrote(queue, result.written);
       logger.debug({ queue, jobId: job.id, ...result.written, group: result.group }, 'job done');
@@ -116,12 +127,15 @@ export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>):
         : undefined);
     // Workers of queues of events take stored events off the shared backlog and heal its drift.
     const backlog = (running.backlog = keys.some((key) => isEventQueue(key))
-      ? new QueueBacklogDrain({ redisUrl: config.redisUrl, prefix: config.queuePrefix })
+      ? new QueueBacklogDrain({ redisUrl: config.redisUrl, prefix: config.queuePrefix, eventsShards: config.eventsQueueShards })
       : undefined);
-    const consumers = (running.consumers = keys.map((key) => consume(key, processors[key] as Processor<typeof key>, config, logger, metrics, backlog)));
+    const shards = keys.flatMap((key) => consumedShards(key, config).map((shard) => ({ key, shard })));
+    const consumers = (running.consumers = shards.map(({ key, shard }) =>
+      consume(key, shard, processors[key] as Processor<typeof key>, config, logger, metrics, backlog),
+    ));
     await Promise.all(consumers.map((consumer) => consumer.ready()));
     logger.info(
-      { queues: keys.map((key) => QUEUES[key].name), concurrency: config.workerConcurrency, metricsPort: metricsServer?.port },
+      { queues: shards.map(({ shard }) => shard.label), concurrency: config.workerConcurrency, metricsPort: metricsServer?.port },
       `${options.title} started`,
     );
   } catch (error) {

@@ -1,5 +1,5 @@
 import { migrate } from '@evt/db';
-import { discardFailedJobs, listFailedJobs, readQueueDepths, retryFailedJobs, type FailedJobsFilter } from '@evt/queue';
+import { allQueueShards, discardFailedJobs, listFailedJobs, queueLayout, readQueueDepths, retryFailedJobs, type FailedJobsFilter } from '@evt/queue';
 import { QUEUE_NAMES } from '@evt/schemas';
 import { table, UsageError } from '../output';
 import { limitOf, type CommandContext } from './context';
@@ -10,12 +10,13 @@ export async function dbCommand(action: string | undefined, ctx: CommandContext)
   ctx.output.out(applied.length > 0 ? `applied ${applied.join(', ')}` : 'database is up to date');
 }
 
-/** `--queue Q` and the job ids given, checked. */
+/** `--queue Q` (a queue, or one shard of the events queue: `events-2`) and the job ids given, checked. */
 function failedFilter(ctx: CommandContext): FailedJobsFilter {
   const queue = ctx.flags.queue as string | undefined;
-  const names: string[] = Object.values(QUEUE_NAMES);
+  const layout = queueLayout(ctx.config.redisUrl, ctx.config.queuePrefix, ctx.config.eventsQueueShards);
+  const names = [...new Set([...Object.values(QUEUE_NAMES), ...allQueueShards(layout).map((shard) => shard.label)])];
   if (queue !== undefined && !names.includes(queue)) throw new UsageError(`unknown queue "${queue}": use one of ${names.join(', ')}`);
-  return { queue, ids: ctx.args };
+  return { queue, ids: ctx.args, eventsShards: ctx.config.eventsQueueShards };
 }
 
 const FAILED_COLUMNS = ['queue', 'id', 'attempts', 'failedAt', 'reason'];
@@ -26,7 +27,8 @@ export async function queuesCommand(action: string | undefined, ctx: CommandCont
     ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows as Record<string, unknown>[], columns));
   switch (action) {
     case 'depth':
-      return print(await readQueueDepths(redisUrl, queuePrefix), ['queue', 'waiting', 'active', 'delayed', 'failed']);
+      // One row per queue, and per shard of the events queue (EVENTS_QUEUE_SHARDS): events, events-1, …
+      return print(await readQueueDepths(redisUrl, queuePrefix, ctx.config.eventsQueueShards), ['queue', 'waiting', 'active', 'delayed', 'failed']);
     case 'failed':
       return print(await listFailedJobs(redisUrl, queuePrefix, { ...failedFilter(ctx), limit: limitOf(ctx) }), FAILED_COLUMNS);
     case 'retry-failed': {

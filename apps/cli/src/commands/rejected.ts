@@ -51,6 +51,7 @@ async function retry(ctx: CommandContext, repository: RejectedEventsRepository):
     const producers = new QueueProducers({
       redisUrl: ctx.config.redisUrl,
       prefix: ctx.config.queuePrefix,
+      eventsShards: ctx.config.eventsQueueShards,
       timeoutMs: 10_000,
       maxItemsPerJob: 10_000,
       maxBytesPerJob: 1 << 30,

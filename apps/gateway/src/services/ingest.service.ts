@@ -3,7 +3,7 @@ import type { SourceConfig } from '@evt/db';
 import { rejectedEvent, validateAndEnrich, type EventBatch } from '@evt/ingest';
 import type { Logger } from '@evt/logging';
 import type { Enqueuers } from '@evt/queue';
-import type { QueuedEvent, QueueKeyFor, RejectedEvent } from '@evt/schemas';
+import { QUEUES, type QueuedEvent, type QueueKeyFor, type RejectedEvent } from '@evt/schemas';
 
 /** The queues the gateway writes to: one per queue of the job registry (QueueProducers in production). */
 export type Producers = Enqueuers;
@@ -18,7 +18,8 @@ export interface Limiter {
 /** The events waiting in Redis, shared by every gateway (QueueBacklog); `full` is a synchronous read of its last value. */
 export interface EventBacklog {
   readonly full: boolean;
-  added(events: number): void;
+  /** Counts events Redis now holds in the queue (shard) `label`. */
+  added(events: number, label?: string): void;
 }
 
 // A full backlog drains at the workers' pace (tens of thousands of events a second): 2 s frees room
@@ -93,8 +94,8 @@ export class IngestService {
     const started = performance.now();
     const count = accepted.length;
     const reasons = rejected.length > 0 ? rejected.map((r) => r.reason) : undefined;
-    return this.producers[queue].enqueue({ items: accepted, rejected, bytes }).then(() => {
-      this.backlog?.added(count);
+    return this.producers[queue].enqueue({ items: accepted, rejected, bytes }).then((label) => {
+      this.backlog?.added(count, label || QUEUES[queue].name);
       if (this.metrics) {
         this.metrics.enqueued((performance.now() - started) / 1000);
         this.metrics.accepted(count);
