@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { clusterAddress } from '@evt/config';
+import { readQueueDepths } from '@evt/queue';
 import {
   basicAuth,
-  drainQueues,
   sleep,
   startMultiNodeStack,
+  startOwnCluster,
   startSentinelDeployment,
   stuckQueues,
   waitFor,
@@ -21,6 +23,8 @@ import type { FaultOptions, FaultResult } from './types';
 interface RedisUnderTest extends RedisTopology {
   /** What it is, for the notes. */
   description: string;
+  /** EVENTS_QUEUE_SHARDS of the apps (1: one events queue). */
+  eventsShards: number;
   /** SIGKILLs the primary (in a cluster, the one that holds the events queue); resolves once it is dead. */
   killPrimary(): Promise<Failover>;
 }
@@ -34,7 +38,7 @@ interface Failover {
   rejoin(): Promise<void>;
 }
 
-export type Setup = 'sentinel';
+export type Setup = 'sentinel' | 'cluster';
 
 /**
  * Sentinel: a primary, one replica, three sentinels (quorum 2, a primary down after 1 s). With
@@ -48,6 +52,7 @@ async function sentinelSetup(): Promise<RedisUnderTest> {
     address: deployment.address,
     dispose: () => deployment.dispose(),
     description: 'a primary, a replica and three sentinels (quorum 2, down after 1 s)',
+    eventsShards: 1,
     async killPrimary() {
       const victim = await deployment.primary();
       await victim.kill();
@@ -68,7 +73,59 @@ async function sentinelSetup(): Promise<RedisUnderTest> {
   };
 }
 
-const SETUPS: Record<Setup, () => Promise<RedisUnderTest>> = { sentinel: sentinelSetup };
+/** The shards of the events queue in the cluster setup: BullMQ queues whose hash tags spread them over the 3 primaries. */
+const CLUSTER_EVENTS_SHARDS = 4;
+
+/**
+ * Cluster: 3 primaries and 3 replicas (node timeout 1 s), the events queue in 4 shards over the
+ * primaries. The primary of the first shard (`{events}`, which also holds the count of its
+ * backlog) is the one killed; its replica takes over its slots, with no replica of its own until
+ * the killed node is started again and rejoins as one.
+ */
+async function clusterSetup(prefix: string): Promise<RedisUnderTest> {
+  const cluster = await startOwnCluster({ nodeTimeoutMs: 1000 });
+  const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
+  const replicasOnline = async (port: number) => ((await cluster.cli(port, 'info', 'replication')).match(/state=online/g) ?? []).length;
+  return {
+    env: { REDIS_CLUSTER_NODES: cluster.clusterNodes, EVENTS_QUEUE_SHARDS: String(CLUSTER_EVENTS_SHARDS) },
+    address: clusterAddress({ nodes }),
+    dispose: () => cluster.stop(),
+    description: `a Cluster of 3 primaries and 3 replicas (node timeout 1 s), the events queue in ${CLUSTER_EVENTS_SHARDS} shards`,
+    eventsShards: CLUSTER_EVENTS_SHARDS,
+    async killPrimary() {
+      const slot = await cluster.keySlot(`${prefix}:{events}:id`);
+      const killed = await cluster.primaryPortForSlot(slot);
+      const victim = cluster.nodes.find((node) => node.port === killed);
+      if (!victim) throw new Error(`no node on ${killed}`);
+      await victim.kill();
+      let successor: number | undefined;
+      const promoted = async () => {
+        successor ??= await waitFor(
+          async () => {
+            const port = await cluster.primaryPortForSlot(slot).catch(() => killed);
+            return port !== killed && (await cluster.cli(port, 'role').catch(() => '')).startsWith('master') ? port : undefined;
+          },
+          60_000,
+          'a replica to take over the killed primary',
+        );
+        return successor;
+      };
+      return {
+        killed,
+        promoted,
+        async rejoin() {
+          const primary = await promoted();
+          // Started again with its node table, it learns its slots moved and becomes the new primary's replica.
+          await victim.start();
+          await waitFor(async () => ((await replicasOnline(primary).catch(() => 0)) >= 1 ? true : undefined), 60_000, 'the killed node to be back in sync');
+          await cluster.waitForOk();
+        },
+      };
+    },
+  };
+}
+
+const SETUPS: Record<Setup, (prefix: string) => Promise<RedisUnderTest>> = { sentinel: sentinelSetup, cluster: clusterSetup };
 
 // Info logs: the harness waits for the workers' "started" line before it starts the load.
 // A killed worker's jobs are taken by the other once their 2 s lock has lapsed (checked every second).
@@ -143,6 +200,17 @@ async function probeUntilServing(url: string, writeKey: string, since: number, t
 
 const seconds = (value: number) => value.toFixed(1);
 
+/** Waits until no queue (every shard of the events queue included) has a job waiting, active or delayed; returns the last depths read. */
+async function drainQueues(address: string, prefix: string, eventsShards: number, timeoutMs: number): Promise<Awaited<ReturnType<typeof readQueueDepths>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const depths = await readQueueDepths(address, prefix, eventsShards).catch(() => undefined);
+    if (depths?.every((depth) => depth.waiting + depth.active + depth.delayed === 0) || (depths && Date.now() > deadline)) return depths;
+    if (Date.now() > deadline + 30_000) throw new Error('the queue depths could not be read');
+    await sleep(200);
+  }
+}
+
 /**
  * Every part a process of its own: two gateways behind a round-robin proxy, two events workers,
  * two internal workers, Redis as `setup` (several nodes), one Postgres database. Under load from
@@ -154,8 +222,11 @@ const seconds = (value: number) => value.toFixed(1);
  */
 async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number, options: FaultOptions): Promise<FaultResult> {
   options.log(`${name}…`);
+  const started = Date.now();
+  const phase = (what: string) => options.log(`  ${seconds((Date.now() - started) / 1000)} s: ${what}`);
   const prefix = `evt-faults-${name}`;
-  const redis = await SETUPS[setup]();
+  const redis = await SETUPS[setup](prefix);
+  phase(`Redis up: ${redis.description}`);
   const apps: AppProcess[] = [];
   let stack: MultiNodeStack | undefined;
   let proxy: RoundRobinProxy | undefined;
@@ -177,6 +248,7 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
 
     const target: Target = { writeKey: stack.writeKey, sourceId: stack.sourceId, workspaceId: stack.workspaceId, destinationId: stack.destinationId };
     const loads = startLoads(options, () => gatewayProxy.url, [target], [WORKLOADS.batch, WORKLOADS['internal-batch'], WORKLOADS.retl]);
+    phase('apps up, load started');
     await sleep((options.seconds * 1000) / 3);
 
     // One machine lost: its gateway, its events worker and the Redis primary die at once.
@@ -185,15 +257,20 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
     workers[0].kill('SIGKILL');
     const failover = await redis.killPrimary();
     const probing = probeUntilServing(gateways[1].url, stack.writeKey, killedAt, 120_000);
+    phase(`killed gateway-a, events-worker-a and the Redis primary on ${failover.killed}`);
     const promoted = await failover.promoted();
+    phase(`${promoted} promoted`);
     const failoverSeconds = (Date.now() - killedAt) / 1000;
     await sleep(Math.max(0, killedAt + failoverSeconds * 1000 + REJOIN_AFTER_MS - Date.now()));
     await failover.rejoin();
+    phase(`${failover.killed} back as a replica, in sync`);
     const rejoinedSeconds = (Date.now() - killedAt) / 1000;
     const probe = await probing;
     const results = await finishLoads(loads);
+    phase('load done (every retry answered)');
 
-    const depths = await drainQueues(redis.address, prefix, 120_000);
+    const depths = await drainQueues(redis.address, prefix, redis.eventsShards, 120_000);
+    phase('queues drained');
     const accounting = await accountLoads(stack.db, [stack.sourceId], results, probe.acknowledged, 15_000);
     const survivors = [gateways[1].app, workers[1], ...internalWorkers];
     const failures = [
@@ -247,4 +324,6 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
 export const MULTINODE_SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultResult>> = {
   'multinode-sentinel-ack1': (options) => multiNodeScenario('multinode-sentinel-ack1', 'sentinel', 1, options),
   'multinode-sentinel-ack0': (options) => multiNodeScenario('multinode-sentinel-ack0', 'sentinel', 0, options),
+  'multinode-cluster-ack1': (options) => multiNodeScenario('multinode-cluster-ack1', 'cluster', 1, options),
+  'multinode-cluster-ack0': (options) => multiNodeScenario('multinode-cluster-ack0', 'cluster', 0, options),
 };
