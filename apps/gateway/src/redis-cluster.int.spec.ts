@@ -107,6 +107,26 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
             ),
           ).toEqual(once([...batch.map((event) => event.messageId), 'unreplicated-0']));
 
+          // The events queue's primary is killed (kill -9): its replica takes over, and the gateway and
+          // the worker follow the slot there; a request refused meanwhile is taken on a retry, once.
+          const killed = await cluster.killPrimary(await cluster.primaryPortForSlot(keySlot(`${prefix}:{events}:id`)));
+          // With REDIS_ACK_REPLICAS=1 the promoted primary needs a replica again: the killed node rejoins as one.
+          await cluster.nodes.find((node) => node.port === killed)?.start();
+          await cluster.waitForReplicas(await cluster.primaryPortForSlot(keySlot(`${prefix}:{events}:id`)), 1);
+          const afterFailover = batchOf('after-failover', 2);
+          await waitFor(
+            async () => ((await post('/v1/batch', { batch: afterFailover }, { Authorization: basicAuth(source.writeKey) })).status === 200 ? true : undefined),
+            20_000,
+            'the gateway to write to the promoted replica',
+          );
+          expect(
+            await stack.rows(
+              'SELECT message_id, count(*)::int AS copies FROM events WHERE source_id = $1 GROUP BY message_id ORDER BY message_id',
+              [source.id],
+              6,
+            ),
+          ).toEqual(once([...batch.map((event) => event.messageId), 'unreplicated-0', ...afterFailover.map((event) => event.messageId)]));
+
           // Ready (every primary answers), and the depths read over the cluster: nothing left.
           expect((await fetch(`${stack.url}/health/ready`)).status).toBe(200);
           await waitFor(
@@ -189,6 +209,13 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
             }),
           );
           expect(new Set(shardPrimaries).size).toBe(3);
+          // The gateway's depth gauge has a series per shard.
+          const metrics = (await (await fetch(`${stack.url}/metrics`)).text())
+            .split('\n')
+            .filter((line) => /^evt_queue_jobs\{queue="events[^"]*",state="waiting"/.test(line));
+          expect(metrics).toEqual(
+            ['events', 'events-1', 'events-2', 'events-3'].map((name) => `evt_queue_jobs{queue="${name}",state="waiting",service="gateway"} 1`),
+          );
           expect((await cluster.primaryPorts()).sort()).toEqual([...new Set(shardPrimaries)].sort());
 
           // 4 × 50 events, one counter per shard, reach the limit of 200 over the shards: the fifth request is refused.
