@@ -35,7 +35,7 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
     afterAll(() => stack?.stop());
 
     it(
-      'stores a batch, rETL records and an audience list, each queue in the slot of its own hash tag',
+      "stores a batch, rETL records and an audience list, each queue in the slot of its own hash tag, through a failover, and limits a source's rate",
       withProcessOutput(
         () => [stack.worker, ...(stack.internalWorker ? [stack.internalWorker] : [])],
         async () => {
@@ -126,6 +126,13 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
               6,
             ),
           ).toEqual(once([...batch.map((event) => event.messageId), 'unreplicated-0', ...afterFailover.map((event) => event.messageId)]));
+
+          // The per-source rate limit (its counter, one key, in its own slot) holds over the cluster.
+          const limited = await createSource(stack.env, { rateLimitEvents: 3, rateLimitWindowSeconds: 60 });
+          await stack.gateway.sources.refresh();
+          const track = () => post('/v1/track', { userId: 'u', event: 'E' }, { Authorization: basicAuth(limited.writeKey) });
+          expect([(await track()).status, (await track()).status, (await track()).status]).toEqual([200, 200, 200]);
+          expect(await track()).toMatchObject({ status: 429, body: 'Too many requests' });
 
           // Ready (every primary answers), and the depths read over the cluster: nothing left.
           expect((await fetch(`${stack.url}/health/ready`)).status).toBe(200);
