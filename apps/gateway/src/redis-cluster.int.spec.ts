@@ -1,4 +1,4 @@
-import { backlogKey, createRedis, keySlot, readQueueDepths, type Redis } from '@evt/queue';
+import { backlogKey, createRedis, readQueueDepths, readRedisDurability, whenReady, type Redis } from '@evt/queue';
 import { AppProcess, basicAuth, createDestination, createSource, startOwnCluster, waitFor, withProcessOutput, type OwnCluster } from '@evt/testing';
 import { send, startStack, type Stack } from './test-support/harness';
 
@@ -22,8 +22,10 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
     await cluster?.stop();
   });
 
+  /** The port of the primary that serves `key`'s slot now (CLUSTER KEYSLOT, CLUSTER NODES). */
+  const primaryOf = async (key: string) => cluster.primaryPortForSlot(await cluster.keySlot(key));
   /** True when `key` is held by the primary that serves its slot (asked directly, without following redirections). */
-  const heldByItsPrimary = async (key: string) => (await cluster.cli(await cluster.primaryPortForSlot(keySlot(key)), 'EXISTS', key)) === '1';
+  const heldByItsPrimary = async (key: string) => (await cluster.cli(await primaryOf(key), 'EXISTS', key)) === '1';
 
   describe('with one events queue and REDIS_ACK_REPLICAS=1', () => {
     let stack: Stack;
@@ -83,10 +85,10 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
           // BullMQ's job counters, each on the primary of its queue's hash tag.
           const prefix = stack.env.queuePrefix;
           for (const name of ['events', 'retl', 'audiencelist']) expect([name, await heldByItsPrimary(`${prefix}:{${name}}:id`)]).toEqual([name, true]);
-          expect(new Set(['events', 'retl', 'audiencelist'].map((name) => keySlot(`${prefix}:{${name}}:id`))).size).toBe(3);
+          expect(new Set(await Promise.all(['events', 'retl', 'audiencelist'].map((name) => cluster.keySlot(`${prefix}:{${name}}:id`)))).size).toBe(3);
           // WAIT goes to the primary that took the job: with its replica down, the events queue's
           // jobs are answered 503 although the other primaries' replicas are in sync …
-          const eventsPrimary = await cluster.primaryPortForSlot(keySlot(`${prefix}:{events}:id`));
+          const eventsPrimary = await primaryOf(`${prefix}:{events}:id`);
           const [replicaPort] = await cluster.replicaPortsOf(eventsPrimary);
           const replica = cluster.nodes.find((node) => node.port === replicaPort);
           if (!replica) throw new Error(`no node on ${replicaPort}`);
@@ -109,10 +111,10 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
 
           // The events queue's primary is killed (kill -9): its replica takes over, and the gateway and
           // the worker follow the slot there; a request refused meanwhile is taken on a retry, once.
-          const killed = await cluster.killPrimary(await cluster.primaryPortForSlot(keySlot(`${prefix}:{events}:id`)));
+          const killed = await cluster.killPrimary(await primaryOf(`${prefix}:{events}:id`));
           // With REDIS_ACK_REPLICAS=1 the promoted primary needs a replica again: the killed node rejoins as one.
           await cluster.nodes.find((node) => node.port === killed)?.start();
-          await cluster.waitForReplicas(await cluster.primaryPortForSlot(keySlot(`${prefix}:{events}:id`)), 1);
+          await cluster.waitForReplicas(await primaryOf(`${prefix}:{events}:id`), 1);
           const afterFailover = batchOf('after-failover', 2);
           await waitFor(
             async () => ((await post('/v1/batch', { batch: afterFailover }, { Authorization: basicAuth(source.writeKey) })).status === 200 ? true : undefined),
@@ -133,6 +135,21 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
           const track = () => post('/v1/track', { userId: 'u', event: 'E' }, { Authorization: basicAuth(limited.writeKey) });
           expect([(await track()).status, (await track()).status, (await track()).status]).toEqual([200, 200, 200]);
           expect(await track()).toMatchObject({ status: 429, body: 'Too many requests' });
+
+          // The durability settings are read from every node: one node with AOF off is reported.
+          const admin = createRedis(stack.env.config({ REDIS_CLUSTER_NODES: cluster.clusterNodes }).redisUrl, 'admin');
+          try {
+            await whenReady(admin);
+            expect(await readRedisDurability(admin)).toEqual({ appendonly: 'yes', appendfsync: 'everysec', maxmemoryPolicy: 'noeviction', warnings: [] });
+            const careless = cluster.nodes[5].port;
+            await cluster.cli(careless, 'CONFIG', 'SET', 'appendonly', 'no');
+            expect((await readRedisDurability(admin)).warnings).toEqual([
+              'Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.',
+            ]);
+            await cluster.cli(careless, 'CONFIG', 'SET', 'appendonly', 'yes');
+          } finally {
+            admin.disconnect();
+          }
 
           // Ready (every primary answers), and the depths read over the cluster: nothing left.
           expect((await fetch(`${stack.url}/health/ready`)).status).toBe(200);
@@ -212,7 +229,7 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
             ['events', 'events-1', 'events-2', 'events-3'].map(async (name) => {
               const key = `${prefix}:{${name}}:wait`;
               expect([key, await heldByItsPrimary(key)]).toEqual([key, true]);
-              return cluster.primaryPortForSlot(keySlot(key));
+              return primaryOf(key);
             }),
           );
           expect(new Set(shardPrimaries).size).toBe(3);
