@@ -3,7 +3,6 @@ import type { DbClient } from '../client';
 
 /** How much of received_at one partition of `events` covers (UTC days or months). */
 export type PartitionInterval = 'month' | 'day';
-export const PARTITION_INTERVALS: readonly PartitionInterval[] = ['month', 'day'];
 
 /** A partition of `events`: its range of received_at ([from, to), null for MINVALUE/MAXVALUE) and Postgres's estimate of its rows. */
 export interface EventPartition {
