@@ -104,6 +104,15 @@ export class RedisNode {
     await exited;
   }
 
+  /**
+   * SIGSTOP (`pause: true`) or SIGCONT: a stopped replica reads nothing from its primary, which
+   * keeps acknowledging writes the replica does not have: a replica that lags, as over a slow network.
+   */
+  signalPause(pause: boolean): void {
+    if (this.child?.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null)
+      process.kill(this.child.pid, pause ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Replicas of this node that are in sync (`state=online` in INFO replication). */
   async replicasOnline(): Promise<number> {
     const info = await command<string>(this.port, 'INFO', 'replication');

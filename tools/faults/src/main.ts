@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     for (const { multiNode: m, ...r } of multiNode)
       if (m)
         console.log(
-          `| ${m.setup} | ${m.ackReplicas} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${m.answers503} (and ${m.rudderRetries} RudderStack SDK retries) | ${m.failoverSeconds.toFixed(1)} |`,
+          `| ${m.setup}${m.replicaLagMs > 0 ? `, replica stopped ${m.replicaLagMs} ms before the kill` : ''} | ${m.ackReplicas} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${m.answers503} (and ${m.rudderRetries} RudderStack SDK retries) | ${m.failoverSeconds.toFixed(1)} |`,
         );
   }
   // A loss in a run that allows it (failover without REDIS_ACK_REPLICAS) is reported above, not failed on.

@@ -4,8 +4,12 @@ import { MULTINODE_SCENARIOS } from './multinode';
 // a gateway, an events worker and the Redis primary killed at once under load, and still every
 // event that got a 200 is in Postgres exactly once. The full runs, with and without
 // acknowledgement after replication, are in docs/reliability.md ("Multi-node failover").
+// The sentinel lag variant stops the successor replica (and the workers) for 4 s before the kill:
+// without acknowledgement its full run loses what was taken meanwhile; here, nothing may be lost.
+const QUICK = ['multinode-sentinel-ack1', 'multinode-cluster-ack1', 'multinode-sentinel-lag-ack1'];
+
 describe('multi-node failover, quick variants with acknowledgement after replication', () => {
-  it.each(Object.keys(MULTINODE_SCENARIOS).filter((name) => name.endsWith('-ack1')))(
+  it.each(QUICK)(
     '%s: 0 lost, 0 duplicated',
     async (name) => {
       const result = await MULTINODE_SCENARIOS[name]({

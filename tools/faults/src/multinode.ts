@@ -27,6 +27,11 @@ interface RedisUnderTest extends RedisTopology {
   eventsShards: number;
   /** SIGKILLs the primary (in a cluster, the one that holds the events queue); resolves once it is dead. */
   killPrimary(): Promise<Failover>;
+  /**
+   * SIGSTOPs the replica that will take over from the primary killPrimary kills: it stops reading
+   * the replication stream, so it lags; resolves with the function that lets it go on (SIGCONT).
+   */
+  pauseSuccessor(): Promise<() => void>;
 }
 
 interface Failover {
@@ -53,6 +58,12 @@ async function sentinelSetup(): Promise<RedisUnderTest> {
     dispose: () => deployment.dispose(),
     description: 'a primary, a replica and three sentinels (quorum 2, down after 1 s)',
     eventsShards: 1,
+    async pauseSuccessor() {
+      const primary = await deployment.primary();
+      const replicas = deployment.nodes.filter((node) => node !== primary);
+      for (const replica of replicas) replica.signalPause(true);
+      return () => replicas.forEach((replica) => replica.signalPause(false));
+    },
     async killPrimary() {
       const victim = await deployment.primary();
       await victim.kill();
@@ -92,6 +103,14 @@ async function clusterSetup(prefix: string): Promise<RedisUnderTest> {
     dispose: () => cluster.stop(),
     description: `a Cluster of 3 primaries and 3 replicas (node timeout 1 s), the events queue in ${CLUSTER_EVENTS_SHARDS} shards`,
     eventsShards: CLUSTER_EVENTS_SHARDS,
+    async pauseSuccessor() {
+      const primary = await cluster.primaryPortForSlot(await cluster.keySlot(`${prefix}:{events}:id`));
+      const pids = await Promise.all(
+        (await cluster.replicaPortsOf(primary)).map(async (port) => Number(/process_id:(\d+)/.exec(await cluster.cli(port, 'info', 'server'))?.[1])),
+      );
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      return () => pids.forEach((pid) => process.kill(pid, 'SIGCONT'));
+    },
     async killPrimary() {
       const slot = await cluster.keySlot(`${prefix}:{events}:id`);
       const killed = await cluster.primaryPortForSlot(slot);
@@ -220,7 +239,7 @@ async function drainQueues(address: string, prefix: string, eventsShards: number
  * seconds later; the killed gateway and worker stay dead (the proxy skips the gateway, the other
  * worker takes the stalled jobs). Then every acknowledged id is looked up.
  */
-async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number, options: FaultOptions): Promise<FaultResult> {
+async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number, options: FaultOptions, lagMs = 0): Promise<FaultResult> {
   options.log(`${name}…`);
   const started = Date.now();
   const phase = (what: string) => options.log(`  ${seconds((Date.now() - started) / 1000)} s: ${what}`);
@@ -249,13 +268,28 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
     const target: Target = { writeKey: stack.writeKey, sourceId: stack.sourceId, workspaceId: stack.workspaceId, destinationId: stack.destinationId };
     const loads = startLoads(options, () => gatewayProxy.url, [target], [WORKLOADS.batch, WORKLOADS['internal-batch'], WORKLOADS.retl]);
     phase('apps up, load started');
-    await sleep((options.seconds * 1000) / 3);
+    await sleep(Math.max(0, (options.seconds * 1000) / 3 - lagMs));
+    // The lag variants: the replica that will take over stops reading the replication stream
+    // lagMs before the primary dies, and the workers stop too, so that what the gateways take
+    // meanwhile waits in Redis, as a backlog does (workers at pace store a job within
+    // milliseconds, and a job stored before the primary dies is safe wherever Redis is).
+    const resume = lagMs > 0 ? await redis.pauseSuccessor() : undefined;
+    const consumers = [...workers, ...internalWorkers];
+    if (resume) {
+      for (const worker of consumers) worker.kill('SIGSTOP');
+      phase(`the successor replica and the workers stopped (SIGSTOP) for ${lagMs} ms`);
+      await sleep(lagMs);
+    }
 
     // One machine lost: its gateway, its events worker and the Redis primary die at once.
     const killedAt = Date.now();
     gateways[0].app.kill('SIGKILL');
     workers[0].kill('SIGKILL');
     const failover = await redis.killPrimary();
+    if (resume) {
+      resume();
+      for (const worker of consumers) worker.kill('SIGCONT');
+    }
     const probing = probeUntilServing(gateways[1].url, stack.writeKey, killedAt, 120_000);
     phase(`killed gateway-a, events-worker-a and the Redis primary on ${failover.killed}`);
     const promoted = await failover.promoted();
@@ -298,6 +332,7 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
       lossAllowed: ackReplicas === 0,
       notes: [
         `Redis as ${redis.description}, REDIS_ACK_REPLICAS=${ackReplicas}; 2 gateways behind a round-robin proxy (${handed.join(' / ')} connections), 2 events workers, 2 internal workers`,
+        ...(lagMs > 0 ? [`the replica that took over and the workers stopped (SIGSTOP) ${lagMs} ms before the kill, let go on (SIGCONT) right after it`] : []),
         `gateway-a, events-worker-a and the Redis primary (port ${failover.killed}) killed with SIGKILL at once; port ${promoted} promoted ${seconds(failoverSeconds)} s later`,
         `gateway-b answered ${Object.entries(probe.answers)
           .map(([status, n]) => `${status} ×${n}`)
@@ -307,7 +342,7 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
         `the killed node restarted as a replica of the new primary and in sync ${seconds(rejoinedSeconds)} s after the kill; gateway-a and events-worker-a left dead`,
         ...accounting.abandoned,
       ].join('; '),
-      multiNode: { setup, ackReplicas, answers503, rudderRetries, failoverSeconds },
+      multiNode: { setup, ackReplicas, replicaLagMs: lagMs, answers503, rudderRetries, failoverSeconds },
     };
     options.log(`  ${JSON.stringify(outcome)}`);
     if ((outcome.lost > 0 && !outcome.lossAllowed) || outcome.duplicated > 0 || failures.length > 0) options.log(apps.map((app) => app.report()).join('\n'));
@@ -320,10 +355,27 @@ async function multiNodeScenario(name: string, setup: Setup, ackReplicas: number
   }
 }
 
-/** The multi-node scenarios: each setup with REDIS_ACK_REPLICAS=1 (must lose nothing) and 0 (losses reported). */
+/**
+ * How long the successor replica stays stopped in the lag variants: long enough that the
+ * replication stream outgrows the kernel's socket buffers (the kernel delivers what they hold
+ * after the primary's death; with 1.5 s they held it all, and nothing was lost even without
+ * acknowledgement), short of what makes Sentinel or the Cluster refuse to promote the replica.
+ */
+const REPLICA_LAG_MS = 4000;
+
+/**
+ * The multi-node scenarios: each setup with REDIS_ACK_REPLICAS=1 (must lose nothing) and 0
+ * (losses reported), with the replica in sync when the primary dies, and (`-lag-`) with the
+ * replica that takes over stopped for REPLICA_LAG_MS before: what the primary acknowledged
+ * meanwhile is not on it.
+ */
 export const MULTINODE_SCENARIOS: Record<string, (options: FaultOptions) => Promise<FaultResult>> = {
   'multinode-sentinel-ack1': (options) => multiNodeScenario('multinode-sentinel-ack1', 'sentinel', 1, options),
   'multinode-sentinel-ack0': (options) => multiNodeScenario('multinode-sentinel-ack0', 'sentinel', 0, options),
+  'multinode-sentinel-lag-ack1': (options) => multiNodeScenario('multinode-sentinel-lag-ack1', 'sentinel', 1, options, REPLICA_LAG_MS),
+  'multinode-sentinel-lag-ack0': (options) => multiNodeScenario('multinode-sentinel-lag-ack0', 'sentinel', 0, options, REPLICA_LAG_MS),
   'multinode-cluster-ack1': (options) => multiNodeScenario('multinode-cluster-ack1', 'cluster', 1, options),
   'multinode-cluster-ack0': (options) => multiNodeScenario('multinode-cluster-ack0', 'cluster', 0, options),
+  'multinode-cluster-lag-ack1': (options) => multiNodeScenario('multinode-cluster-lag-ack1', 'cluster', 1, options, REPLICA_LAG_MS),
+  'multinode-cluster-lag-ack0': (options) => multiNodeScenario('multinode-cluster-lag-ack0', 'cluster', 0, options, REPLICA_LAG_MS),
 };

@@ -17,6 +17,8 @@ export interface MultiNodeFigures {
   setup: 'sentinel' | 'cluster';
   /** REDIS_ACK_REPLICAS of the gateways. */
   ackReplicas: number;
+  /** How long the replica that took over was stopped before the primary died (0: in sync). */
+  replicaLagMs: number;
   /** 503 answers the raw HTTP clients and the Segment SDK got, and retried. */
   answers503: number;
   /** Batches the RudderStack SDK sent again (it does not tell which answer made it retry). */
