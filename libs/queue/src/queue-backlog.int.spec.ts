@@ -168,12 +168,11 @@ describe('the shared queue backlog (real Redis)', () => {
 
   describe('the healing script', () => {
     /** The script on the counter of the queue (or shard) `label`. */
-    const heal = (queues: string, label: string, eventsShards = 1) =>
-      healQueueBacklog(
-        redis,
-        layout(queues, eventsShards),
-        eventQueueShards(layout(queues, eventsShards)).find((shard) => shard.label === label)!,
-      );
+    const heal = (queues: string, label: string, eventsShards = 1) => {
+      const shard = eventQueueShards(layout(queues, eventsShards)).find((candidate) => candidate.label === label);
+      if (!shard) throw new Error(`no queue of events ${label}`);
+      return healQueueBacklog(redis, layout(queues, eventsShards), shard);
+    };
 
     it('sets a counter that drifted to 0 when its queue is empty', async () => {
       const queues = prefix();
