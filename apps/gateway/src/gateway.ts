@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '@evt/config';
+import { isClusterAddress, type Config } from '@evt/config';
 import { createDbClient, SourcesRepository } from '@evt/db';
 import { withTimeout } from '@evt/errors';
 import type { Logger } from '@evt/logging';
@@ -73,6 +73,11 @@ export async function startGateway(config: Config, logger: Logger, version: stri
   let stopping = false;
   const internalWarning = internalApiWarning(config);
   if (internalWarning) logger.warn(internalWarning);
+  if (isClusterAddress(config.redisUrl) && /\{[^}]+\}/.test(config.queuePrefix)) {
+    logger.warn(
+      'QUEUE_PREFIX has a hash tag: under Redis Cluster every queue then shares its slot, and one primary carries them all (EVENTS_QUEUE_SHARDS cannot spread them)',
+    );
+  }
   if (config.enqueueDisabled) logger.warn('ENQUEUE_DISABLED is set: events are answered OK and thrown away (benchmarks only)');
   const checks = { redis: () => producers.ping(CHECK_TIMEOUT_MS), postgres: () => withTimeout(db.ping(), CHECK_TIMEOUT_MS, 'postgres too slow') };
   const answers = (check: () => Promise<void>) =>
