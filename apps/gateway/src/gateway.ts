@@ -32,7 +32,7 @@ function discardingProducers(): Producers {
   return Object.fromEntries(QUEUE_KEYS.map((key) => [key, discard])) as Record<QueueKey, typeof discard>;
 }
 
-/** Says at start when Redis could lose acknowledged events (AOF off, an evicting memory policy). */
+/** Says at start when Redis could lose acknowledged events (AOF off, an evicting memory policy, no maxmemory). */
 async function warnAboutDurability(redis: Redis, logger: Logger): Promise<void> {
   try {
     const durability = await readRedisDurability(redis);

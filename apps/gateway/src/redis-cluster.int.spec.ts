@@ -140,13 +140,23 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES; 3 primaries, 3 replicas)', () => {
           const admin = createRedis(stack.env.config({ REDIS_CLUSTER_NODES: cluster.clusterNodes }).redisUrl, 'admin');
           try {
             await whenReady(admin);
-            expect(await readRedisDurability(admin)).toEqual({ appendonly: 'yes', appendfsync: 'everysec', maxmemoryPolicy: 'noeviction', warnings: [] });
+            for (const node of cluster.nodes) await cluster.cli(node.port, 'CONFIG', 'SET', 'maxmemory', '64mb');
+            expect(await readRedisDurability(admin)).toEqual({
+              appendonly: 'yes',
+              appendfsync: 'everysec',
+              maxmemoryPolicy: 'noeviction',
+              maxmemory: String(64 * 1024 * 1024),
+              warnings: [],
+            });
             const careless = cluster.nodes[5].port;
             await cluster.cli(careless, 'CONFIG', 'SET', 'appendonly', 'no');
+            await cluster.cli(careless, 'CONFIG', 'SET', 'maxmemory', '0');
             expect((await readRedisDurability(admin)).warnings).toEqual([
               'Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.',
+              'Redis has no maxmemory: a full Redis is killed by the kernel instead of refusing new events. Set maxmemory below its memory limit.',
             ]);
             await cluster.cli(careless, 'CONFIG', 'SET', 'appendonly', 'yes');
+            for (const node of cluster.nodes) await cluster.cli(node.port, 'CONFIG', 'SET', 'maxmemory', '0');
           } finally {
             admin.disconnect();
           }

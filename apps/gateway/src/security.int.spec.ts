@@ -47,7 +47,7 @@ describe('slow clients', () => {
   });
 });
 
-// The gateway as deployed (a process, info logs) against a Redis without AOF: it warns at start,
+// The gateway as deployed (a process, info logs) against a Redis without AOF or maxmemory: it warns at start,
 // and whatever happens, no write key or token reaches its logs.
 describe('gateway logs', () => {
   let env: TestEnv;
@@ -87,6 +87,9 @@ describe('gateway logs', () => {
 
     const output = gateway.output();
     expect(output).toContain('Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.');
+    expect(output).toContain(
+      'Redis has no maxmemory: a full Redis is killed by the kernel instead of refusing new events. Set maxmemory below its memory limit.',
+    );
     for (const secret of [
       source.writeKey,
       'guessed-key-secret',

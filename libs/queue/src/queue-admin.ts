@@ -17,32 +17,45 @@ export interface RedisDurability {
   appendonly: string;
   appendfsync: string;
   maxmemoryPolicy: string;
+  /** In bytes, as CONFIG GET gives it; `0` is no limit. */
+  maxmemory: string;
   /** Sentences for the operator when a setting can lose acknowledged events. */
   warnings: string[];
 }
 
 /**
- * Reads what decides whether acknowledged events survive a Redis restart: of the one server, or of
- * every node of a Cluster (a setting is reported as the first node that departs from the safe
- * value has it, so that one careless node is not hidden by the others).
+ * Reads what decides whether acknowledged events survive a Redis restart or a full Redis: of the
+ * one server, or of every node of a Cluster (a setting is reported as the first node that departs
+ * from the safe value has it, so that one careless node is not hidden by the others).
  */
 export async function readRedisDurability(redis: Redis): Promise<RedisDurability> {
   const nodes = allNodes(redis);
-  const get = async (name: string, safe: string) => {
+  const get = async (name: string, safe: (value: string) => boolean) => {
     const values = await Promise.all(nodes.map(async (node) => ((await node.config('GET', name)) as string[])[1] ?? 'unknown'));
-    return values.find((value) => value !== safe) ?? values[0] ?? 'unknown';
+    return values.find((value) => !safe(value)) ?? values[0] ?? 'unknown';
   };
-  const [appendonly, appendfsync, maxmemoryPolicy] = [
-    await get('appendonly', 'yes'),
-    await get('appendfsync', 'everysec'),
-    await get('maxmemory-policy', 'noeviction'),
-  ];
+  const settings = {
+    appendonly: await get('appendonly', (value) => value === 'yes'),
+    appendfsync: await get('appendfsync', (value) => value === 'everysec'),
+    maxmemoryPolicy: await get('maxmemory-policy', (value) => value === 'noeviction'),
+    maxmemory: await get('maxmemory', (value) => value !== '0'),
+  };
+  return { ...settings, warnings: durabilityWarnings(settings) };
+}
+
+/** The operator's sentences for settings that can lose acknowledged events; none when all are safe. */
+export function durabilityWarnings(settings: Omit<RedisDurability, 'warnings'>): string[] {
   const warnings: string[] = [];
-  if (appendonly !== 'yes') warnings.push('Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.');
-  if (maxmemoryPolicy !== 'noeviction') {
-    warnings.push(`Redis maxmemory-policy is ${maxmemoryPolicy}: under memory pressure Redis may evict queued events. Set noeviction.`);
+  if (settings.appendonly !== 'yes') warnings.push('Redis has appendonly off: queued events are lost if Redis restarts. Set appendonly yes.');
+  if (settings.maxmemoryPolicy !== 'noeviction') {
+    warnings.push(`Redis maxmemory-policy is ${settings.maxmemoryPolicy}: under memory pressure Redis may evict queued events. Set noeviction.`);
   }
-  return { appendonly, appendfsync, maxmemoryPolicy, warnings };
+  // Without a limit noeviction never answers: Redis grows until the kernel kills it, and the
+  // events it held since the last fsync go with it, instead of new requests getting 503.
+  if (settings.maxmemory === '0') {
+    warnings.push('Redis has no maxmemory: a full Redis is killed by the kernel instead of refusing new events. Set maxmemory below its memory limit.');
+  }
+  return warnings;
 }
 
 /** Counts of jobs per queue, a sharded queue's per shard (`eventsShards`: EVENTS_QUEUE_SHARDS), for the CLI and operators. */
