@@ -1,4 +1,4 @@
-import { internalOperation, INTERNAL_BATCH_ANSWERS, sourceIDAuth, writeKeyAuth } from './openapi-answers';
+import { header, internalOperation, INTERNAL_BATCH_ANSWERS, SOURCE_ID_HEADER, sourceIDAuth, writeKeyAuth } from './openapi-answers';
 
 type Paths = Record<string, unknown>;
 
@@ -17,6 +17,12 @@ export function addInternalPaths(paths: Paths): void {
     'Reverse ETL records, upserted into retl_records by (source, destination, recordId) following each record’s action (insert, update, delete). An item without a recordId (absent or null) is keyed by its messageId; one without either is rejected with `recordId is required`. The source id may also come in X-Rudder-Source-Id; X-Rudder-Destination-Id names one of the source’s destinations (unknown: 400, disabled: 404).',
     'RetlBatchPayload',
     sourceIDAuth,
+    {
+      headers: [
+        SOURCE_ID_HEADER,
+        header('X-Rudder-Destination-Id', 'One of the source’s destinations: its records are kept under it (unknown: 400, disabled: 404). Absent: none.'),
+      ],
+    },
   );
   paths['/internal/v1/audiencelist'] = internalOperation(
     'AudienceList',
@@ -31,6 +37,7 @@ export function addInternalPaths(paths: Paths): void {
     'Archived events of a replay source’s original source, stored under that source with their original receivedAt. Any other source: 401.',
     'BatchPayload',
     sourceIDAuth,
+    { headers: [SOURCE_ID_HEADER] },
   );
   paths['/internal/v1/batch'] = internalOperation(
     'InternalBatch',
@@ -38,6 +45,6 @@ export function addInternalPaths(paths: Paths): void {
     'Events already enriched upstream, stored as they came. Payloads without messageId, receivedAt, request_ip or rudderId are rejected with the reason.',
     'InternalBatchPayload',
     sourceIDAuth,
-    INTERNAL_BATCH_ANSWERS,
+    { responses: INTERNAL_BATCH_ANSWERS, headers: [SOURCE_ID_HEADER] },
   );
 }

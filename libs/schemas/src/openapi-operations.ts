@@ -1,6 +1,8 @@
+import { NODE_4XX, STOPPING_503 } from './openapi-answers';
+
 type Paths = Record<string, unknown>;
 
-/** Health, version and metrics. */
+/** Health, version and metrics: public (no credentials) but for /metrics under METRICS_TOKEN. */
 export function addOperationsPaths(paths: Paths): void {
   const readiness = {
     type: 'object',
@@ -22,6 +24,7 @@ export function addOperationsPaths(paths: Paths): void {
       description: 'Ready: Redis answers, sources are loaded, not stopping (Postgres may be down)',
       content: { 'application/json': { schema: readiness } },
     },
+    ...NODE_4XX,
     '503': {
       description: 'Not ready: Redis is down, sources are not loaded yet, or the gateway is stopping (the body says which)',
       content: { 'application/json': { schema: readiness } },
@@ -38,7 +41,9 @@ export function addOperationsPaths(paths: Paths): void {
           description: 'The process answers',
           content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } } },
         },
+        ...NODE_4XX,
       },
+      security: [],
     },
   };
   paths['/health/ready'] = {
@@ -48,6 +53,7 @@ export function addOperationsPaths(paths: Paths): void {
       description: 'For load balancers and readiness probes.',
       operationId: 'HealthReady',
       responses: readinessResponses,
+      security: [],
     },
   };
   paths['/health'] = {
@@ -57,6 +63,7 @@ export function addOperationsPaths(paths: Paths): void {
       description: 'Kept for existing probes; it answers as /health/ready. It no longer fails while only Postgres is down.',
       operationId: 'Health',
       responses: readinessResponses,
+      security: [],
     },
   };
   paths['/version'] = {
@@ -64,7 +71,23 @@ export function addOperationsPaths(paths: Paths): void {
       tags: ['Operations'],
       summary: 'Version',
       operationId: 'Version',
-      responses: { '200': { description: 'Name and version', content: { 'application/json': { schema: { type: 'object' } } } } },
+      responses: {
+        '200': {
+          description: 'Name and version',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['name', 'version'],
+                properties: { name: { type: 'string', example: 'evt-gateway' }, version: { type: 'string' } },
+              },
+            },
+          },
+        },
+        ...NODE_4XX,
+        '503': STOPPING_503,
+      },
+      security: [],
     },
   };
   paths['/metrics'] = {
@@ -76,7 +99,10 @@ export function addOperationsPaths(paths: Paths): void {
       responses: {
         '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
         '401': { description: 'Invalid metrics token', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '503': STOPPING_503,
       },
+      // Open until METRICS_TOKEN is set: the token, or nothing.
+      security: [{ metricsToken: [] }, {}],
     },
   };
 }

@@ -1,4 +1,4 @@
-import { ANSWERS, eventOperation, text, writeKeyAuth } from './openapi-answers';
+import { ANSWERS, eventOperation, NODE_4XX, STOPPING_503, text, writeKeyAuth } from './openapi-answers';
 import { EVENT_ROUTES } from './routes';
 
 type Paths = Record<string, unknown>;
@@ -11,17 +11,27 @@ export function addPublicPaths(paths: Paths): void {
       get: {
         tags: ['Pixel'],
         summary: `Pixel ${kind}`,
-        description: `Builds a ${kind} event from the query (anonymousId, userId, event, name; dotted keys such as properties.plan set nested fields; other keys become properties). Always answers a 1×1 GIF.`,
+        description: `Builds a ${kind} event from the query (anonymousId, userId, event, name; dotted keys such as properties.plan set nested fields; other keys become properties). Answers a 1×1 GIF whether the event was accepted or not (an <img> cannot read an error; a refused event is logged). Only a request refused before the route (a URL over 16 KiB: 431), or one arriving while the gateway stops (503), gets no GIF.`,
         operationId: `Pixel${kind[0].toUpperCase()}${kind.slice(1)}`,
         parameters: [{ name: 'writeKey', in: 'query', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'A transparent 1×1 GIF', content: { 'image/gif': { schema: { type: 'string', format: 'binary' } } } } },
+        responses: {
+          '200': { description: 'A transparent 1×1 GIF', content: { 'image/gif': { schema: { type: 'string', format: 'binary' } } } },
+          ...NODE_4XX,
+          '503': STOPPING_503,
+        },
         security: [],
       },
     };
   }
   const json = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
   const taken = (operationId: string, summary: string) => ({
-    post: { tags: ['Browser SDK settings'], summary, operationId, responses: { '200': text('Taken, not kept', 'OK') }, security: [] },
+    post: {
+      tags: ['Browser SDK settings'],
+      summary,
+      operationId,
+      responses: { '200': text('Taken, not kept (the body is not read)', 'OK'), ...NODE_4XX, '503': STOPPING_503 },
+      security: [],
+    },
   });
   const sourceConfig = {
     type: 'object',
@@ -48,17 +58,15 @@ export function addPublicPaths(paths: Paths): void {
       tags: ['Browser SDK settings'],
       summary: 'RudderStack source configuration',
       description:
-        'What @rudderstack/analytics-js (v3) and rudder-sdk-js (v1.1) fetch from `configUrl` before sending: set `configUrl` to the gateway. The write key comes from Basic auth or the `writeKey` query parameter; other parameters are ignored. Served from memory.',
+        'What @rudderstack/analytics-js (v3) and rudder-sdk-js (v1.1) fetch from `configUrl` before sending: set `configUrl` to the gateway. The SDKs request it as `/sourceConfig/`, which answers the same. The write key comes from Basic auth or the `writeKey` query parameter; other parameters are ignored. Served from memory.',
       operationId: 'SourceConfig',
       parameters: [{ name: 'writeKey', in: 'query', required: false, schema: { type: 'string' } }],
       responses: { '200': json('The source, enabled or not', sourceConfig), '401': ANSWERS['401'], '503': ANSWERS['503'] },
       security: [...writeKeyAuth, {}],
     },
   };
+  // One path: with the trailing slash the SDKs add it is the same route, and a second entry would only repeat it.
   paths['/sourceConfig'] = sourceConfigGet;
-  paths['/sourceConfig/'] = {
-    get: { ...sourceConfigGet.get, operationId: 'SourceConfigSlash', summary: 'RudderStack source configuration (the path the SDKs use)' },
-  };
   paths['/rsaMetrics'] = taken('RsaMetrics', 'RudderStack SDK metrics (v3 with stats collection on)');
   paths['/v1/projects/{writeKey}/settings'] = {
     get: {

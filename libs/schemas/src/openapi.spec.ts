@@ -32,6 +32,8 @@ interface Operation {
   operationId: string;
   security: Array<Record<string, unknown>>;
   responses: Record<string, unknown>;
+  parameters?: Array<{ in: string; name: string }>;
+  requestBody?: { content: Record<string, unknown> };
 }
 
 /** Every `$id` and `const` key anywhere in `node`, as dotted paths. */
@@ -95,11 +97,60 @@ describe('buildOpenApiDocument', () => {
     expect(codes.filter((code) => !operation.responses.includes(code))).toEqual(added);
   });
 
-  it('defines both security schemes of the seed as HTTP basic', () => {
+  it('defines both security schemes of the seed as HTTP basic, and the metrics token as bearer', () => {
     expect(doc.components.securitySchemes).toEqual({
       writeKeyAuth: expect.objectContaining({ type: 'http', scheme: 'basic' }),
       sourceIDAuth: expect.objectContaining({ type: 'http', scheme: 'basic' }),
+      metricsToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
+  });
+
+  it('says the operations without credentials are public, and /metrics takes its token or none', () => {
+    const get = (path: string) => (doc.paths[path] as { get?: Operation }).get;
+    const publicGets = ['/health/live', '/health/ready', '/health', '/version', '/pixel/v1/track', '/pixel/v1/page', '/v1/projects/{writeKey}/settings'];
+    expect(publicGets.map((path) => [path, get(path)?.security])).toEqual(publicGets.map((path) => [path, []]));
+    expect(get('/metrics')?.security).toEqual([{ metricsToken: [] }, {}]);
+    expect(doc.paths['/beacon/v1/batch'].post?.security).toEqual([]);
+  });
+
+  it('documents a 4xx on the pixel and health routes: what Node answers before any route', () => {
+    for (const path of ['/pixel/v1/track', '/pixel/v1/page', '/health/live', '/health/ready', '/health']) {
+      const responses = (doc.paths[path] as { get: Operation }).get.responses;
+      expect([path, responses['408'], responses['431']]).toEqual([
+        path,
+        { $ref: '#/components/responses/RequestTimeout' },
+        { $ref: '#/components/responses/RequestHeaderFieldsTooLarge' },
+      ]);
+    }
+    expect(Object.keys((doc.components as { responses?: object }).responses ?? {})).toEqual(['RequestTimeout', 'RequestHeaderFieldsTooLarge']);
+  });
+
+  it('gives every 429 and 503 of an event route the Retry-After header', () => {
+    const answers = Object.values(doc.paths).flatMap((item) => (item.post ? [item.post.responses] : []));
+    const retried = answers.flatMap((responses) => ['429', '503'].filter((code) => code in responses).map((code) => responses[code]));
+    expect(retried.length).toBeGreaterThan(20);
+    for (const answer of retried) expect(answer).toMatchObject({ headers: { 'Retry-After': { schema: { type: 'integer' } } } });
+  });
+
+  it('describes the headers the internal routes read', () => {
+    const headers = (path: string) =>
+      (doc.paths[path].post?.parameters ?? []).filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name);
+    expect(headers('/internal/v1/extract')).toEqual(['X-Internal-Token']);
+    expect(headers('/internal/v1/audiencelist')).toEqual(['X-Internal-Token']);
+    expect(headers('/internal/v1/retl')).toEqual(['X-Internal-Token', 'X-Rudder-Source-Id', 'X-Rudder-Destination-Id']);
+    expect(headers('/internal/v1/replay')).toEqual(['X-Internal-Token', 'X-Rudder-Source-Id']);
+    expect(headers('/internal/v1/batch')).toEqual(['X-Internal-Token', 'X-Rudder-Source-Id']);
+  });
+
+  it('takes the beacon as text/plain, as navigator.sendBeacon sends it', () => {
+    const content = doc.paths['/beacon/v1/batch'].post?.requestBody?.content ?? {};
+    expect(Object.keys(content)).toEqual(['text/plain', 'application/json']);
+    expect(content['text/plain']).toEqual({ schema: { $ref: '#/components/schemas/BatchPayload' } });
+  });
+
+  it('carries the MIT license of package.json', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { license: string };
+    expect((doc.info as { license?: { name: string } }).license?.name).toBe(pkg.license);
   });
 
   it('defines every schema an operation refers to', () => {
@@ -134,7 +185,17 @@ describe('buildOpenApiDocument', () => {
   it('writes a nullable id as `nullable`, not as a null type (OpenAPI 3.0 has none), with its bound', () => {
     const track = doc.components.schemas.TrackPayload as { properties: Record<string, Record<string, unknown>> };
     expect(JSON.stringify(doc.components.schemas)).not.toContain('"type":"null"');
-    expect(track.properties.userId).toMatchObject({ nullable: true, anyOf: [{ type: 'string', format: 'storable-id' }, { type: 'number' }] });
+    // Several members: each is nullable (OpenAPI 3.0 reads `nullable` only beside a `type`).
+    expect(track.properties.userId).toMatchObject({
+      anyOf: [
+        { type: 'string', format: 'storable-id', nullable: true },
+        { type: 'number', nullable: true },
+      ],
+    });
+    expect(track.properties.userId.nullable).toBeUndefined();
+    // A nullable enum lists null too, as OpenAPI 3.0.3 asks.
+    const retl = doc.components.schemas.RetlRecord as { properties: { action: { anyOf: unknown[] } } };
+    expect(retl.properties.action.anyOf[0]).toEqual({ type: 'string', enum: ['insert', null], nullable: true });
     expect(track.properties.messageId).toMatchObject({ anyOf: [{ type: 'string', format: 'storable-id' }, { type: 'number' }] });
     expect(track.properties.messageId.description).toContain('At most 1024 bytes of UTF-8');
     // A field that is one type or null is that type, nullable: OpenAPI 3.0 reads `nullable` only beside a `type`.
