@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       internalApiEnabled: true,
       internalApiToken: undefined,
       metricsToken: undefined,
+      adminToken: undefined,
       metricsPort: 0,
       eventsPartitionInterval: 'month',
       eventsPartitionsAhead: 3,
@@ -115,6 +116,12 @@ describe('loadConfig', () => {
       config.workerConcurrency,
       config.internalApiToken,
     ]).toEqual([3000, '127.0.0.1', 'rediss://:pw@cache.internal:6380/2', 'postgresql://app:pw@db.internal:5432/events', '{evt}', 'debug', 16, 's3cret']);
+  });
+
+  it('reads ADMIN_TOKEN, which turns the queue dashboard on, and refuses one shorter than 16 characters', () => {
+    expect(loadConfig({ ADMIN_TOKEN: ' 0123456789abcdef ' }).adminToken).toBe('0123456789abcdef');
+    expect(loadConfig({ ADMIN_TOKEN: '' }).adminToken).toBeUndefined();
+    expect(failure({ ADMIN_TOKEN: 'short' }).message).toBe('ADMIN_TOKEN: must be at least 16 characters (openssl rand -hex 24 makes one)');
   });
 
   it('treats a blank variable as unset', () => {

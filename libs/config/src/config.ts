@@ -73,6 +73,8 @@ export interface Config {
   readonly internalApiToken: string | undefined;
   /** When set, /metrics wants `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
+  /** When set, the queue dashboard is served at /admin/queues to holders of this token (Bearer, or Basic's password); unset, it is off. */
+  readonly adminToken: string | undefined;
   /** A worker's /metrics port (0: no metrics server). The gateway serves /metrics on its own port. */
   readonly metricsPort: number;
   /** How much of received_at one partition of `events` covers (UTC months or days). */
@@ -87,6 +89,17 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+// The dashboard can retry and delete jobs: a token short enough to guess would open it to anyone.
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+function adminToken(env: Env): string | undefined {
+  const token = read(env, 'ADMIN_TOKEN');
+  if (token !== undefined && token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError('ADMIN_TOKEN', `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (openssl rand -hex 24 makes one)`);
+  }
+  return token;
+}
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
@@ -293,6 +306,7 @@ export function loadConfig(env: Env = process.env): Config {
     internalApiEnabled: bool(env, 'INTERNAL_API_ENABLED', true),
     internalApiToken: read(env, 'INTERNAL_API_TOKEN'),
     metricsToken: read(env, 'METRICS_TOKEN'),
+    adminToken: adminToken(env),
     metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
     eventsPartitionInterval: partitionInterval(env),
     eventsPartitionsAhead: int(env, 'EVENTS_PARTITIONS_AHEAD', 3, 1, 366),
