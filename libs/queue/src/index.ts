@@ -9,3 +9,4 @@ export * from './rate-limiter';
 export * from './queue-backlog';
 export * from './queue-layout';
 export * from './key-slot';
+export * from './dashboard';
