@@ -9,12 +9,12 @@ void runWorker({
   title: 'events worker',
   // Jobs are stored in group commits: a few connections serve any concurrency.
   dbConnections: () => 4,
-  processors: ({ config, logger, store, metrics }) => {
+  processors: ({ config, logger, store, metrics, tail }) => {
     // Built once migrations have run: the partitions of events go with the processor that fills them.
     startPartitionMaintenance(config, logger);
     return {
       events: createEventsProcessor(
-        { store, logger },
+        { store, logger, onStored: tail },
         { maxJobsPerCommit: config.workerConcurrency, onCommitted: (outcome) => metrics.wrote(QUEUE_NAMES.events, outcome) },
       ),
     } satisfies Processors<'events'>;

@@ -15,6 +15,11 @@ const MAX_KEPT_EVENT_BYTES = 1024 * 1024;
 export interface StoreEventsDeps {
   store: EventStore;
   logger: Logger;
+  /**
+   * Called once a commit is durable, with the events it stored (for `evt events tail`). Events a
+   * commit found stored before are left out when it can tell: see newRows.
+   */
+  onStored?: (rows: EventRow[]) => void;
 }
 
 export interface EventsOutcome {
@@ -23,11 +28,35 @@ export interface EventsOutcome {
   rejected: number;
 }
 
-/** Inserts the rows; how many were new, and the new ones that change profiles. */
-async function writeEvents(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; profileRows: EventRow[] }> {
+/** The first row of each (source, messageId), as the writer stores them. */
+function distinctRows(rows: EventRow[]): EventRow[] {
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    const key = `${row.sourceId}\u0000${row.messageId}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/**
+ * The rows an insert stored: all of them when every one was new (the common case), none when
+ * none was. The writer counts but does not name the new ones otherwise, so when a write mixes new
+ * events and events stored before (a resend committed in one group with new events), all are
+ * taken: the tail may show such a resend again.
+ */
+function newRows(rows: EventRow[], inserted: number): EventRow[] {
+  if (inserted === 0) return [];
+  return distinctRows(rows);
+}
+
+/** Inserts the rows; how many were new, the rows stored, and the new ones that change profiles. */
+async function writeEvents(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; stored: EventRow[]; profileRows: EventRow[] }> {
   const result = await uow.events.insert(rows);
   const keys = new Set(result.profileKeys.map((key) => `${key.sourceId}\u0000${key.messageId}`));
-  return { inserted: result.inserted, profileRows: rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`)) };
+  return {
+    inserted: result.inserted,
+    stored: newRows(rows, result.inserted),
+    profileRows: rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`)),
+  };
 }
 
 /** Profiles follow only the events stored now, so a job run twice changes them once. */
@@ -39,10 +68,10 @@ async function writeProfiles(uow: UnitOfWork, stored: EventRow[]): Promise<void>
 }
 
 /** Events and the profiles they change, as one unit: a profile the database refuses refuses its event. */
-async function writeEventsWithProfiles(uow: UnitOfWork, rows: EventRow[]): Promise<number> {
-  const stored = await writeEvents(uow, rows);
-  await writeProfiles(uow, stored.profileRows);
-  return stored.inserted;
+async function writeEventsWithProfiles(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; stored: EventRow[] }> {
+  const written = await writeEvents(uow, rows);
+  await writeProfiles(uow, written.profileRows);
+  return { inserted: written.inserted, stored: written.stored };
 }
 
 /** The rejected_events row of an event the database refused, with the database's reason. */
@@ -96,6 +125,14 @@ export async function storeEventsJobs(jobs: Array<{ data: unknown; job: JobRef }
     write: writeEventsWithProfiles,
     refusedRows: (refusals) => refusals.map(({ item, reason }) => refusedEventRow(item, reason)),
   });
-  const stored = outcome.written.reduce((sum, count) => sum + count, 0);
+  const stored = outcome.written.reduce((sum, part) => sum + part.inserted, 0);
+  if (deps.onStored && stored > 0) {
+    // Committed already: a failing listener must not fail (and so retry) the jobs.
+    try {
+      deps.onStored(outcome.written.flatMap((part) => part.stored));
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'onStored failed');
+    }
+  }
   return { stored, duplicates: rows.length - stored - outcome.refused, rejected: outcome.rejected };
 }

@@ -9,4 +9,5 @@ export * from './rate-limiter';
 export * from './queue-backlog';
 export * from './queue-layout';
 export * from './key-slot';
+export * from './event-tail';
 export * from './dashboard';

@@ -1,2 +1,3 @@
 export * from './processor';
 export * from './run-worker';
+export * from './event-tail';

@@ -1,5 +1,5 @@
 import type { Config } from '@evt/config';
-import type { EventStore } from '@evt/db';
+import type { EventRow, EventStore } from '@evt/db';
 import type { Logger } from '@evt/logging';
 import type { ItemsWritten, WorkerMetrics } from '@evt/metrics';
 import type { NameOf, QueueKey } from '@evt/schemas';
@@ -44,4 +44,6 @@ export interface WorkerContext {
   readonly store: EventStore;
   /** For processors that count their writes themselves (see JobResult). */
   readonly metrics: WorkerMetrics;
+  /** A processor of events's `onStored`: the stored events go to `evt events tail` while anyone listens. */
+  readonly tail: (rows: EventRow[]) => void;
 }

@@ -3,8 +3,9 @@ import { createDbClient, EventStore, migrate, type DbClient } from '@evt/db';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createLogger, stopOnSignals, type Logger } from '@evt/logging';
 import { createRegistry, serveMetrics, WorkerMetrics } from '@evt/metrics';
-import { createConsumer, isEventQueue, QueueBacklogDrain, queueLayout, queueShards, type Consumer, type QueueShard } from '@evt/queue';
+import { createConsumer, EventTailPublisher, isEventQueue, QueueBacklogDrain, queueLayout, queueShards, type Consumer, type QueueShard } from '@evt/queue';
 import { QUEUES, queueKeysOf, type QueueKeyOf, type WorkerApp } from '@evt/schemas';
+import { tailStored } from './event-tail';
 import type { Processor, Processors, QueueJob, WorkerContext } from './processor';
 
 export interface WorkerOptions<W extends WorkerApp> {
@@ -98,7 +99,13 @@ function consume<K extends QueueKeyOf<WorkerApp>>(
 export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>): Promise<void> {
   // Set once a stop began: start-up steps it cuts short then fail, and that is no failure to start.
   let stopping = false;
-  const running: { consumers: Consumer[]; backlog?: QueueBacklogDrain; metricsServer?: { close(): Promise<void> }; db?: DbClient } = { consumers: [] };
+  const running: {
+    consumers: Consumer[];
+    backlog?: QueueBacklogDrain;
+    tail?: EventTailPublisher;
+    metricsServer?: { close(): Promise<void> };
+    db?: DbClient;
+  } = { consumers: [] };
   try {
     const config = loadConfig();
     const logger = createLogger(options.app, config.logLevel);
@@ -109,6 +116,7 @@ export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>):
       await Promise.all(running.consumers.map((consumer) => consumer.close()));
       // The jobs in flight are stored now: their events leave the backlog before the process does.
       await running.backlog?.close();
+      await running.tail?.close();
       await running.metricsServer?.close();
       await running.db?.close();
     });
@@ -120,7 +128,9 @@ export async function runWorker<W extends WorkerApp>(options: WorkerOptions<W>):
     }
     const db = (running.db = createDbClient(config.databaseUrl, { max: options.dbConnections(config, keys.length), applicationName: `evt-${options.app}` }));
     const metrics = new WorkerMetrics(createRegistry(options.app));
-    const processors: Processors<QueueKeyOf<W>> = options.processors({ config, logger, store: new EventStore(db), metrics });
+    // Connects at once, but sends nothing while nobody tails (one PUBSUB NUMSUB a second while events are stored).
+    const tail = (running.tail = new EventTailPublisher({ redisUrl: config.redisUrl, prefix: config.queuePrefix }));
+    const processors: Processors<QueueKeyOf<W>> = options.processors({ config, logger, store: new EventStore(db), metrics, tail: tailStored(tail) });
     const metricsServer = (running.metricsServer =
       config.metricsPort > 0
         ? await serveMetrics({ port: config.metricsPort, host: config.host, registry: metrics.registry, authorized: bearerTokenCheck(config.metricsToken) })
