@@ -31,6 +31,7 @@ export const USAGE = `usage: npm run cli -- <command> [options]
   rejected retry [ID…] [--source S]  validate rejected events again; enqueue those that pass now
   events partitions                  the partitions of events: ranges of receivedAt, estimated rows
   events prune --older-than 90d [--dry-run]   drop the partitions of events that end that long ago (Nd or Nh)
+  events tail [--source S] [--type T]   print events as the workers store them (--json: NDJSON), until Ctrl-C
   queues depth                       jobs waiting, active, delayed and failed per queue
   queues failed [--queue Q] [--limit N]    jobs that failed for good, with attempts and reason
   queues retry-failed [--queue Q] [ID…]    move failed jobs back to waiting (their count of failures reset)
@@ -79,6 +80,7 @@ export async function run(argv: string[], env: Record<string, string | undefined
         yes: { type: 'boolean' },
         'older-than': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        type: { type: 'string' },
       },
     });
   } catch (error) {

@@ -113,6 +113,6 @@ describe('evt events partitions | prune (real Postgres)', () => {
       });
     }
     expect(await cli('events', 'prune')).toMatchObject({ code: 2 });
-    expect(await cli('events', 'drop')).toMatchObject({ code: 2, stderr: 'error: unknown action "drop" for events: use partitions or prune\n' });
+    expect(await cli('events', 'drop')).toMatchObject({ code: 2, stderr: 'error: unknown action "drop" for events: use partitions, prune or tail\n' });
   });
 });
