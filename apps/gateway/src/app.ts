@@ -5,6 +5,7 @@ import { sendText } from './http/answer';
 import { cors } from './middleware/cors';
 import { errorHandler } from './middleware/error-handler';
 import { refuseWhileStopping } from './middleware/stopping';
+import { adminRoutes } from './routes/admin.route';
 import { internalRoutes } from './routes/internal.route';
 import { healthRoutes, operationsRoutes } from './routes/operations.route';
 import { pixelRoutes } from './routes/pixel.route';
@@ -34,6 +35,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(webhookRoutes(deps));
   app.use(internalRoutes(deps));
   app.use(operationsRoutes(deps));
+  app.use(adminRoutes(deps));
   app.use('/docs/assets', express.static(swaggerUiAssets(), { index: false }));
   app.use((_req: Request, res: Response) => sendText(res, 404, 'Not found'));
   app.use(errorHandler(deps.logger));

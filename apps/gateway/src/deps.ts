@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '@evt/config';
 import type { Logger } from '@evt/logging';
 import type { GatewayMetrics } from '@evt/metrics';
+import type { QueueDashboard } from '@evt/queue';
 import type { BodyBudget } from './http/body-budget';
 import type { ClientIp } from './request/context';
 import type { IngestService } from './services/ingest.service';
@@ -26,4 +27,6 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** GET /metrics (Prometheus text; METRICS_TOKEN as a Bearer token when set). */
   serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The queue dashboard's handler (bull-board), when ADMIN_TOKEN is set; routes/admin.route.ts guards it. */
+  queueDashboard?: QueueDashboard['handler'];
 }

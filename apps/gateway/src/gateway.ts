@@ -6,11 +6,12 @@ import { withTimeout } from '@evt/errors';
 import type { Logger } from '@evt/logging';
 import { bearerTokenCheck } from '@evt/ingest';
 import { createRegistry, GatewayMetrics, metricsHandler, metricsSource } from '@evt/metrics';
-import { QueueBacklog, QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
+import { createQueueDashboard, QueueBacklog, QueueProducers, RateLimiter, readQueueDepthsOn, readRedisDurability, type Redis } from '@evt/queue';
 import { QUEUE_KEYS, type QueueKey } from '@evt/schemas';
 import type { GatewayDeps } from './deps';
 import { BodyBudget } from './http/body-budget';
 import { createRequestListener } from './listener';
+import { ADMIN_QUEUES_PATH } from './routes/admin.route';
 import { clientIpResolver } from './request/context';
 import { IngestService, type Producers } from './services/ingest.service';
 import { InternalIngestService } from './services/internal-ingest.service';
@@ -108,6 +109,11 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     backlog,
   );
   const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
+  // Off unless ADMIN_TOKEN is set: then its queues and Redis connection are its own.
+  const dashboard =
+    config.adminToken === undefined
+      ? undefined
+      : createQueueDashboard({ redisUrl: config.redisUrl, prefix: config.queuePrefix, eventsShards: config.eventsQueueShards, basePath: ADMIN_QUEUES_PATH });
   const deps: GatewayDeps = {
     config,
     logger,
@@ -121,6 +127,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
     bodyBudget,
     metrics,
     serveMetrics: metricsHandler(metricsSource(registry), bearerTokenCheck(config.metricsToken)),
+    queueDashboard: dashboard?.handler,
   };
   // Slow clients cannot hold sockets for ever: headers within HEADERS_TIMEOUT_MS, the whole
   // request within REQUEST_TIMEOUT_MS (Node answers 408 and closes), checked often enough to matter.
@@ -155,6 +162,7 @@ export async function startGateway(config: Config, logger: Logger, version: stri
       clearInterval(sweep);
       clearTimeout(force);
       await producers.close();
+      await dashboard?.close();
       // After the producers drained: the events of their last jobs are counted too.
       await backlog?.close();
       sources.stop();

@@ -4,11 +4,14 @@ import { createApp } from './app';
 import type { GatewayDeps } from './deps';
 import { setCorsHeaders } from './middleware/cors';
 import { refusedWhileStopping } from './middleware/stopping';
+import { ADMIN_QUEUES_PATH } from './routes/admin.route';
 import { eventHandlers, type RawHandler } from './routes/events.route';
 
 /** The route a request matched, as a metrics label: its pattern, never its own path (bounded). */
 function routeLabel(req: Request): string {
   if (req.method === 'OPTIONS') return 'preflight';
+  // The dashboard is an Express app of its own (bull-board): its pages, assets and API count as one route.
+  if (req.originalUrl?.startsWith(`${ADMIN_QUEUES_PATH}/`) || req.originalUrl === ADMIN_QUEUES_PATH) return ADMIN_QUEUES_PATH;
   const route = req.route as { path?: string | string[] } | undefined;
   if (route?.path !== undefined) return `${req.baseUrl ?? ''}${Array.isArray(route.path) ? route.path[0] : route.path}`;
   if (req.url?.startsWith('/docs/assets/')) return '/docs/assets';
