@@ -105,4 +105,26 @@ export function addOperationsPaths(paths: Paths): void {
       security: [{ metricsToken: [] }, {}],
     },
   };
+  paths['/admin/queues'] = {
+    get: {
+      tags: ['Operations'],
+      summary: 'Queue dashboard (bull-board)',
+      description:
+        "Only when ADMIN_TOKEN is set (else 404). The BullMQ community's dashboard over every queue and shard: an HTML page, its assets and its JSON API under /admin/queues/ (GET /admin/queues/api/queues, PUT /admin/queues/api/queues/{queue}/{jobId}/retry, …), which are bull-board's and not described here. Send ADMIN_TOKEN as a Bearer token, or as the password of HTTP Basic (any user name).",
+      operationId: 'QueueDashboard',
+      responses: {
+        '200': { description: 'The dashboard page', content: { 'text/html': { schema: { type: 'string' } } } },
+        '401': {
+          description: 'Invalid admin token',
+          headers: {
+            'WWW-Authenticate': { description: 'Basic realm="evt admin", charset="UTF-8": a browser asks for the token', schema: { type: 'string' } },
+          },
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+        '404': { description: 'ADMIN_TOKEN is not set: the dashboard is off', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '503': STOPPING_503,
+      },
+      security: [{ adminToken: [] }, { adminBasic: [] }],
+    },
+  };
 }

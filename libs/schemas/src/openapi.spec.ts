@@ -97,19 +97,22 @@ describe('buildOpenApiDocument', () => {
     expect(codes.filter((code) => !operation.responses.includes(code))).toEqual(added);
   });
 
-  it('defines both security schemes of the seed as HTTP basic, and the metrics token as bearer', () => {
+  it('defines both security schemes of the seed as HTTP basic, the metrics token as bearer, and the admin token as bearer or basic', () => {
     expect(doc.components.securitySchemes).toEqual({
       writeKeyAuth: expect.objectContaining({ type: 'http', scheme: 'basic' }),
       sourceIDAuth: expect.objectContaining({ type: 'http', scheme: 'basic' }),
       metricsToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      adminToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      adminBasic: expect.objectContaining({ type: 'http', scheme: 'basic' }),
     });
   });
 
-  it('says the operations without credentials are public, and /metrics takes its token or none', () => {
+  it('says the operations without credentials are public, /metrics takes its token or none, and the queue dashboard its token', () => {
     const get = (path: string) => (doc.paths[path] as { get?: Operation }).get;
     const publicGets = ['/health/live', '/health/ready', '/health', '/version', '/pixel/v1/track', '/pixel/v1/page', '/v1/projects/{writeKey}/settings'];
     expect(publicGets.map((path) => [path, get(path)?.security])).toEqual(publicGets.map((path) => [path, []]));
     expect(get('/metrics')?.security).toEqual([{ metricsToken: [] }, {}]);
+    expect(get('/admin/queues')?.security).toEqual([{ adminToken: [] }, { adminBasic: [] }]);
     expect(doc.paths['/beacon/v1/batch'].post?.security).toEqual([]);
   });
 

@@ -79,6 +79,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         },
         sourceIDAuth: { type: 'http', scheme: 'basic', description: 'SourceID Basic Authentication: the source id is the user name.' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN as a Bearer token, required only when METRICS_TOKEN is set.' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN as a Bearer token (the queue dashboard).' },
+        adminBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'ADMIN_TOKEN as the password of HTTP Basic, any user name (the queue dashboard, from a browser).',
+        },
       },
       responses: NODE_ANSWERS,
       schemas: {
