@@ -43,6 +43,19 @@ describe('storing a job of events (real Postgres)', () => {
     await env.db.query('TRUNCATE events, event_keys, users, groups, aliases, rejected_events');
   });
 
+  it('hands onStored the events a commit stored, once: none when the job runs again, and the new ones of a group', async () => {
+    const seen: string[][] = [];
+    const deps: StoreEventsDeps = { store, logger, onStored: (rows) => seen.push(rows.map((row) => row.messageId)) };
+    // m-1 twice in one job (an SDK sent it twice): one row, shown once.
+    const job: EventsJob = { events: [queued('m-1'), queued('m-2'), queued('m-1')], rejected: [] };
+    expect(await processEventsJob(job, '1', deps)).toEqual({ stored: 2, duplicates: 1, rejected: 0 });
+    expect(await processEventsJob(job, '1', deps)).toEqual({ stored: 0, duplicates: 3, rejected: 0 });
+    expect(seen).toEqual([['m-1', 'm-2']]);
+    const other: EventsJob = { events: [queued('m-3')], rejected: [] };
+    await storeEventsJobs([{ data: other, job: { queue: 'events', id: '2' } }], deps);
+    expect(seen).toEqual([['m-1', 'm-2'], ['m-3']]);
+  });
+
   it('stores every event of a job with its columns, in one statement', async () => {
     const job: EventsJob = { events: [queued('m-1'), queued('m-2', { type: 'page', name: 'Home', event: undefined })], rejected: [] };
     expect(await processEventsJob(job, '1', { store, logger })).toEqual({ stored: 2, duplicates: 0, rejected: 0 });
