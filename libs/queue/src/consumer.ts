@@ -96,6 +96,13 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       await worker.waitUntilReady();
     },
     async close() {
+      // A worker closed while its connections still start up can end the process: BullMQ emits the
+      // start-up's failure as an 'error' after close() removed every listener (a worker stopped 20 ms
+      // into its start-up exited 1 in CI). So it is closed once started, or after 2 s of a Redis that
+      // does not answer.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([worker.waitUntilReady().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+      clearTimeout(timer);
       await worker.close();
       connection.disconnect();
     },
