@@ -60,6 +60,7 @@ describe('events tail (real Redis and Postgres, built apps)', () => {
   let env: TestEnv;
   let gateway: AppProcess;
   let worker: AppProcess;
+  let internalWorker: AppProcess;
   let url: string;
   let source: Source;
   const tails: CliProcess[] = [];
@@ -88,12 +89,14 @@ describe('events tail (real Redis and Postgres, built apps)', () => {
     url = `http://127.0.0.1:${port}`;
     gateway = AppProcess.start('gateway', 'dist/apps/gateway/main.js', env.processEnv({ PORT: String(port), HOST: '127.0.0.1', MIGRATE_ON_START: 'false' }));
     worker = AppProcess.start('events-worker', 'dist/apps/events-worker/main.js', env.processEnv({ MIGRATE_ON_START: 'false' }));
+    internalWorker = AppProcess.start('internal-worker', 'dist/apps/internal-worker/main.js', env.processEnv({ MIGRATE_ON_START: 'false' }));
     await waitForHealthy(`${url}/health`, gateway, 20_000);
   }, 40_000);
   afterAll(async () => {
     await Promise.all(tails.map((child) => child.stop()));
     await gateway?.stop();
     await worker?.stop();
+    await internalWorker?.stop();
     await env.close();
   });
 
@@ -136,6 +139,32 @@ describe('events tail (real Redis and Postgres, built apps)', () => {
     expect(line).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z  ${source.id}  track  "Signed Up"  user:u-5  tail-5$`));
     compact.kill('SIGINT');
     expect(await waitFor(async () => compact.status, 5_000, 'the tail to exit')).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
+  it('prints the events the internal worker stores (POST /internal/v1/batch) too', async () => {
+    const all = await tail('events', 'tail', '--json', '--source', source.id);
+    const item = {
+      properties: { sourceID: source.id, workspaceID: source.workspaceId },
+      payload: {
+        type: 'track',
+        event: 'Upstream',
+        userId: 'u-i',
+        messageId: 'tail-internal-1',
+        receivedAt: new Date().toISOString(),
+        request_ip: '203.0.113.1',
+        rudderId: 'f5f0a6a2-1c38-4b83-9d0c-2b2c4a1f9e11',
+      },
+    };
+    const response = await fetch(`${url}/internal/v1/batch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: basicAuth(source.id) },
+      body: JSON.stringify([item]),
+    });
+    expect(response.status).toBe(200);
+    await waitFor(async () => (printed(all).length >= 1 ? true : undefined), 15_000, 'the internal batch event on the tail');
+    expect(printed(all).map(({ sourceId, type, messageId, event }) => ({ sourceId, type, messageId, event }))).toEqual([
+      { sourceId: source.id, type: 'track', messageId: 'tail-internal-1', event: 'Upstream' },
+    ]);
   }, 30_000);
 
   it('says in one line that Redis cannot be reached, and exits 1 without hanging', async () => {

@@ -12,11 +12,12 @@ type EventQueues = 'replay' | 'extract' | 'internalBatch';
  * 'internal-worker'): a queue of the registry without its processor here fails to compile.
  * Replayed, extracted and pre-enriched events are stored like the gateway's events.
  */
-export function internalProcessors({ store, logger }: WorkerContext): Processors<QueueKeyOf<'internal-worker'>> {
+export function internalProcessors({ store, logger, tail }: WorkerContext): Processors<QueueKeyOf<'internal-worker'>> {
   const deps = { store, logger };
+  // Their stored events go to `evt events tail` too (only while someone tails).
   const storeEvents =
     <K extends EventQueues>(): Processor<K> =>
-    async (data, job) => ({ written: await storeEventsJob(data, job, deps) });
+    async (data, job) => ({ written: await storeEventsJob(data, job, { ...deps, onStored: tail }) });
   return {
     replay: storeEvents(),
     extract: storeEvents(),
