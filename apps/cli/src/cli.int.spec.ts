@@ -76,6 +76,15 @@ describe('admin CLI (real Postgres)', () => {
     expect(await env.db.query('SELECT kind, original_source_id FROM sources WHERE id = $1', [replay.id])).toEqual([
       { kind: 'replay', original_source_id: webhook.id },
     ]);
+    // Events never cross workspaces: a replay of another workspace's source is refused.
+    expect(await cli('workspaces', 'create', '--name', 'other-shop')).toMatchObject({ code: 0 });
+    expect(
+      await cli('sources', 'create', '--workspace', 'other-shop', '--name', 'crossing', '--kind', 'replay', '--original-source', webhook.id),
+    ).toMatchObject({
+      code: 2,
+      stderr: `error: source "${webhook.id}" is in workspace ${webhook.workspaceId}: a replay source replays a source of its own workspace\n`,
+    });
+    expect(await env.db.query("SELECT count(*)::int AS n FROM sources WHERE name = 'crossing'")).toEqual([{ n: 0 }]);
   });
 
   it('sets and removes a rate limit', async () => {

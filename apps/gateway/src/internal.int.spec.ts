@@ -42,6 +42,26 @@ describe('internal API', () => {
     });
   });
 
+  describe('replay sources', () => {
+    const replayed = { batch: [{ type: 'track', userId: 'u', event: 'E', messageId: 'replay-refused-1' }] };
+
+    it("a replay of another workspace's source → 401 Invalid source id, and nothing is stored", async () => {
+      const elsewhere = await createSource(stack.env);
+      const crossing = await createSource(stack.env, { kind: 'replay', originalSourceId: events.id, workspaceId: elsewhere.workspaceId });
+      await stack.gateway.sources.refresh();
+      expect(await post('/internal/v1/replay', replayed, bySourceId(crossing.id))).toMatchObject({ status: 401, body: 'Invalid source id' });
+    });
+
+    it('a replay of a disabled source → 404 Source is disabled, as that source itself would be', async () => {
+      const original = await createSource(stack.env, { enabled: false });
+      const replay = await createSource(stack.env, { kind: 'replay', originalSourceId: original.id });
+      await stack.gateway.sources.refresh();
+      expect(await post('/internal/v1/replay', replayed, bySourceId(replay.id))).toMatchObject({ status: 404, body: 'Source is disabled' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await stack.env.db.query('SELECT count(*)::int AS n FROM events WHERE message_id = $1', ['replay-refused-1'])).toEqual([{ n: 0 }]);
+    });
+  });
+
   describe('write key routes (extract, audiencelist)', () => {
     it.each(['/internal/v1/extract', '/internal/v1/audiencelist'])('%s: 401 without or with an unknown write key, 404 when disabled', async (path) => {
       expect(await post(path, {})).toMatchObject({ status: 401, body: 'Invalid Authorization Header' });

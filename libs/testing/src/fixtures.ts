@@ -6,13 +6,23 @@ let counter = 0;
 /** A workspace and a source in the test's database, as `sources create` makes them. */
 export async function createSource(
   env: TestEnv,
-  options: { kind?: SourceKind; enabled?: boolean; rateLimitEvents?: number; rateLimitWindowSeconds?: number; originalSourceId?: string } = {},
+  options: {
+    kind?: SourceKind;
+    enabled?: boolean;
+    rateLimitEvents?: number;
+    rateLimitWindowSeconds?: number;
+    originalSourceId?: string;
+    workspaceId?: string;
+  } = {},
 ): Promise<Source> {
   counter += 1;
-  const workspace = await new WorkspacesRepository(env.db.db).create(`workspace-${process.pid}-${counter}-${Date.now()}`);
   const sources = new SourcesRepository(env.db.db);
+  // `workspaceId`, else a replay source's original's (the gateway refuses a replay of another workspace's source), else a workspace of its own.
+  const original = options.originalSourceId ? await sources.find(options.originalSourceId) : undefined;
+  const workspaceId =
+    options.workspaceId ?? original?.workspaceId ?? (await new WorkspacesRepository(env.db.db).create(`workspace-${process.pid}-${counter}-${Date.now()}`)).id;
   const source = await sources.create({
-    workspaceId: workspace.id,
+    workspaceId,
     name: `source-${counter}`,
     kind: options.kind,
     originalSourceId: options.originalSourceId,

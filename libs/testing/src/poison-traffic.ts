@@ -22,7 +22,7 @@ export async function createPoisonTargets(db: DbClient, name = 'poison'): Promis
   const [a, b] = [await workspaces.create(`${unique}-a`), await workspaces.create(`${unique}-b`)];
   const eventSources = [];
   for (const [i, workspace] of [a, a, b, b].entries()) eventSources.push(await sources.create({ workspaceId: workspace.id, name: `${unique}-${i}` }));
-  const replay = await sources.create({ workspaceId: a.id, name: `${unique}-replay`, kind: 'replay', originalSourceId: eventSources[2].id });
+  const replay = await sources.create({ workspaceId: b.id, name: `${unique}-replay`, kind: 'replay', originalSourceId: eventSources[2].id });
   const retl = await sources.create({ workspaceId: b.id, name: `${unique}-retl`, kind: 'retl' });
   const destination = await new DestinationsRepository(db.db).add(retl.id, `${unique}-destination`);
   return {

@@ -30,7 +30,13 @@ export async function sourcesCommand(action: string | undefined, ctx: CommandCon
       if (kind === 'replay' && !originalSourceId) throw new UsageError('a replay source needs --original-source SOURCE_ID');
       const workspace = await new WorkspacesRepository(ctx.db().db).find(workspaceRef);
       if (!workspace) throw new UsageError(`no workspace with id or name "${workspaceRef}"`);
-      if (originalSourceId && !(await repository.find(originalSourceId))) throw new UsageError(`no source with id "${originalSourceId}"`);
+      if (originalSourceId) {
+        const original = await repository.find(originalSourceId);
+        if (!original) throw new UsageError(`no source with id "${originalSourceId}"`);
+        // Events never cross workspaces: the gateway refuses a replay of another workspace's source.
+        if (original.workspaceId !== workspace.id)
+          throw new UsageError(`source "${originalSourceId}" is in workspace ${original.workspaceId}: a replay source replays a source of its own workspace`);
+      }
       const source = await repository.create({
         workspaceId: workspace.id,
         name,

@@ -86,7 +86,10 @@ export function internalRoutes(deps: GatewayDeps): Router {
     const receivedAtMs = Date.now();
     const source = sourceForSourceId(config, deps.sources, req);
     const original = source.kind === 'replay' && source.originalSourceId ? deps.sources.bySourceId(source.originalSourceId) : undefined;
-    if (!original) throw new UnauthorizedError('Invalid source id');
+    // Events never cross workspaces: a replay source of another workspace's source replays nothing.
+    if (!original || original.workspaceId !== source.workspaceId) throw new UnauthorizedError('Invalid source id');
+    // Replaying into a disabled source is answered as a disabled source is.
+    if (!original.enabled) throw new SourceRejectedError('Source is disabled');
     const incoming = await readRequest(deps, req, source, JSON_BODY);
     const events = await batchOf(deps, incoming, new Date(receivedAtMs).toISOString());
     // Replayed events keep the receivedAt and request_ip they carry.
