@@ -141,9 +141,7 @@ export class EventPartitionsRepository {
    * several workers one does it and the others skip (undefined).
    */
   async maintain(settings: MaintenanceSettings): Promise<MaintenanceResult | undefined> {
-    const client = await this.db.connect();
-    let broken: Error | undefined;
-    try {
+    return this.onConnection(async (client) => {
       const [{ locked }] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PARTITIONS_LOCK])).rows;
       if (!locked) return undefined;
       try {
@@ -154,12 +152,7 @@ export class EventPartitionsRepository {
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [PARTITIONS_LOCK]);
       }
-    } catch (error) {
-      broken = error as Error;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /**
@@ -167,20 +160,37 @@ export class EventPartitionsRepository {
    * transaction under the maintenance lock; with dryRun, only says which it would drop.
    */
   async prune(options: { before: Date; dryRun?: boolean }): Promise<EventPartition[]> {
-    const client = await this.db.connect();
-    let broken: Error | undefined;
-    try {
-      return await inTransaction(client, async () => {
+    return this.onConnection((client) =>
+      inTransaction(client, async () => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITIONS_LOCK]);
         const rows = (await client.query<PartitionRow>(LIST)).rows;
         const old = rows.filter((row) => !row.is_default && !row.to_max && row.to_ms !== null && row.to_ms <= options.before.getTime());
         if (!options.dryRun) for (const row of old) await client.query(`DROP TABLE ${ident(row.name)}`);
         return old.map(toPartition);
-      });
+      }),
+    );
+  }
+
+  /**
+   * `work` on a connection of the pool, given back once done, or destroyed after a failure. A
+   * connection lost between two statements (Postgres stopped) emits 'error' on the client, which
+   * unheard would end the process (a worker stopped so in a test); it fails the next statement
+   * instead.
+   */
+  private async onConnection<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.db.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      return await work(client);
     } catch (error) {
-      broken = error as Error;
+      broken ??= error as Error;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
