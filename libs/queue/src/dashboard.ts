@@ -49,10 +49,12 @@ export function readableJobData(data: unknown): unknown {
  */
 export function createQueueDashboard(options: QueueDashboardOptions): QueueDashboard {
   const connection = createRedis(options.redisUrl, 'admin');
-  const queues = allQueueShards(queueLayout(options.redisUrl, options.prefix, options.eventsShards)).map((shard) => ({
-    shard,
-    queue: new Queue(shard.name, { connection, prefix: options.prefix }),
-  }));
+  const queues = allQueueShards(queueLayout(options.redisUrl, options.prefix, options.eventsShards)).map((shard) => {
+    const queue = new Queue(shard.name, { connection, prefix: options.prefix });
+    // A Redis away fails the dashboard's requests; an 'error' event nobody hears would end the gateway.
+    queue.on('error', () => undefined);
+    return { shard, queue };
+  });
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(options.basePath);
   createBullBoard({

@@ -77,6 +77,8 @@ export async function readQueueDepthsOn(connection: Redis, prefix: string, event
   for (const shard of allQueueShards(layoutOf(connection, prefix, eventsShards))) {
     const name = shard.label;
     const queue = new Queue(shard.name, { connection, prefix });
+    // Its failures reach the caller through getJobCounts; an 'error' event nobody hears would end the process.
+    queue.on('error', () => undefined);
     try {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
       depths.push({
@@ -178,6 +180,7 @@ async function onFailedJobs(redisUrl: string, prefix: string, filter: FailedJobs
       if (done.length >= limit) break;
       const name = shard.label;
       const queue = new Queue(shard.name, { connection, prefix });
+      queue.on('error', () => undefined); // failures reach the caller through the calls below
       try {
         for (const job of await failedJobsOf(queue, filter.ids, limit - done.length)) {
           done.push(describeFailed(name, job));
