@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { brotliDecompressSync, inflateRawSync } from 'node:zlib';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import { createRedis } from './connection';
+import { decodeJobDataSync } from './job-data';
 import { allQueueShards, queueLayout } from './queue-layout';
 
 export interface QueueDashboardOptions {
@@ -21,24 +21,6 @@ export interface QueueDashboard {
   readonly handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
   /** Closes the queues and the dashboard's own Redis connection. */
   close(): Promise<void>;
-}
-
-/**
- * A job's data as the producers wrote it (job-data.ts: `{json}` text or deflated `{z}`), decoded
- * for reading. bull-board's formatters are synchronous, hence the sync inflate: it runs once per
- * job shown, on an admin's request, never on the ingest path. Anything else is shown as it is.
- */
-export function readableJobData(data: unknown): unknown {
-  if (typeof data !== 'object' || data === null || Object.keys(data).length !== 1) return data;
-  const { json, z, br } = data as Record<string, unknown>;
-  try {
-    if (typeof json === 'string') return JSON.parse(json);
-    if (typeof z === 'string') return JSON.parse(inflateRawSync(Buffer.from(z, 'base64')).toString('utf8'));
-    if (typeof br === 'string') return JSON.parse(brotliDecompressSync(Buffer.from(br, 'base64')).toString('utf8'));
-  } catch {
-    return data;
-  }
-  return data;
 }
 
 /**
@@ -60,7 +42,8 @@ export function createQueueDashboard(options: QueueDashboardOptions): QueueDashb
   createBullBoard({
     queues: queues.map(({ shard, queue }) => {
       const adapter = new BullMQAdapter(queue, { displayName: shard.label, allowRetries: true });
-      adapter.setFormatter('data', readableJobData);
+      // bull-board's formatters are synchronous; this runs once per job shown, on an admin's request.
+      adapter.setFormatter('data', decodeJobDataSync);
       return adapter;
     }),
     serverAdapter,

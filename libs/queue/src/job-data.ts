@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { brotliDecompress, deflateRaw, inflateRaw } from 'node:zlib';
+import { brotliDecompress, brotliDecompressSync, deflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 
 const compress = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
@@ -168,28 +168,43 @@ export async function encodeJobData(itemsKey: string, items: readonly unknown[],
   }
 }
 
-/** The only value of `data` when it is `{ [key]: string }`. */
-function onlyString(data: unknown, key: 'z' | 'br' | 'json'): string | undefined {
+type Encoding = 'json' | 'z' | 'br';
+
+/** How `data` was encoded by encodeJob (or by an earlier version: `br`), with its one string; undefined for anything else. */
+function encodingOf(data: unknown): { encoding: Encoding; text: string } | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const value = (data as Record<string, unknown>)[key];
-  return typeof value === 'string' && Object.keys(data).length === 1 ? value : undefined;
+  const keys = Object.keys(data);
+  if (keys.length !== 1 || !['json', 'z', 'br'].includes(keys[0])) return undefined;
+  const text = (data as Record<string, unknown>)[keys[0]];
+  return typeof text === 'string' ? { encoding: keys[0] as Encoding, text } : undefined;
 }
 
 /**
  * The payload a producer gave to encodeJob; anything else (a job written as a plain object, by an
  * earlier version or by hand) comes back as it is, and what cannot be read fails validation.
+ * Inflates in libuv's thread pool.
  */
 export async function decodeJobData(data: unknown): Promise<unknown> {
+  const encoded = encodingOf(data);
+  if (!encoded) return data;
   try {
-    const json = onlyString(data, 'json');
-    if (json !== undefined) return JSON.parse(json);
-    const z = onlyString(data, 'z');
-    if (z !== undefined) return JSON.parse((await inflate(Buffer.from(z, 'base64'))).toString('utf8'));
-    // Jobs written by earlier versions, Brotli-compressed.
-    const br = onlyString(data, 'br');
-    if (br !== undefined) return JSON.parse((await brotliInflate(Buffer.from(br, 'base64'))).toString('utf8'));
+    if (encoded.encoding === 'json') return JSON.parse(encoded.text);
+    const bytes = Buffer.from(encoded.text, 'base64');
+    return JSON.parse((await (encoded.encoding === 'z' ? inflate(bytes) : brotliInflate(bytes))).toString('utf8'));
   } catch {
     return data;
   }
-  return data;
+}
+
+/** decodeJobData on the calling thread, for callers that cannot wait (the dashboard's formatter). */
+export function decodeJobDataSync(data: unknown): unknown {
+  const encoded = encodingOf(data);
+  if (!encoded) return data;
+  try {
+    if (encoded.encoding === 'json') return JSON.parse(encoded.text);
+    const bytes = Buffer.from(encoded.text, 'base64');
+    return JSON.parse((encoded.encoding === 'z' ? inflateRawSync(bytes) : brotliDecompressSync(bytes)).toString('utf8'));
+  } catch {
+    return data;
+  }
 }
