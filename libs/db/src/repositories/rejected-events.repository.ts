@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm';
 import type { Database } from '../client';
 import { rejectedEvents } from '../schema';
 
@@ -19,6 +19,20 @@ export class RejectedEventsRepository {
       .where(where)
       .orderBy(desc(rejectedEvents.receivedAt), desc(rejectedEvents.storedAt))
       .limit(options.limit ?? 50);
+  }
+
+  /**
+   * The next `limit` rejections after `afterId` in id order, optionally of one source or with the
+   * given ids: a keyset page on the primary key, so paging on from the last id visits every row
+   * once, however many rows are deleted or added meanwhile, at the cost of one index range each.
+   */
+  async pageAfter(options: { afterId?: string; sourceId?: string; ids?: string[]; limit: number }): Promise<RejectedEventRecord[]> {
+    const where = and(
+      options.afterId !== undefined ? gt(rejectedEvents.id, options.afterId) : undefined,
+      options.sourceId ? eq(rejectedEvents.sourceId, options.sourceId) : undefined,
+      options.ids && options.ids.length > 0 ? inArray(rejectedEvents.id, options.ids) : undefined,
+    );
+    return this.db.select().from(rejectedEvents).where(where).orderBy(asc(rejectedEvents.id)).limit(options.limit);
   }
 
   /** Forgets rejections that were retried successfully. */
