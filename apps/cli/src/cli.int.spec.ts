@@ -47,17 +47,17 @@ describe('admin CLI (real Postgres)', () => {
     const workspaces = JSON.parse((await cli('workspaces', 'list', '--json')).stdout);
     expect(workspaces.map((w: { name: string }) => w.name)).toContain('shop');
     const table = await cli('sources', 'list', '--workspace', 'shop');
-    expect(table.stdout.split('\n')[0]).toMatch(/^id\s+name\s+kind\s+enabled\s+workspaceId\s+writeKey/);
-    expect(table.stdout).toContain(' web ');
+    expect(table.stdout.split('\n')[0]).toMatch(/^id\s+name\s+kind\s+enabled\s+workspace\s+writeKey\s+rateLimit$/);
+    expect(table.stdout).toMatch(/ web +event_stream +true +shop +\w{4}…\w{4}\n/);
   });
 
   it('disables, enables and rotates the key of a source', async () => {
     const source = JSON.parse((await cli('sources', 'create', '--workspace', 'shop', '--name', 'app', '--json')).stdout);
-    expect(await cli('sources', 'disable', source.id)).toMatchObject({ code: 0, stdout: `source ${source.id} disabled\n` });
+    expect(await cli('sources', 'disable', source.id, '--yes')).toMatchObject({ code: 0, stdout: `source ${source.id} disabled\n` });
     expect(await env.db.query('SELECT enabled FROM sources WHERE id = $1', [source.id])).toEqual([{ enabled: false }]);
     expect(await cli('sources', 'enable', source.id)).toMatchObject({ code: 0 });
     expect(await env.db.query('SELECT enabled FROM sources WHERE id = $1', [source.id])).toEqual([{ enabled: true }]);
-    const rotated = JSON.parse((await cli('sources', 'rotate-key', source.id, '--json')).stdout);
+    const rotated = JSON.parse((await cli('sources', 'rotate-key', source.id, '--yes', '--json')).stdout);
     expect(rotated.id).toBe(source.id);
     expect(rotated.writeKey).not.toBe(source.writeKey);
     expect(await env.db.query('SELECT write_key FROM sources WHERE id = $1', [source.id])).toEqual([{ write_key: rotated.writeKey }]);
@@ -212,9 +212,9 @@ describe('admin CLI (real Postgres)', () => {
       expect(JSON.parse((await cli('queues', 'depth', '--json')).stdout)[1]).toEqual({ queue: 'replay', waiting: 0, active: 0, delayed: 0, failed: 2 });
 
       expect(await cli('queues', 'discard-failed', ids[0])).toEqual({
-        code: 2,
+        code: 3,
         stdout: '',
-        stderr: 'error: discard-failed deletes jobs and their events for good: add --yes\n',
+        stderr: 'error: queues discard-failed (deletes jobs and their events for good) needs confirming: add --yes (stdin is not a terminal to ask on)\n',
       });
       expect((await cli('queues', 'failed', '--queue', 'nope')).code).toBe(2);
 
@@ -247,7 +247,11 @@ describe('admin CLI (real Postgres)', () => {
   });
 
   it('explains wrong usage with exit code 2 and a message on stderr only', async () => {
-    expect(await cli('sources', 'create', '--name', 'x')).toEqual({ code: 2, stdout: '', stderr: 'error: sources create needs --workspace W --name N\n' });
+    expect(await cli('sources', 'create', '--name', 'x')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: required option '--workspace <workspace>' not specified\n",
+    });
     expect(await cli('sources', 'create', '--workspace', 'nope', '--name', 'x')).toEqual({
       code: 2,
       stdout: '',
@@ -256,11 +260,11 @@ describe('admin CLI (real Postgres)', () => {
     expect(await cli('sources', 'create', '--workspace', 'shop', '--name', 'x', '--kind', 'ftp')).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'error: --kind must be one of event_stream, webhook, replay, retl, extract\n',
+      stderr: "error: option '--kind <kind>' argument 'ftp' is invalid. Allowed choices are event_stream, webhook, replay, retl, extract.\n",
     });
     expect((await cli('bogus')).code).toBe(2);
     expect((await cli('sources', 'list', '--unknown')).code).toBe(2);
-    expect((await cli('--help')).stdout).toContain('usage: npm run cli');
+    expect((await cli('--help')).stdout).toMatch(/^Usage: evt \[options\] \[command\]\n/);
   });
 
   it('stores names exactly as typed: SQL goes through parameters only', async () => {
@@ -275,9 +279,9 @@ describe('admin CLI (real Postgres)', () => {
     expect(await env.db.query("SELECT to_regclass('events')::text AS t")).toEqual([{ t: 'events' }]);
   });
 
-  it('names the variable when the configuration is wrong', async () => {
+  it('names the variable when the configuration is wrong (exit 2: fix the setting)', async () => {
     let stderr = '';
     const code = await run(['workspaces', 'list'], { DATABASE_URL: 'mysql://x' }, { out: () => undefined, err: (text) => (stderr += text) });
-    expect([code, stderr]).toEqual([1, 'configuration error: DATABASE_URL: must start with postgres:// or postgresql://']);
+    expect([code, stderr]).toEqual([2, 'error: DATABASE_URL: must start with postgres:// or postgresql://']);
   });
 });

@@ -1,26 +1,28 @@
+import { createInterface } from 'node:readline/promises';
+
 /** Where a command writes: stdout for results, stderr for everything a script should not parse. */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /**
+   * Asks a yes/no question and resolves true on yes. Absent when there is nobody to ask (stdin is
+   * not a terminal): a destructive command then wants --yes.
+   */
+  confirm?(question: string): Promise<boolean>;
+}
+
+/** Asks on the terminal: the question on stderr (stdout stays for results), the answer from stdin. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await terminal.question(question)).trim());
+  } finally {
+    terminal.close();
+  }
 }
 
 export const processOutput: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  ...(process.stdin.isTTY ? { confirm: askOnTerminal } : {}),
 };
-
-/** A plain text table with a header row, columns padded to their widest cell. */
-export function table(rows: Record<string, unknown>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((row) => columns.map((column) => (row[column] === null || row[column] === undefined ? '' : String(row[column]))));
-  const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i].length)));
-  const line = (values: string[]) =>
-    values
-      .map((value, i) => value.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return [line(columns), ...cells.map(line)].join('\n');
-}
-
-/** Raised for a wrong command line; the CLI prints it with the usage and exits 2. */
-export class UsageError extends Error {}

@@ -1,6 +1,6 @@
 import { clusterOptions, isClusterAddress, sentinelOptions } from './redis-address';
 import { QUEUES } from '@evt/schemas';
-import { ConfigError, INTERNAL_QUEUES, loadConfig } from './config';
+import { ConfigError, INTERNAL_QUEUES, loadConfig, settings } from './config';
 
 /** The error loadConfig throws for `env`; fails the test when it throws none. */
 function failure(env: Record<string, string>): ConfigError {
@@ -315,6 +315,20 @@ describe('loadConfig', () => {
       );
       for (const bad of ['a', '1,', '-1', '1.5'])
         expect(() => loadConfig({ EVENTS_QUEUE_SHARDS: '4', EVENTS_WORKER_SHARDS: bad })).toThrow('EVENTS_WORKER_SHARDS: must list shard numbers from 0 to 3');
+    });
+  });
+
+  describe('settings (read on first access)', () => {
+    it('reads each setting only when asked: a bad unrelated one does not stop a tool that needs only DATABASE_URL', () => {
+      const lazy = settings({ MAX_REQUEST_SIZE: '4XB', DATABASE_URL: 'postgres://app@db.internal:5432/events' });
+      expect(lazy.databaseUrl).toBe('postgres://app@db.internal:5432/events');
+      expect(() => lazy.maxRequestSize).toThrow('MAX_REQUEST_SIZE: expected a size such as 4000KB or 1048576, got "4XB"');
+    });
+
+    it('gives the values loadConfig gives, and is frozen', () => {
+      const env = { EVENTS_QUEUE_SHARDS: '4', REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_NAME: 'evt', PORT: '3000' };
+      expect({ ...settings(env) }).toStrictEqual({ ...loadConfig(env) });
+      expect(Object.isFrozen(settings(env))).toBe(true);
     });
   });
 });

@@ -265,53 +265,80 @@ function logLevel(env: Env): string {
  */
 const DEFAULT_MAX_QUEUE_BACKLOG_EVENTS = 500_000;
 
+/** One reader per setting: each reads and validates its own variables, and only them. */
+const READERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
+  port: (env) => int(env, 'PORT', 8080, 0, 65535),
+  host: (env) => read(env, 'HOST') ?? '0.0.0.0',
+  redisUrl: redisAddress,
+  databaseUrl: (env) => url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/evt', ['postgres:', 'postgresql:']),
+  queuePrefix: (env) => read(env, 'QUEUE_PREFIX') ?? 'evt',
+  eventsQueueShards: (env) => int(env, 'EVENTS_QUEUE_SHARDS', 1, 1, 256),
+  eventsWorkerShards: (env) => eventsWorkerShards(env, int(env, 'EVENTS_QUEUE_SHARDS', 1, 1, 256)),
+  logLevel,
+  maxRequestSize: (env) => size(env, 'MAX_REQUEST_SIZE', 4000 * 1024),
+  maxEventSize: (env) => size(env, 'MAX_EVENT_SIZE', 1024 * 1024),
+  maxAudienceListSize: (env) => size(env, 'MAX_AUDIENCE_LIST_SIZE', 100 * 1024 * 1024),
+  trustProxy,
+  publicUrl,
+  enqueueTimeoutMs: (env) => int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
+  redisAckReplicas: (env) => int(env, 'REDIS_ACK_REPLICAS', 0, 0, 100),
+  enqueueMaxEvents: (env) => int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
+  enqueueMaxBytes: (env) => size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),
+  enqueueMaxPendingBytes: (env) => size(env, 'ENQUEUE_MAX_PENDING_BYTES', 64 * 1024 * 1024),
+  enqueueDisabled: (env) => bool(env, 'ENQUEUE_DISABLED', false),
+  maxInflightBodyBytes: (env) => size(env, 'MAX_INFLIGHT_BODY_BYTES', 64 * 1024 * 1024),
+  maxQueueBacklogEvents: (env) => int(env, 'MAX_QUEUE_BACKLOG_EVENTS', DEFAULT_MAX_QUEUE_BACKLOG_EVENTS, 0, 1_000_000_000),
+  sourceConfigRefreshMs: (env) => int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
+  gatewayProcesses: (env) => int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
+  shutdownTimeoutMs: (env) => int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  headersTimeoutMs: (env) => int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+  requestTimeoutMs: (env) => int(env, 'REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000),
+  workerConcurrency: (env) => int(env, 'WORKER_CONCURRENCY', 8, 1, 1000),
+  workerQueues: (env) => list(env, 'WORKER_QUEUES', INTERNAL_QUEUES, INTERNAL_QUEUES),
+  workerLockMs: (env) => int(env, 'WORKER_LOCK_MS', 30_000, 500, 600_000),
+  workerMaxAttempts: (env) => int(env, 'WORKER_MAX_ATTEMPTS', 8, 1, 1_000_000),
+  migrateOnStart: (env) => bool(env, 'MIGRATE_ON_START', true),
+  internalApiEnabled: (env) => bool(env, 'INTERNAL_API_ENABLED', true),
+  internalApiToken: (env) => read(env, 'INTERNAL_API_TOKEN'),
+  metricsToken: (env) => read(env, 'METRICS_TOKEN'),
+  adminToken,
+  metricsPort: (env) => int(env, 'METRICS_PORT', 0, 0, 65535),
+  eventsPartitionInterval: partitionInterval,
+  eventsPartitionsAhead: (env) => int(env, 'EVENTS_PARTITIONS_AHEAD', 3, 1, 366),
+  eventsDedupWindowDays: (env) => int(env, 'EVENTS_DEDUP_WINDOW_DAYS', 30, 7, 3650),
+};
+
+const SETTINGS = Object.keys(READERS) as Array<keyof Config>;
+
 /**
  * Reads and validates every setting once. The only reader of `process.env` in the product:
  * a bad value stops the process with a message that names the variable.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const maxRequestSize = size(env, 'MAX_REQUEST_SIZE', 4000 * 1024);
-  return Object.freeze({
-    port: int(env, 'PORT', 8080, 0, 65535),
-    host: read(env, 'HOST') ?? '0.0.0.0',
-    redisUrl: redisAddress(env),
-    databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/evt', ['postgres:', 'postgresql:']),
-    queuePrefix: read(env, 'QUEUE_PREFIX') ?? 'evt',
-    eventsQueueShards: int(env, 'EVENTS_QUEUE_SHARDS', 1, 1, 256),
-    eventsWorkerShards: eventsWorkerShards(env, int(env, 'EVENTS_QUEUE_SHARDS', 1, 1, 256)),
-    logLevel: logLevel(env),
-    maxRequestSize,
-    maxEventSize: size(env, 'MAX_EVENT_SIZE', 1024 * 1024),
-    maxAudienceListSize: size(env, 'MAX_AUDIENCE_LIST_SIZE', 100 * 1024 * 1024),
-    trustProxy: trustProxy(env),
-    publicUrl: publicUrl(env),
-    enqueueTimeoutMs: int(env, 'ENQUEUE_TIMEOUT_MS', 800, 10, 60_000),
-    redisAckReplicas: int(env, 'REDIS_ACK_REPLICAS', 0, 0, 100),
-    enqueueMaxEvents: int(env, 'ENQUEUE_MAX_EVENTS', 2000, 1, 100_000),
-    enqueueMaxBytes: size(env, 'ENQUEUE_MAX_BYTES', 4 * 1024 * 1024),
-    enqueueMaxPendingBytes: size(env, 'ENQUEUE_MAX_PENDING_BYTES', 64 * 1024 * 1024),
-    enqueueDisabled: bool(env, 'ENQUEUE_DISABLED', false),
-    maxInflightBodyBytes: size(env, 'MAX_INFLIGHT_BODY_BYTES', 64 * 1024 * 1024),
-    maxQueueBacklogEvents: int(env, 'MAX_QUEUE_BACKLOG_EVENTS', DEFAULT_MAX_QUEUE_BACKLOG_EVENTS, 0, 1_000_000_000),
-    sourceConfigRefreshMs: int(env, 'SOURCE_CONFIG_REFRESH_MS', 2000, 100, 5000),
-    gatewayProcesses: int(env, 'GATEWAY_PROCESSES', 1, 1, 256),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
-    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000),
-    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 1000),
-    workerQueues: list(env, 'WORKER_QUEUES', INTERNAL_QUEUES, INTERNAL_QUEUES),
-    workerLockMs: int(env, 'WORKER_LOCK_MS', 30_000, 500, 600_000),
-    workerMaxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 8, 1, 1_000_000),
-    migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
-    internalApiEnabled: bool(env, 'INTERNAL_API_ENABLED', true),
-    internalApiToken: read(env, 'INTERNAL_API_TOKEN'),
-    metricsToken: read(env, 'METRICS_TOKEN'),
-    adminToken: adminToken(env),
-    metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
-    eventsPartitionInterval: partitionInterval(env),
-    eventsPartitionsAhead: int(env, 'EVENTS_PARTITIONS_AHEAD', 3, 1, 366),
-    eventsDedupWindowDays: int(env, 'EVENTS_DEDUP_WINDOW_DAYS', 30, 7, 3650),
-  });
+  // MAX_REQUEST_SIZE is checked first, as it always was: the first error named stays the same.
+  READERS.maxRequestSize(env);
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  for (const key of SETTINGS) config[key] = READERS[key](env);
+  return Object.freeze(config as Config);
+}
+
+/**
+ * The same settings, each read and validated on first access (then kept): a tool that needs only
+ * DATABASE_URL is not stopped by a bad MAX_REQUEST_SIZE. The CLI reads its settings this way.
+ */
+export function settings(env: Env = process.env): Config {
+  const read = new Map<keyof Config, unknown>();
+  const lazy = {} as Config;
+  for (const key of SETTINGS) {
+    Object.defineProperty(lazy, key, {
+      enumerable: true,
+      get() {
+        if (!read.has(key)) read.set(key, READERS[key](env));
+        return read.get(key);
+      },
+    });
+  }
+  return Object.freeze(lazy);
 }
 
 function partitionInterval(env: Env): 'month' | 'day' {

@@ -15,13 +15,23 @@ export interface DbClient {
   close(): Promise<void>;
 }
 
+export interface DbClientOptions {
+  max?: number;
+  applicationName?: string;
+  /** How long to wait for a connection (5 s by default). */
+  connectTimeoutMs?: number;
+  /** Postgres's statement_timeout for every statement of this client (admin tools); none by default. */
+  statementTimeoutMs?: number;
+}
+
 /** A pooled connection to the product's database. */
-export function createDbClient(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): DbClient {
+export function createDbClient(databaseUrl: string, options: DbClientOptions = {}): DbClient {
   const pool = new Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'evt',
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     // The events worker stages each group commit in a temporary table: keep it in memory.
     options: '-c temp_buffers=64MB',
     idleTimeoutMillis: 30_000,

@@ -58,10 +58,42 @@ export function durabilityWarnings(settings: Omit<RedisDurability, 'warnings'>):
   return warnings;
 }
 
-/** Counts of jobs per queue, a sharded queue's per shard (`eventsShards`: EVENTS_QUEUE_SHARDS), for the CLI and operators. */
-export async function readQueueDepths(redisUrl: string, prefix: string, eventsShards = 1): Promise<QueueDepth[]> {
+/** How the admin functions connect. */
+export interface AdminConnectOptions {
+  /** Give up when Redis is not ready within this (its last connection error, e.g. ECONNREFUSED, is thrown); unset: wait. */
+  readyTimeoutMs?: number;
+}
+
+/** Waits until `connection` is ready, up to `timeoutMs`; rejects with its last connection error (or the timeout's) when it is not. */
+async function readyWithin(connection: Redis, timeoutMs: number | undefined): Promise<void> {
+  if (timeoutMs === undefined) return;
+  let lastError: Error | undefined;
+  const remember = (error: Error) => (lastError = error);
+  connection.on('error', remember);
+  try {
+    await whenReady(connection, timeoutMs);
+  } catch (error) {
+    throw lastError ?? error;
+  } finally {
+    connection.off('error', remember);
+  }
+}
+
+/** Resolves once Redis accepts a connection; rejects with why it does not (ECONNREFUSED…) after `readyTimeoutMs` (5 s by default). */
+export async function checkRedis(redisUrl: string, options: AdminConnectOptions = {}): Promise<void> {
   const connection = createRedis(redisUrl, 'admin');
   try {
+    await readyWithin(connection, options.readyTimeoutMs ?? 5000);
+  } finally {
+    connection.disconnect();
+  }
+}
+
+/** Counts of jobs per queue, a sharded queue's per shard (`eventsShards`: EVENTS_QUEUE_SHARDS), for the CLI and operators. */
+export async function readQueueDepths(redisUrl: string, prefix: string, eventsShards = 1, options: AdminConnectOptions = {}): Promise<QueueDepth[]> {
+  const connection = createRedis(redisUrl, 'admin');
+  try {
+    await readyWithin(connection, options.readyTimeoutMs);
     return await readQueueDepthsOn(connection, prefix, eventsShards);
   } finally {
     connection.disconnect();
@@ -172,10 +204,17 @@ async function failedJobsOf(queue: Queue, ids: string[] | undefined, limit: numb
 }
 
 /** Runs `act` on the failed jobs of each queue the filter names, while that queue is open; says what it acted on. */
-async function onFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter, limit: number, act: (job: Job) => Promise<void>): Promise<FailedJob[]> {
+async function onFailedJobs(
+  redisUrl: string,
+  prefix: string,
+  filter: FailedJobsFilter & AdminConnectOptions,
+  limit: number,
+  act: (job: Job) => Promise<void>,
+): Promise<FailedJob[]> {
   const connection = createRedis(redisUrl, 'admin');
   const done: FailedJob[] = [];
   try {
+    await readyWithin(connection, filter.readyTimeoutMs);
     for (const shard of filteredShards(layoutOf(connection, prefix, filter.eventsShards ?? 1), filter.queue)) {
       if (done.length >= limit) break;
       const name = shard.label;
@@ -208,12 +247,16 @@ function describeFailed(queue: string, job: Job): FailedJob {
 }
 
 /** The failed jobs, with their reasons, up to `limit` (default 50). */
-export async function listFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter & { limit?: number } = {}): Promise<FailedJob[]> {
+export async function listFailedJobs(
+  redisUrl: string,
+  prefix: string,
+  filter: FailedJobsFilter & AdminConnectOptions & { limit?: number } = {},
+): Promise<FailedJob[]> {
   return onFailedJobs(redisUrl, prefix, filter, filter.limit ?? 50, async () => undefined);
 }
 
 /** Moves failed jobs back to waiting, their count of failures that are not transient reset; returns those moved. */
-export async function retryFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter = {}): Promise<FailedJob[]> {
+export async function retryFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter & AdminConnectOptions = {}): Promise<FailedJob[]> {
   return onFailedJobs(redisUrl, prefix, filter, Number.MAX_SAFE_INTEGER, async (job) => {
     await job.updateProgress({ deterministicFailures: 0 });
     await job.retry('failed');
@@ -221,6 +264,6 @@ export async function retryFailedJobs(redisUrl: string, prefix: string, filter: 
 }
 
 /** Deletes failed jobs for good; returns those deleted. */
-export async function discardFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter = {}): Promise<FailedJob[]> {
+export async function discardFailedJobs(redisUrl: string, prefix: string, filter: FailedJobsFilter & AdminConnectOptions = {}): Promise<FailedJob[]> {
   return onFailedJobs(redisUrl, prefix, filter, Number.MAX_SAFE_INTEGER, (job) => job.remove());
 }

@@ -1,4 +1,4 @@
-import { UsageError } from '../output';
+import { InvalidArgumentError } from 'commander';
 import { parseAge } from './events';
 
 describe('events prune --older-than', () => {
@@ -7,7 +7,7 @@ describe('events prune --older-than', () => {
     expect(parseAge('36h')).toBe(36 * 3_600_000);
   });
 
-  it('refuses no age, zero, other units and plain numbers as a usage error', () => {
-    for (const age of [undefined, '0d', '0h', '90', '2w', '1.5d', 'd']) expect(() => parseAge(age)).toThrow(UsageError);
+  it('refuses no age, zero, other units and plain numbers as an invalid argument (exit 2)', () => {
+    for (const age of ['', '0d', '0h', '90', '2w', '1.5d', 'd']) expect(() => parseAge(age)).toThrow(InvalidArgumentError);
   });
 });

@@ -1,51 +1,58 @@
+import type { Command } from 'commander';
 import { InternalDataRepository } from '@evt/db';
-import { table, UsageError } from '../output';
-import { sourceIdFlag, type CommandContext } from './context';
+import { limitOption, reads } from '../options';
+import { table } from '../render';
+import { requireSource, sourceIdOf, type CommandContext } from './context';
 
-/** `audiences list`: each list with its member counts; `audiences members --source S --audience A`. */
-export async function audiencesCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
-  const repository = new InternalDataRepository(ctx.db().db);
-  if (action === 'list') {
-    const rows = await repository.audiences(await sourceIdFlag(ctx));
-    ctx.output.out(
-      ctx.flags.json
-        ? JSON.stringify(rows)
-        : table(rows as unknown as Record<string, unknown>[], ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']),
-    );
-    return;
-  }
-  if (action === 'members') {
-    const sourceId = await sourceIdFlag(ctx);
-    const audienceId = ctx.flags.audience as string | undefined;
-    if (!sourceId || !audienceId) throw new UsageError('audiences members needs --source S --audience A');
-    const rows = await repository.members(sourceId, audienceId, ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 100);
-    ctx.output.out(
-      ctx.flags.json
-        ? JSON.stringify(rows)
-        : table(
-            rows.map((row) => ({ ...row, member: JSON.stringify(row.member) })),
-            ['member', 'messageId', 'updatedAt'],
-          ),
-    );
-    return;
-  }
-  throw new UsageError(`unknown action "${action ?? ''}" for audiences: use list or members`);
-}
+/** `audiences list|members` and `retl list`: what the internal API stored. */
+export function registerInternalData(program: Command, ctx: CommandContext): void {
+  const audiences = program.command('audiences').description('audience lists and their members');
 
-/** `retl list`: the newest rETL records, deleted ones flagged. */
-export async function retlCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
-  if (action !== 'list') throw new UsageError(`unknown action "${action ?? ''}" for retl: use list`);
-  const rows = await new InternalDataRepository(ctx.db().db).retlRecords({
-    sourceId: await sourceIdFlag(ctx),
-    destinationId: ctx.flags.destination as string | undefined,
-    limit: ctx.flags.limit !== undefined ? Number(ctx.flags.limit) : 50,
-  });
-  ctx.output.out(
-    ctx.flags.json
-      ? JSON.stringify(rows)
-      : table(
-          rows.map((row) => ({ ...row, fields: JSON.stringify(row.fields) })),
-          ['sourceId', 'destinationId', 'recordId', 'lastAction', 'deleted', 'fields', 'updatedAt'],
-        ),
+  reads(
+    audiences
+      .command('list')
+      .description('audience lists with their member counts')
+      .option('--source <source>', 'of this source only (id or name)')
+      .action(async (options: { source?: string }) => {
+        const rows = await new InternalDataRepository(ctx.db().db).audiences(await sourceIdOf(ctx, options.source));
+        ctx.print(rows, () => table(rows as unknown as Array<Record<string, unknown>>, ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']));
+      }),
+    'DATABASE_URL',
+  );
+
+  reads(
+    audiences
+      .command('members')
+      .description('the members of an audience list')
+      .requiredOption('--source <source>', 'the source (id or name)')
+      .requiredOption('--audience <audience>', 'the audience list (id)')
+      .addOption(limitOption(100))
+      .action(async (options: { source: string; audience: string; limit: number }) => {
+        const source = await requireSource(ctx, options.source);
+        const rows = await new InternalDataRepository(ctx.db().db).members(source.id, options.audience, options.limit);
+        ctx.print(rows, () => table(rows as unknown as Array<Record<string, unknown>>, ['member', 'messageId', 'updatedAt']));
+      }),
+    'DATABASE_URL',
+  );
+
+  const retl = program.command('retl').description('rETL records');
+  reads(
+    retl
+      .command('list')
+      .description('the newest rETL records, deleted ones flagged')
+      .option('--source <source>', 'of this source only (id or name)')
+      .option('--destination <destination>', 'of this destination only (id)')
+      .addOption(limitOption(50))
+      .action(async (options: { source?: string; destination?: string; limit: number }) => {
+        const rows = await new InternalDataRepository(ctx.db().db).retlRecords({
+          sourceId: await sourceIdOf(ctx, options.source),
+          destinationId: options.destination,
+          limit: options.limit,
+        });
+        ctx.print(rows, () =>
+          table(rows as unknown as Array<Record<string, unknown>>, ['sourceId', 'destinationId', 'recordId', 'lastAction', 'deleted', 'fields', 'updatedAt']),
+        );
+      }),
+    'DATABASE_URL',
   );
 }

@@ -1,89 +1,162 @@
+import { Option, type Command } from 'commander';
 import { SOURCE_KINDS, SourcesRepository, WorkspacesRepository, type Source, type SourceKind } from '@evt/db';
-import { table, UsageError } from '../output';
+import { postgresErrorOf, UsageError } from '../errors';
+import { reads, wholeNumber, yesOption } from '../options';
+import { maskSecret, table } from '../render';
 import { requireSource, type CommandContext } from './context';
 
-function publicView(source: Source) {
+/** What `sources create` and `rotate-key` print: the new write key in full, which is their point. */
+function created(source: Source) {
   return { id: source.id, writeKey: source.writeKey, workspaceId: source.workspaceId, kind: source.kind };
 }
 
-function positiveInt(value: unknown, flag: string): number {
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} takes a whole number above 0`);
-  return Number(value);
-}
+/** `sources create|list|disable|enable|rotate-key|rate-limit`. */
+export function registerSources(program: Command, ctx: CommandContext): void {
+  const sources = program.command('sources').description('create sources, list them, disable or enable them, rotate their write keys, limit their rate');
 
-async function findSource(ctx: CommandContext, action: string): Promise<Source> {
-  const idOrName = ctx.args[0] ?? (ctx.flags.source as string | undefined);
-  if (!idOrName) throw new UsageError(`sources ${action} needs a source id: sources ${action} SOURCE_ID`);
-  return requireSource(ctx, idOrName);
-}
+  reads(
+    sources
+      .command('create')
+      .description('create a source and print its write key')
+      .requiredOption('--workspace <workspace>', 'the workspace (id or name)')
+      .requiredOption('--name <name>', 'its name, unique in the workspace')
+      .addOption(new Option('--kind <kind>', 'what it receives').choices(SOURCE_KINDS).default('event_stream'))
+      .option('--original-source <source>', 'a replay source: the source (id) whose events it replays, of the same workspace')
+      .addOption(new Option('--rate-limit <events>', 'accept at most this many events per window').argParser(wholeNumber('--rate-limit')))
+      .addOption(new Option('--rate-limit-window <seconds>', 'the window of --rate-limit').argParser(wholeNumber('--rate-limit-window')).default(60))
+      .action(async (options: { workspace: string; name: string; kind: SourceKind; originalSource?: string; rateLimit?: number; rateLimitWindow: number }) => {
+        if (options.kind === 'replay' && !options.originalSource) throw new UsageError('a replay source needs --original-source SOURCE_ID');
+        const repository = new SourcesRepository(ctx.db().db);
+        const workspace = await new WorkspacesRepository(ctx.db().db).find(options.workspace);
+        if (!workspace) throw new UsageError(`no workspace with id or name "${options.workspace}"`);
+        if (options.originalSource) {
+          const original = await repository.find(options.originalSource);
+          if (!original) throw new UsageError(`no source with id "${options.originalSource}"`);
+          // Events never cross workspaces: the gateway refuses a replay of another workspace's source.
+          if (original.workspaceId !== workspace.id)
+            throw new UsageError(
+              `source "${options.originalSource}" is in workspace ${original.workspaceId}: a replay source replays a source of its own workspace`,
+            );
+        }
+        const source = await repository
+          .create({
+            workspaceId: workspace.id,
+            name: options.name,
+            kind: options.kind,
+            originalSourceId: options.originalSource ?? null,
+            rateLimitEvents: options.rateLimit ?? null,
+            rateLimitWindowSeconds: options.rateLimitWindow,
+          })
+          .catch((error: unknown) => {
+            // pg's error carries the INSERT's values, the new write key among them: say what clashed, nothing more.
+            if (postgresErrorOf(error)?.constraint === 'sources_workspace_id_name_key')
+              throw new UsageError(`a source named "${options.name}" already exists in workspace "${workspace.name}"`);
+            throw error;
+          });
+        ctx.print(created(source), () => `created ${source.kind} source ${source.name} (id ${source.id})\nwrite key: ${source.writeKey}`);
+      }),
+    'DATABASE_URL',
+  );
 
-export async function sourcesCommand(action: string | undefined, ctx: CommandContext): Promise<void> {
-  const repository = new SourcesRepository(ctx.db().db);
-  switch (action) {
-    case 'create': {
-      const workspaceRef = ctx.flags.workspace as string | undefined;
-      const name = ctx.flags.name as string | undefined;
-      if (!workspaceRef || !name) throw new UsageError('sources create needs --workspace W --name N');
-      const kind = (ctx.flags.kind as string | undefined) ?? 'event_stream';
-      if (!(SOURCE_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${SOURCE_KINDS.join(', ')}`);
-      const originalSourceId = ctx.flags['original-source'] as string | undefined;
-      if (kind === 'replay' && !originalSourceId) throw new UsageError('a replay source needs --original-source SOURCE_ID');
-      const workspace = await new WorkspacesRepository(ctx.db().db).find(workspaceRef);
-      if (!workspace) throw new UsageError(`no workspace with id or name "${workspaceRef}"`);
-      if (originalSourceId) {
-        const original = await repository.find(originalSourceId);
-        if (!original) throw new UsageError(`no source with id "${originalSourceId}"`);
-        // Events never cross workspaces: the gateway refuses a replay of another workspace's source.
-        if (original.workspaceId !== workspace.id)
-          throw new UsageError(`source "${originalSourceId}" is in workspace ${original.workspaceId}: a replay source replays a source of its own workspace`);
-      }
-      const source = await repository.create({
-        workspaceId: workspace.id,
-        name,
-        kind: kind as SourceKind,
-        originalSourceId: originalSourceId ?? null,
-        rateLimitEvents: ctx.flags['rate-limit'] !== undefined ? positiveInt(ctx.flags['rate-limit'], '--rate-limit') : null,
-        rateLimitWindowSeconds: ctx.flags['rate-limit-window'] !== undefined ? positiveInt(ctx.flags['rate-limit-window'], '--rate-limit-window') : 60,
-      });
-      if (ctx.flags.json) ctx.output.out(JSON.stringify(publicView(source)));
-      else ctx.output.out(`created ${source.kind} source ${source.name} (id ${source.id})\nwrite key: ${source.writeKey}`);
-      return;
-    }
-    case 'list': {
-      let workspaceId: string | undefined;
-      if (ctx.flags.workspace) {
-        const workspace = await new WorkspacesRepository(ctx.db().db).find(ctx.flags.workspace as string);
-        if (!workspace) throw new UsageError(`no workspace with id or name "${ctx.flags.workspace}"`);
-        workspaceId = workspace.id;
-      }
-      const rows = await repository.list(workspaceId);
-      ctx.output.out(ctx.flags.json ? JSON.stringify(rows) : table(rows, ['id', 'name', 'kind', 'enabled', 'workspaceId', 'writeKey', 'rateLimitEvents']));
-      return;
-    }
-    case 'disable':
-    case 'enable': {
-      const source = await findSource(ctx, action);
-      const updated = await repository.setEnabled(source.id, action === 'enable');
-      ctx.output.out(ctx.flags.json ? JSON.stringify({ id: updated?.id, enabled: updated?.enabled }) : `source ${source.id} ${action}d`);
-      return;
-    }
-    case 'rotate-key': {
-      const source = await findSource(ctx, action);
-      const updated = await repository.rotateWriteKey(source.id);
-      if (!updated) throw new UsageError(`source ${source.id} disappeared`);
-      ctx.output.out(ctx.flags.json ? JSON.stringify(publicView(updated)) : `new write key for ${updated.id}: ${updated.writeKey}`);
-      return;
-    }
-    case 'rate-limit': {
-      const source = await findSource(ctx, action);
-      const off = ctx.flags.off === true;
-      const events = off ? null : positiveInt(ctx.flags.events, '--events');
-      const window = ctx.flags.window !== undefined ? positiveInt(ctx.flags.window, '--window') : 60;
-      await repository.setRateLimit(source.id, events, window);
-      ctx.output.out(off ? `rate limit of ${source.id} removed` : `rate limit of ${source.id}: ${events} events per ${window} s`);
-      return;
-    }
-    default:
-      throw new UsageError(`unknown action "${action ?? ''}" for sources: use create, list, disable, enable, rotate-key or rate-limit`);
-  }
+  reads(
+    sources
+      .command('list')
+      .description('list sources, their write keys masked')
+      .option('--workspace <workspace>', 'of this workspace only (id or name)')
+      .option('--show-secrets', 'print the write keys in full')
+      .action(async (options: { workspace?: string; showSecrets?: boolean }) => {
+        const workspaces = await new WorkspacesRepository(ctx.db().db).list();
+        let workspaceId: string | undefined;
+        if (options.workspace !== undefined) {
+          const workspace =
+            workspaces.find((candidate) => candidate.id === options.workspace) ?? workspaces.find((candidate) => candidate.name === options.workspace);
+          if (!workspace) throw new UsageError(`no workspace with id or name "${options.workspace}"`);
+          workspaceId = workspace.id;
+        }
+        const rows = (await new SourcesRepository(ctx.db().db).list(workspaceId)).map((source) => ({
+          ...source,
+          writeKey: options.showSecrets ? source.writeKey : maskSecret(source.writeKey),
+        }));
+        const names = new Map(workspaces.map((workspace) => [workspace.id, workspace.name]));
+        ctx.print(rows, () =>
+          table(
+            rows.map((row) => ({
+              ...row,
+              workspace: names.get(row.workspaceId) ?? row.workspaceId,
+              rateLimit: row.rateLimitEvents !== null ? `${row.rateLimitEvents}/${row.rateLimitWindowSeconds}s` : '',
+            })),
+            ['id', 'name', 'kind', 'enabled', 'workspace', 'writeKey', 'rateLimit'],
+          ),
+        );
+      }),
+    'DATABASE_URL',
+  );
+
+  reads(
+    sources
+      .command('disable')
+      .description('stop accepting the events of a source (the gateway answers 404)')
+      .argument('<source>', 'id or name')
+      .addOption(yesOption())
+      .action(async (ref: string, options: { yes?: boolean }) => {
+        const source = await requireSource(ctx, ref);
+        await ctx.confirm(`Disable source ${source.name} (id ${source.id})? The gateway will refuse its events.`, 'sources disable', options.yes);
+        const updated = await new SourcesRepository(ctx.db().db).setEnabled(source.id, false);
+        ctx.print({ id: source.id, enabled: updated?.enabled ?? false }, () => `source ${source.id} disabled`);
+      }),
+    'DATABASE_URL',
+  );
+
+  reads(
+    sources
+      .command('enable')
+      .description('accept the events of a source again')
+      .argument('<source>', 'id or name')
+      .action(async (ref: string) => {
+        const source = await requireSource(ctx, ref);
+        const updated = await new SourcesRepository(ctx.db().db).setEnabled(source.id, true);
+        ctx.print({ id: source.id, enabled: updated?.enabled ?? true }, () => `source ${source.id} enabled`);
+      }),
+    'DATABASE_URL',
+  );
+
+  reads(
+    sources
+      .command('rotate-key')
+      .description('replace the write key of a source and print the new one (the old one stops working)')
+      .argument('<source>', 'id or name')
+      .addOption(yesOption())
+      .action(async (ref: string, options: { yes?: boolean }) => {
+        const source = await requireSource(ctx, ref);
+        await ctx.confirm(
+          `Replace the write key of source ${source.name} (id ${source.id})? Clients sending with the old key will be refused.`,
+          'sources rotate-key',
+          options.yes,
+        );
+        const updated = await new SourcesRepository(ctx.db().db).rotateWriteKey(source.id);
+        if (!updated) throw new UsageError(`source ${source.id} disappeared`);
+        ctx.print(created(updated), () => `new write key for ${updated.id}: ${updated.writeKey}`);
+      }),
+    'DATABASE_URL',
+  );
+
+  reads(
+    sources
+      .command('rate-limit')
+      .description('limit the events a source may send per window, or remove its limit')
+      .argument('<source>', 'id or name')
+      .addOption(new Option('--events <n>', 'events per window').argParser(wholeNumber('--events')).conflicts('off'))
+      .addOption(new Option('--window <seconds>', 'the window').argParser(wholeNumber('--window')).default(60))
+      .option('--off', 'remove the limit')
+      .action(async (ref: string, options: { events?: number; window: number; off?: boolean }) => {
+        if (!options.off && options.events === undefined) throw new UsageError('sources rate-limit needs --events N (or --off)');
+        const source = await requireSource(ctx, ref);
+        const events = options.off ? null : (options.events as number);
+        await new SourcesRepository(ctx.db().db).setRateLimit(source.id, events, options.window);
+        ctx.print({ id: source.id, rateLimitEvents: events, rateLimitWindowSeconds: options.window }, () =>
+          events === null ? `rate limit of ${source.id} removed` : `rate limit of ${source.id}: ${events} events per ${options.window} s`,
+        );
+      }),
+    'DATABASE_URL',
+  );
 }
