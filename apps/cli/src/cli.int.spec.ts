@@ -151,12 +151,22 @@ describe('admin CLI (real Postgres)', () => {
       [source.workspace_id, source.id],
     );
     const retried = await cli('rejected', 'retry', 'retry-ok', 'retry-bad', 'retry-nul', '--json');
-    expect(JSON.parse(retried.stdout).sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id))).toEqual([
-      { id: 'retry-bad', result: 'still rejected: userId or anonymousId is required' },
-      // Its kept copy has U+FFFD where the client sent NUL: retrying would store an event nobody sent.
-      { id: 'retry-nul', result: 'still rejected: the event as sent cannot be stored exactly (the kept copy is altered)' },
-      { id: 'retry-ok', result: 'retried' },
-    ]);
+    expect(retried).toMatchObject({ code: 0, stderr: '' });
+    // Its kept copy has U+FFFD where the client sent NUL: retrying would store an event nobody sent.
+    const altered = 'the event as sent cannot be stored exactly (the kept copy is altered)';
+    expect(JSON.parse(retried.stdout)).toEqual({
+      examined: 3,
+      retried: 1,
+      stillRejected: 1,
+      skipped: 1,
+      reasons: { 'userId or anonymousId is required': 1, [altered]: 1 },
+      lastId: 'retry-ok',
+      rows: [
+        { id: 'retry-bad', result: 'still rejected', reason: 'userId or anonymousId is required' },
+        { id: 'retry-nul', result: 'skipped', reason: altered },
+        { id: 'retry-ok', result: 'retried' },
+      ],
+    });
     expect(await env.db.query("SELECT id FROM rejected_events WHERE id LIKE 'retry-%' ORDER BY id")).toEqual([{ id: 'retry-bad' }, { id: 'retry-nul' }]);
     const depths = JSON.parse((await cli('queues', 'depth', '--json')).stdout);
     expect(depths[0]).toEqual({ queue: 'events', waiting: 1, active: 0, delayed: 0, failed: 0 });

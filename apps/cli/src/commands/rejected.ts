@@ -1,84 +1,73 @@
-import type { Command } from 'commander';
-import { RejectedEventsRepository, type RejectedEventRecord } from '@evt/db';
-import { isPlainObject, validateAndEnrich, type Dictionary } from '@evt/ingest';
-import { QueueProducers } from '@evt/queue';
-import { isEventType, isUnstorableReason, type QueuedEvent, type RejectedEvent } from '@evt/schemas';
-import { limitOption, reads, yesOption } from '../options';
+import { Option, type Command } from 'commander';
+import { RejectedEventsRepository } from '@evt/db';
+import { reads, wholeNumber, yesOption, limitOption } from '../options';
 import { table } from '../render';
+import { retryRejected, RetryInterruptedError, type RetrySummary } from './rejected-retry';
 import { sourceIdOf, type CommandContext } from './context';
 
-/** Why what was kept of a rejected event cannot go through the pipeline again, or undefined when it can. */
-function notRetriable(row: RejectedEventRecord): string | undefined {
-  if (!row.sourceId || !row.workspaceId) return 'not an event of a source (a malformed job)';
-  if (!isPlainObject(row.event)) return 'only its size was kept';
-  // The kept trace has U+FFFD where the client sent what Postgres cannot store: never store it altered.
-  if (isUnstorableReason(row.reason)) return 'the event as sent cannot be stored exactly (the kept copy is altered)';
-  if (!isEventType(row.event.type)) return 'not an event of the public API';
-  return undefined;
-}
-
-/** Validates and enriches a rejected event again, as the gateway would have with its receivedAt: the reason it still fails, or undefined once it is in `accepted`. */
-function stillRejected(row: RejectedEventRecord, maxEventSize: number, accepted: QueuedEvent[]): string | undefined {
-  const receivedAtMs = Date.parse(row.receivedAt);
-  const rejected: RejectedEvent[] = [];
-  validateAndEnrich(
-    {
-      source: { id: row.sourceId as string, workspaceId: row.workspaceId as string },
-      events: [{ ...(row.event as Dictionary), receivedAt: row.receivedAt }],
-      request: { receivedAt: new Date(receivedAtMs).toISOString(), receivedAtMs, requestIp: undefined, keepOriginal: true },
-      bytes: 0,
-    },
-    maxEventSize,
-    accepted,
-    rejected,
-  );
-  return rejected[0]?.reason;
-}
+/** Per-row results are printed when a run examined at most this many rows; --json lists up to 1000. */
+const MAX_ROWS_SHOWN = 20;
+const PROGRESS_EVERY_MS = 1000;
 
 interface RetryOptions {
   source?: string;
-  limit: number;
+  limit?: number;
+  after?: string;
+  batchSize?: number;
+  dryRun?: boolean;
   yes?: boolean;
 }
 
+const counts = (summary: RetrySummary) =>
+  `examined ${summary.examined}, ${summary.rows.some((row) => row.result === 'would retry') ? 'would retry' : 'retried'} ${summary.retried}, still rejected ${summary.stillRejected}, skipped ${summary.skipped}`;
+
+/** The summary as tables: the counts, the reasons rows stay for, and each row when there are few. */
+function summaryText(summary: RetrySummary): string {
+  const parts = [table([{ ...summary }], ['examined', 'retried', ['stillRejected', 'still rejected'], 'skipped'])];
+  const reasons = Object.entries(summary.reasons).map(([reason, rows]) => ({ reason, rows }));
+  if (reasons.length > 0) parts.push(table(reasons, ['reason', 'rows']));
+  if (summary.examined > 0 && summary.examined <= MAX_ROWS_SHOWN) parts.push(table(summary.rows, ['id', 'result', 'reason']));
+  if (summary.lastId !== undefined) parts.push(`last id: ${summary.lastId} (--after ${summary.lastId} goes on from there)`);
+  return parts.join('\n\n');
+}
+
 /**
- * Sends rejected events through the gateway's validation and enrichment again (validateAndEnrich)
- * and enqueues those that pass now (a limit was raised, a rule relaxed, a database constraint
- * dropped); they keep their receivedAt. Retried rejections are deleted; the rest stay, with the
- * reason they still fail.
+ * `rejected retry`: sends rejected events through the gateway's validation again and enqueues
+ * those that pass now (retryRejected). Progress goes to stderr at most once a second on long runs.
  */
 async function retry(ctx: CommandContext, ids: string[], options: RetryOptions): Promise<void> {
-  if (ids.length === 0 && options.source === undefined)
+  const dryRun = options.dryRun === true;
+  if (!dryRun && ids.length === 0 && options.source === undefined)
     await ctx.confirm('Retry the rejected events of every source?', 'rejected retry of every source (no ids, no --source)', options.yes);
-  const repository = new RejectedEventsRepository(ctx.db().db);
-  const rows = await repository.list({ sourceId: await sourceIdOf(ctx, options.source), ids, limit: options.limit });
-  const accepted: QueuedEvent[] = [];
-  const results: Array<{ id: string; result: string }> = [];
-  for (const row of rows) {
-    const reason = notRetriable(row) ?? stillRejected(row, ctx.settings.maxEventSize, accepted);
-    results.push({ id: row.id, result: reason !== undefined ? `still rejected: ${reason}` : 'retried' });
-  }
-  if (accepted.length > 0) {
-    ctx.services = ['Redis', 'Postgres'];
-    const producers = new QueueProducers({
+  const sourceId = await sourceIdOf(ctx, options.source);
+  ctx.services = ['Postgres', 'Redis'];
+  let lastProgress = Date.now();
+  try {
+    const summary = await retryRejected({
+      db: ctx.db(),
       redisUrl: ctx.settings.redisUrl,
-      prefix: ctx.settings.queuePrefix,
-      eventsShards: ctx.settings.eventsQueueShards,
-      timeoutMs: 10_000,
-      maxItemsPerJob: 10_000,
-      maxBytesPerJob: 1 << 30,
-      maxPendingBytes: 1 << 30,
+      queuePrefix: ctx.settings.queuePrefix,
+      eventsQueueShards: ctx.settings.eventsQueueShards,
+      maxEventSize: ctx.settings.maxEventSize,
+      sourceId,
+      ids,
+      limit: options.limit,
+      afterId: options.after,
+      batchSize: options.batchSize,
+      dryRun,
+      onProgress: (progress) => {
+        if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+        lastProgress = Date.now();
+        ctx.output.err(counts(progress));
+      },
     });
-    try {
-      await producers.waitUntilReady();
-      await producers.events.enqueue({ items: accepted, rejected: [], bytes: 0 });
-    } finally {
-      await producers.close();
-    }
-    ctx.services = ['Postgres'];
-    await repository.delete(results.filter((r) => r.result === 'retried').map((r) => r.id));
+    ctx.print(summary, () => summaryText(summary));
+  } catch (error) {
+    if (!(error instanceof RetryInterruptedError)) throw error;
+    // What was done is done: print it, then the one line saying where to resume.
+    ctx.print(error.summary, () => summaryText(error.summary));
+    throw new Error(error.message);
   }
-  ctx.print(results, () => table(results, ['id', 'result']));
 }
 
 /** `rejected list|retry`: what the gateway and the workers refused, and sending it through again. */
@@ -101,10 +90,13 @@ export function registerRejected(program: Command, ctx: CommandContext): void {
   reads(
     rejected
       .command('retry')
-      .description('validate rejected events again and enqueue those that pass now (they keep their receivedAt)')
+      .description('validate rejected events again and enqueue those that pass now (they keep their receivedAt); the rest stay with their reason')
       .argument('[ids...]', 'these rejections only')
       .option('--source <source>', 'of this source only (id or name)')
-      .addOption(limitOption(50))
+      .addOption(new Option('--limit <n>', 'examine at most this many rows (default: all)').argParser(wholeNumber('--limit')))
+      .option('--after <id>', "start after this rejection id (a previous run's last id)")
+      .addOption(new Option('--batch-size <n>', 'rows read per page, events per job at most (default: 500)').argParser(wholeNumber('--batch-size')))
+      .option('--dry-run', 'say what would be retried, change nothing')
       .addOption(yesOption())
       .action((ids: string[], options: RetryOptions) => retry(ctx, ids, options)),
     'DATABASE_URL, REDIS_URL, QUEUE_PREFIX, EVENTS_QUEUE_SHARDS and MAX_EVENT_SIZE',
