@@ -1,4 +1,4 @@
-// Unit specs (the `test` target); this project has only integration specs so far (jest.int.config.js).
+// Unit specs (the `test` target): help, version and usage errors, which need no service; the rest are integration specs (jest.int.config.js).
 module.exports = {
   ...require('../../jest.preset.js'),
   displayName: 'cli',
