@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { createTestEnv, WORKSPACE_ROOT, type TestEnv } from '@evt/testing';
 import { run } from './cli';
@@ -138,6 +139,46 @@ describe('evt for operators (real Postgres and Redis)', () => {
     expect(down).toMatchObject({ code: 1, stdout: '', stderr: 'error: cannot reach Redis at redis://127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)\n' });
     expect(down.ms).toBeLessThan(15_000);
   }, 20_000);
+
+  it('gives up on a server that accepts connections and never answers after --timeout (exit 1)', async () => {
+    // A peer that takes the TCP connection and says nothing: a hung server, or a firewall that lets SYNs through.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      expect(await cli(['workspaces', 'list', '--timeout', '1'], { env: { DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${port}/x` } })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `error: cannot reach Postgres at postgres://postgres@127.0.0.1:${port}/x (no answer within 1 s)\n`,
+      });
+      expect(await cli(['queues', 'depth', '--timeout', '1'], { env: { REDIS_URL: `redis://127.0.0.1:${port}` } })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `error: cannot reach Redis at redis://127.0.0.1:${port} (no answer within 1 s)\n`,
+      });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 20_000);
+
+  it('cancels a statement that runs longer than --statement-timeout (exit 1)', async () => {
+    // Another session holds the table: the CLI's SELECT waits for it, until its statement_timeout.
+    const holder = await env.db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE');
+      expect(await cli(['workspaces', 'list', '--statement-timeout', '1'])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'error: Postgres cancelled a statement after 1 s (--statement-timeout)\n',
+      });
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+  });
 
   describe('confirmations', () => {
     it('refuses a destructive command without --yes when there is no terminal to ask on (exit 3), and changes nothing', async () => {

@@ -65,8 +65,20 @@ describe('evt: help, version and usage errors', () => {
   });
 
   it('refuses an option of another command, exit 2, stdout empty', async () => {
-    expect(await cli('workspaces', 'list', '--events', '3')).toEqual({ code: 2, stdout: '', stderr: "error: unknown option '--events'\n" });
-    expect(await cli('sources', 'list', '--older-than', '90d')).toEqual({ code: 2, stdout: '', stderr: "error: unknown option '--older-than'\n" });
+    expect(await cli('workspaces', 'list', '--events', '3')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown option '--events'\n(--events is an option of evt sources rate-limit)\n",
+    });
+    expect(await cli('sources', 'list', '--older-than', '90d')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown option '--older-than'\n(--older-than is an option of evt events prune)\n",
+    });
+    expect((await cli('workspaces', 'list', '--source', 'web')).stderr).toBe(
+      "error: unknown option '--source'\n(--source is an option of evt destinations add, evt destinations list, evt audiences list, …)\n",
+    );
+    expect(await cli('workspaces', 'list', '--nothing')).toEqual({ code: 2, stdout: '', stderr: "error: unknown option '--nothing'\n" });
   });
 
   it('suggests the command or option meant on a typo', async () => {

@@ -32,6 +32,28 @@ Settings come from the environment (DATABASE_URL, REDIS_URL, …); each command 
 its help names. Errors are one line on stderr; --json output is the only thing on stdout.
 More: docs/cli.md`;
 
+/** Commands that take `flag`, as `evt sources rate-limit`, at most 3 of them. */
+function commandsTaking(program: Command, flag: string): string[] {
+  const found: string[] = [];
+  const visit = (command: Command, path: string) => {
+    for (const sub of command.commands) {
+      const name = `${path} ${sub.name()}`;
+      if (sub.options.some((option) => option.long === flag)) found.push(name);
+      visit(sub, name);
+    }
+  };
+  visit(program, 'evt');
+  return found.length > 3 ? [...found.slice(0, 3), '…'] : found;
+}
+
+/** An unknown option that another command takes gets a line saying which (when commander has no suggestion of its own). */
+function withOwners(program: Command, message: string): string {
+  const flag = /^error: unknown option '(--[^'=\s]+)/.exec(message)?.[1];
+  if (flag === undefined || message.includes('Did you mean')) return message;
+  const owners = commandsTaking(program, flag);
+  return owners.length === 0 ? message : `${message.replace(/\n$/, '')}\n(${flag} is an option of ${owners.join(', ')})\n`;
+}
+
 /**
  * The `evt` command line: each command with its own options and help, `--version`, and the
  * global options (--json, --timeout, --statement-timeout). Nothing in it exits the process:
@@ -53,7 +75,11 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: text((line) => ctx.output.out(line)), writeErr: text((line) => ctx.output.err(line)) })
+    .configureOutput({
+      writeOut: text((line) => ctx.output.out(line)),
+      writeErr: text((line) => ctx.output.err(line)),
+      outputError: (message, write) => write(withOwners(program, message)),
+    })
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', AFTER_HELP);
 
