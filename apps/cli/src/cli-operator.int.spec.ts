@@ -138,7 +138,13 @@ describe('evt for operators (real Postgres and Redis)', () => {
     const down = await spawnCli(process.execPath, [MAIN, 'queues', 'depth'], env.processEnv({ REDIS_URL: 'redis://:hunter2@127.0.0.1:1' }));
     expect(down).toMatchObject({ code: 1, stdout: '', stderr: 'error: cannot reach Redis at redis://127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)\n' });
     expect(down.ms).toBeLessThan(15_000);
-  }, 20_000);
+    // rejected retry checks Redis before it touches a row.
+    expect(await cli(['rejected', 'retry', 'r-1'], { env: { REDIS_URL: 'redis://127.0.0.1:1' } })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: cannot reach Redis at redis://127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)\n',
+    });
+  }, 30_000);
 
   it('gives up on a server that accepts connections and never answers after --timeout (exit 1)', async () => {
     // A peer that takes the TCP connection and says nothing: a hung server, or a firewall that lets SYNs through.

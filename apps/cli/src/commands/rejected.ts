@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { RejectedEventsRepository } from '@evt/db';
+import { checkRedis } from '@evt/queue';
 import { reads, wholeNumber, yesOption, limitOption } from '../options';
 import { table } from '../render';
 import { retryRejected, RetryInterruptedError, type RetrySummary } from './rejected-retry';
@@ -40,6 +41,11 @@ async function retry(ctx: CommandContext, ids: string[], options: RetryOptions):
   if (!dryRun && ids.length === 0 && options.source === undefined)
     await ctx.confirm('Retry the rejected events of every source?', 'rejected retry of every source (no ids, no --source)', options.yes);
   const sourceId = await sourceIdOf(ctx, options.source);
+  if (!dryRun) {
+    // Fails at once, saying why (refused, unknown host…), rather than after the first page as `queue unreachable`.
+    ctx.services = ['Redis'];
+    await checkRedis(ctx.settings.redisUrl, { readyTimeoutMs: ctx.connectTimeoutMs });
+  }
   ctx.services = ['Postgres', 'Redis'];
   let lastProgress = Date.now();
   try {
