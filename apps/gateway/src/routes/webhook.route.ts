@@ -1,27 +1,25 @@
 import { Router, type Request, type Response } from 'express';
 import type { IncomingMessage } from 'node:http';
-import { InvalidJsonError, InvalidRequestError, SourceRejectedError } from '@evt/errors';
+import { InvalidJsonError, SourceRejectedError } from '@evt/errors';
 import { isPlainObject, setOwn, type Dictionary } from '@evt/ingest';
 import type { GatewayDeps } from '../deps';
 import { sendText } from '../http/answer';
 import { readBodyWithin } from '../http/body';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json';
+import { parseJson } from '../http/json';
 import { sourceForWriteKey, writeKeyFromHeader, writeKeyFromQuery } from '../request/auth';
 import type { BodyFormat } from '../request/body-format';
 import { requestContext } from '../request/context';
 import { readRequest } from '../request/read';
 
-/** Any JSON body, or a form body, as an object; an empty body is `{}`. */
+/** Any JSON body (parseJson: its depth bound and all), or a form body, as an object; an empty body is `{}`. */
 function parseWebhookBody(bytes: Buffer, contentType: string | undefined): unknown {
   if (bytes.length === 0) return {};
-  if (nestedDeeperThan(bytes, MAX_JSON_DEPTH)) throw new InvalidRequestError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-  const text = bytes.toString('utf8');
   try {
-    return JSON.parse(text);
+    return parseJson(bytes);
   } catch (error) {
-    if (!contentType?.includes('application/x-www-form-urlencoded')) throw new InvalidJsonError({ cause: error });
+    if (!(error instanceof InvalidJsonError) || !contentType?.includes('application/x-www-form-urlencoded')) throw error;
     const form: Dictionary = {};
-    for (const [key, value] of new URLSearchParams(text)) setOwn(form, key, value);
+    for (const [key, value] of new URLSearchParams(bytes.toString('utf8'))) setOwn(form, key, value);
     return form;
   }
 }
