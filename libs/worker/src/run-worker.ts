@@ -80,8 +80,7 @@ function consume<K extends QueueKeyOf<WorkerApp>>(
     maxDeterministicFailures: config.workerMaxAttempts,
     onFailedAttempt: (error, job) => {
       metrics.failed(queue);
-      if (job.final)
-        logger.warn({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job failed for good; see npm run cli -- queues failed');
+      if (job.final) logger.warn({ queue, jobId: job.id, attempts: job.attemptsMade, reason: error.message }, 'job failed for good; see evt queues failed');
       else
         logger.warn(
           { queue, jobId: job.id, attempt: job.attemptsMade, failures: job.deterministicFailures, err: error.message },
