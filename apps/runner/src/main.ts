@@ -4,7 +4,8 @@ import { loadConfig } from '@evt/config';
 import { createDbClient, migrate, SourcesRepository, WorkspacesRepository } from '@evt/db';
 
 // `npm start`: migrations, a dev source on first run, then the gateway and every worker in the
-// foreground of one terminal. Production runs each app on its own (see README).
+// foreground of one terminal. Production runs each app on its own (see README). `npm start` runs it
+// through tools/dev-services/src/start.mjs, which hands it a private Redis and Postgres when none answers.
 const APPS = ['gateway', 'events-worker', 'internal-worker'];
 
 async function ensureDevSource(databaseUrl: string): Promise<void> {
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
     stopping = true;
     for (const child of children.values()) child.kill(signal);
   };
+  // From the first fork on: a stop asked for while the gateway starts must still reach every app.
+  process.on('SIGINT', () => stopAll('SIGTERM'));
+  process.on('SIGTERM', () => stopAll('SIGTERM'));
   // With METRICS_PORT set, the events worker serves /metrics on it and the internal worker on the next port.
   const metricsPorts: Record<string, string> =
     config.metricsPort > 0 ? { 'events-worker': String(config.metricsPort), 'internal-worker': String(config.metricsPort + 1) } : {};
@@ -62,8 +66,6 @@ async function main(): Promise<void> {
     console.log(
       `[runner] metrics: gateway :${config.port}/metrics, events worker :${config.metricsPort}/metrics, internal worker :${config.metricsPort + 1}/metrics`,
     );
-  process.on('SIGINT', () => stopAll('SIGTERM'));
-  process.on('SIGTERM', () => stopAll('SIGTERM'));
 }
 
 /** True once the gateway's liveness probe answers on `port`, false after a minute or once stopping. */

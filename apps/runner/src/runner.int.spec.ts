@@ -28,7 +28,7 @@ describe('npm start (the runner)', () => {
           LOG_LEVEL: 'warn',
         });
         await runner.waitForOutput(/write key: (\w+)/, 20_000);
-        const writeKey = /write key: (\w+)/.exec(runner.output())![1];
+        const writeKey = /write key: (\w+)/.exec(runner.output())?.[1] ?? '';
         await waitForHealthy(`http://127.0.0.1:${port}/health`, runner, 20_000);
 
         const answer = await fetch(`http://127.0.0.1:${port}/v1/track`, {

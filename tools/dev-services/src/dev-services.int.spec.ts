@@ -11,7 +11,7 @@ import { freePort, WORKSPACE_ROOT } from '@evt/testing';
 const START = path.join(WORKSPACE_ROOT, 'tools/dev-services/src/start.mjs');
 // The command start.mjs runs: prints the URLs it was given, then waits to be stopped.
 const HOLDER =
-  'console.log("URLS", process.pid, process.env.REDIS_URL, process.env.DATABASE_URL); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000);';
+  'console.log(`URLS ${process.pid} ${process.env.REDIS_URL} ${process.env.DATABASE_URL}`); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000);';
 
 interface Run {
   child: ChildProcess;
@@ -21,7 +21,13 @@ interface Run {
 }
 
 function startRun(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [START, '--', process.execPath, '-e', HOLDER], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a failed test kills start.mjs and the command it runs together.
+  const child = spawn(process.execPath, [START, '--', process.execPath, '-e', HOLDER], {
+    cwd: WORKSPACE_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const run: Run = { child, stdout: '', stderr: '', exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
   child.stdout?.on('data', (chunk) => (run.stdout += chunk));
   child.stderr?.on('data', (chunk) => (run.stderr += chunk));
@@ -106,7 +112,13 @@ describe('npm start without a Redis or a Postgres to talk to', () => {
   });
 
   afterAll(async () => {
-    for (const run of runs) run.child.kill('SIGKILL');
+    for (const run of runs) {
+      try {
+        if (run.child.pid) process.kill(-run.child.pid, 'SIGKILL');
+      } catch {
+        // the group has ended
+      }
+    }
     // Whatever a failed test left running: the servers are ours, found through their pid files.
     for (const pidFile of [path.join(root, 'redis/redis.pid'), path.join(root, 'postgres/data/postmaster.pid')]) {
       if (!existsSync(pidFile)) continue;

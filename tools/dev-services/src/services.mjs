@@ -198,7 +198,7 @@ export async function ensureServices({ redisUrl, databaseUrl, root, persistent, 
       await stopAll();
       const names = running.map(({ service }) => service.name).join(' and ');
       if (persistent) {
-        log(`${label} stopped the private ${names}; their data stays in ${shown(root)}`);
+        log(`${label} stopped the private ${names}; ${running.length > 1 ? 'their' : 'its'} data stays in ${shown(root)}`);
       } else {
         rmSync(root, { recursive: true, force: true });
         log(`${label} stopped the throwaway ${names}`);
