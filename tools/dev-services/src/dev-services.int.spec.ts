@@ -212,3 +212,33 @@ describe('npm start without a Redis or a Postgres to talk to', () => {
     }
   });
 });
+
+// `npm test` (tools/test/run.mjs) with nothing at its URLs: throwaway servers for the run, gone after it.
+// `-p` names no project, so Nx runs nothing: what is checked is the servers' life around it.
+describe('npm test without a Redis or a Postgres to talk to', () => {
+  it('starts throwaway ones for the run, says so, and stops and removes them when the run ends', async () => {
+    const env = {
+      ...(process.env as Record<string, string>),
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
+      FORMAT_CHECK: '0',
+    };
+    const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/test/run.mjs'), '-p', 'no-such-project'], {
+      cwd: WORKSPACE_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    const started = [...stdout.matchAll(/^\[test\] no (Redis|Postgres) at (\S+): started a throwaway one on port (\d+) for this run, in (\S+)$/gm)];
+    expect(started.map((match) => [match[1], match[2], match[4]])).toEqual([
+      ['Redis', env.REDIS_URL, `.evt/test/${child.pid}/redis`],
+      ['Postgres', env.DATABASE_URL, `.evt/test/${child.pid}/postgres`],
+    ]);
+    expect(stdout).toContain('[test] stopped the throwaway Redis and Postgres\n');
+    expect(code).toBe(0);
+    expect(existsSync(path.join(WORKSPACE_ROOT, '.evt/test', String(child.pid)))).toBe(false);
+    expect(await Promise.all(started.map((match) => refuses(Number(match[3]))))).toEqual([true, true]);
+  });
+});

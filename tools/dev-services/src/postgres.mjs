@@ -136,6 +136,7 @@ export async function startPostgres({ bin, dir, port, user, persistent, owner, a
       { account, cwd: dir },
     );
     if (init.code !== 0) throw new Error(`initdb failed: ${lastLine(init.output)}`);
+    writeFileSync(path.join(dir, 'superuser'), user);
   }
   const options = [`-p ${port}`, `-k '${dir}'`, '-c listen_addresses=127.0.0.1'];
   if (!persistent) options.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200');
@@ -150,11 +151,24 @@ export async function startPostgres({ bin, dir, port, user, persistent, owner, a
   return { bin, pid: leftover?.pid, port };
 }
 
-/** Creates `database` unless it exists (the cluster trusts local connections). */
-export async function createDatabase({ bin, port, user, database }) {
-  const created = await run(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, database], {
-    env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
-  });
+/**
+ * Creates the URL's `user` (a superuser, as the one initdb made) and `database` unless they exist:
+ * a URL whose user changed since the cluster was made still connects. The cluster trusts local connections.
+ */
+export async function createDatabase({ bin, dir, port, user, database }) {
+  const connection = ['-h', '127.0.0.1', '-p', String(port)];
+  const options = { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } };
+  let superuser = user;
+  try {
+    superuser = readFileSync(path.join(dir, 'superuser'), 'utf8').trim() || user;
+  } catch {
+    // made before the file was written: initdb's superuser was the URL's user
+  }
+  if (superuser !== user) {
+    const role = await run(path.join(bin, 'createuser'), [...connection, '-U', superuser, '--superuser', user], options);
+    if (role.code !== 0 && !/already exists/.test(role.output)) throw new Error(`createuser ${user} failed: ${lastLine(role.output)}`);
+  }
+  const created = await run(path.join(bin, 'createdb'), [...connection, '-U', user, database], options);
   if (created.code !== 0 && !/already exists/.test(created.output)) throw new Error(`createdb ${database} failed: ${lastLine(created.output)}`);
 }
 

@@ -87,7 +87,7 @@ function postgresService(url, dir, env) {
       }
       return stopPostgres({ bin, dir, account });
     },
-    ready: (port) => createDatabase({ bin, port, user, database }),
+    ready: (port) => createDatabase({ bin, dir, port, user, database }),
   };
 }
 
