@@ -181,7 +181,7 @@ export async function ensureServices({ redisUrl, databaseUrl, root, persistent, 
           );
         }
         await service.ready(instance.port);
-        service.url = new URL(onPort(service.url, instance.port));
+        service.privateUrl = onPort(service.url, instance.port);
       }),
     );
   } catch (error) {
@@ -189,10 +189,11 @@ export async function ensureServices({ redisUrl, databaseUrl, root, persistent, 
     throw error;
   }
 
-  const urlOf = (name) => services.find((service) => service.name === name)?.url.toString();
+  // A URL that answered is handed on exactly as it was given.
+  const urlOf = (name, given) => services.find((service) => service.name === name)?.privateUrl ?? given;
   return {
-    redisUrl: urlOf('Redis'),
-    databaseUrl: urlOf('Postgres'),
+    redisUrl: urlOf('Redis', redisUrl),
+    databaseUrl: urlOf('Postgres', databaseUrl),
     async stop() {
       if (running.length === 0) return;
       await stopAll();
