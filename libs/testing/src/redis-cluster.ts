@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './processes';
+import { redisServerArgs } from './redis-server';
 
 const run = promisify(execFile);
 
@@ -102,20 +103,7 @@ export async function startOwnCluster(options: { appendfsync?: 'always' | 'every
     const dir = mkdtempSync(path.join(tmpdir(), 'evt-cluster-'));
     dirs.push(dir);
     const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      options.appendfsync ?? 'everysec',
-      '--maxmemory-policy',
-      'noeviction',
+      ...redisServerArgs({ port, dir, appendfsync: options.appendfsync }),
       '--cluster-enabled',
       'yes',
       '--cluster-config-file',

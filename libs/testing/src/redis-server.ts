@@ -34,6 +34,30 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 /**
+ * The arguments every Redis of the tests' own starts with: on 127.0.0.1 only, no RDB snapshots,
+ * AOF (`appendfsync` everysec unless told), and noeviction, so a full Redis refuses writes as
+ * docker-compose's does.
+ */
+export function redisServerArgs(options: { port: number; dir: string; appendonly?: boolean; appendfsync?: 'always' | 'everysec' }): string[] {
+  return [
+    '--port',
+    String(options.port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    options.dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendonly === false ? 'no' : 'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
+}
+
+/**
  * Starts `redis-server` (from PATH) on a free port, AOF on by default, data in a temporary folder.
  * `maxmemory` (`4mb`) bounds it; with noeviction, a full Redis refuses writes.
  */
@@ -49,20 +73,7 @@ export async function startOwnRedis(
   const dir = mkdtempSync(path.join(tmpdir(), 'evt-redis-'));
   let child: ChildProcess | undefined;
   const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    options.appendonly === false ? 'no' : 'yes',
-    '--appendfsync',
-    options.appendfsync ?? 'everysec',
-    '--maxmemory-policy',
-    'noeviction',
+    ...redisServerArgs({ port, dir, appendonly: options.appendonly !== false, appendfsync: options.appendfsync }),
     ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : []),
     ...(options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : []),
   ];
