@@ -3,17 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDbClient, dropDatabase } from '@evt/db';
-import { AppProcess, basicAuth, freePort, waitFor, withProcessOutput } from '@evt/testing';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
+import { AppProcess, basicAuth, freePort, processAlive, waitFor, withProcessOutput } from '@evt/testing';
 
 // `npm start` (tools/dev-services/src/start.mjs, then the runner) on a machine whose Redis is not
 // running: a private one is started for the apps and stopped after them.
@@ -28,7 +18,7 @@ describe('npm start without a Redis answering', () => {
     await start?.stop();
     try {
       const pid = Number(readFileSync(path.join(root, 'redis/redis.pid'), 'utf8'));
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      if (processAlive(pid)) process.kill(pid, 'SIGKILL');
     } catch {
       // never started
     }
@@ -92,7 +82,7 @@ describe('npm start without a Redis answering', () => {
         const redisPid = Number(readFileSync(path.join(root, 'redis/redis.pid'), 'utf8'));
         expect(await start.stop()).toEqual({ code: 0, signal: null });
         expect(start.output()).toContain(`[runner] stopped the private Redis; its data stays in ${root}\n`);
-        expect(alive(redisPid)).toBe(false);
+        expect(processAlive(redisPid)).toBe(false);
       },
     ),
   );

@@ -172,3 +172,14 @@ export function processMemory(pid: number | undefined): { rssBytes: number; peak
 export function peakRss(pid: number | undefined): number {
   return processMemory(pid).peakRssBytes;
 }
+
+/** True while process `pid` runs: it exists and is not a zombie waiting for its parent (Linux's /proc). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}

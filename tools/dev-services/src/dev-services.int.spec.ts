@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDbClient } from '@evt/db';
-import { freePort, WORKSPACE_ROOT } from '@evt/testing';
+import { freePort, processAlive, WORKSPACE_ROOT } from '@evt/testing';
 
 // `npm start`'s private servers (tools/dev-services/src/start.mjs), run as a user runs them: real
 // redis-server and Postgres processes, a data folder of the test's own, URLs where nothing listens.
@@ -70,16 +70,6 @@ async function sql<T>(databaseUrl: string, text: string): Promise<T[]> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
@@ -123,7 +113,7 @@ describe('npm start without a Redis or a Postgres to talk to', () => {
     for (const pidFile of [path.join(root, 'redis/redis.pid'), path.join(root, 'postgres/data/postmaster.pid')]) {
       if (!existsSync(pidFile)) continue;
       const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      if (processAlive(pid)) process.kill(pid, 'SIGKILL');
     }
     rmSync(root, { recursive: true, force: true });
   });
@@ -158,7 +148,7 @@ describe('npm start without a Redis or a Postgres to talk to', () => {
     expect(await run.exited).toBe(0);
     expect(run.stdout).toContain(`[runner] stopped the private Redis and Postgres; their data stays in ${root}\n`);
     expect(run.stderr).toBe('');
-    expect([alive(urls.holderPid), alive(pids.redis), alive(pids.postgres)]).toEqual([false, false, false]);
+    expect([processAlive(urls.holderPid), processAlive(pids.redis), processAlive(pids.postgres)]).toEqual([false, false, false]);
     expect([await refuses(redisPort), await refuses(postgresPort)]).toEqual([true, true]);
   });
 
@@ -178,7 +168,7 @@ describe('npm start without a Redis or a Postgres to talk to', () => {
     crashed.child.kill('SIGKILL');
     await crashed.exited;
     process.kill(left.holderPid, 'SIGTERM');
-    expect([alive(pids.redis), alive(pids.postgres)]).toEqual([true, true]);
+    expect([processAlive(pids.redis), processAlive(pids.postgres)]).toEqual([true, true]);
 
     const run = begin();
     const urls = await urlsOf(run);
@@ -190,7 +180,7 @@ describe('npm start without a Redis or a Postgres to talk to', () => {
     expect(serverPids()).toEqual(pids);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
-    expect([alive(pids.redis), alive(pids.postgres)]).toEqual([false, false]);
+    expect([processAlive(pids.redis), processAlive(pids.postgres)]).toEqual([false, false]);
   });
 
   it('stops with one line naming what to install when Redis is neither reachable nor installed', async () => {
