@@ -2,13 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { createTestEnv, WORKSPACE_ROOT, type TestEnv } from '@evt/testing';
-import { run } from './cli';
-
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCaptured, type Captured } from './run-captured';
 
 /** The built `evt` as a child process (stdin is not a terminal), with what it printed and how long it took. */
 function spawnCli(command: string, args: string[], env: Record<string, string>): Promise<Captured & { ms: number }> {
@@ -37,12 +31,8 @@ describe('evt for operators (real Postgres and Redis)', () => {
   });
   afterAll(() => env.close());
 
-  async function cli(argv: string[], options: { env?: Record<string, string>; confirm?: (question: string) => Promise<boolean> } = {}): Promise<Captured> {
-    let stdout = '';
-    let stderr = '';
-    const output = { out: (text: string) => (stdout += `${text}\n`), err: (text: string) => (stderr += `${text}\n`), confirm: options.confirm };
-    const code = await run(argv, { ...vars, ...options.env }, output);
-    return { code, stdout, stderr };
+  function cli(argv: string[], options: { env?: Record<string, string>; confirm?: (question: string) => Promise<boolean> } = {}): Promise<Captured> {
+    return runCaptured(argv, { ...vars, ...options.env }, options.confirm);
   }
 
   /** Runs with --json and returns what stdout parses to; fails unless it is JSON alone, exit 0, stderr empty. */

@@ -1,12 +1,6 @@
 import { createConsumer, QueueProducers } from '@evt/queue';
 import { createTestEnv, waitFor, type TestEnv } from '@evt/testing';
-import { run } from './cli';
-
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCaptured } from './run-captured';
 
 describe('admin CLI (real Postgres)', () => {
   let env: TestEnv;
@@ -18,12 +12,7 @@ describe('admin CLI (real Postgres)', () => {
   });
   afterAll(() => env.close());
 
-  async function cli(...argv: string[]): Promise<Captured> {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(argv, vars, { out: (text) => (stdout += `${text}\n`), err: (text) => (stderr += `${text}\n`) });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => runCaptured(argv, vars);
 
   it('creates a workspace and a source; `sources create --json` prints only {id, writeKey, workspaceId, kind}', async () => {
     expect(await cli('workspaces', 'create', '--name', 'shop')).toMatchObject({
@@ -290,8 +279,10 @@ describe('admin CLI (real Postgres)', () => {
   });
 
   it('names the variable when the configuration is wrong (exit 2: fix the setting)', async () => {
-    let stderr = '';
-    const code = await run(['workspaces', 'list'], { DATABASE_URL: 'mysql://x' }, { out: () => undefined, err: (text) => (stderr += text) });
-    expect([code, stderr]).toEqual([2, 'error: DATABASE_URL: must start with postgres:// or postgresql://']);
+    expect(await runCaptured(['workspaces', 'list'], { DATABASE_URL: 'mysql://x' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'error: DATABASE_URL: must start with postgres:// or postgresql://\n',
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { EventPartitionsRepository, EventStore, type EventPartition, type EventRow } from '@evt/db';
 import { createTestEnv, type TestEnv } from '@evt/testing';
-import { run } from './cli';
+import { runCaptured } from './run-captured';
 
 const DAY_MS = 86_400_000;
 
@@ -48,12 +48,7 @@ describe('evt events partitions | prune (real Postgres)', () => {
   });
   afterAll(() => env.close());
 
-  async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(argv, vars, { out: (text) => (stdout += `${text}\n`), err: (text) => (stderr += `${text}\n`) });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => runCaptured(argv, vars);
 
   const storedIds = async () => (await env.db.query<{ message_id: string }>('SELECT message_id FROM events ORDER BY received_at')).map((row) => row.message_id);
   const endingBefore = (list: EventPartition[], ms: number) => list.filter((p) => p.to !== null && Date.parse(p.to) <= ms);

@@ -1,24 +1,9 @@
-import { run } from './cli';
 import { redactUrl } from './errors';
 import { maskSecret, table, truncate } from './render';
-
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCaptured } from './run-captured';
 
 // Nothing here reaches a database or Redis: commander answers before any command runs.
-async function cli(...argv: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(
-    argv,
-    { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
-    { out: (text) => (stdout += `${text}\n`), err: (text) => (stderr += `${text}\n`) },
-  );
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCaptured(argv, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
 
 describe('evt: help, version and usage errors', () => {
   it('prints the version of the release and exits 0', async () => {

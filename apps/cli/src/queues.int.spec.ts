@@ -1,6 +1,6 @@
 import { createConsumer, QueueProducers } from '@evt/queue';
 import { createTestEnv, waitFor, type TestEnv } from '@evt/testing';
-import { run } from './cli';
+import { runCaptured } from './run-captured';
 
 // `queues depth` and `queues failed` with a sharded events queue (EVENTS_QUEUE_SHARDS): a row per shard.
 describe('queue commands with EVENTS_QUEUE_SHARDS=3 (real Redis)', () => {
@@ -13,12 +13,7 @@ describe('queue commands with EVENTS_QUEUE_SHARDS=3 (real Redis)', () => {
   });
   afterAll(() => env.close());
 
-  async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(argv, vars, { out: (text) => (stdout += `${text}\n`), err: (text) => (stderr += `${text}\n`) });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => runCaptured(argv, vars);
 
   it('shows the depth of each shard, and lists the failed jobs of one shard or of every shard', async () => {
     const producers = new QueueProducers({
