@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDbClient, DestinationsRepository, dropDatabase, migrate, SourcesRepository, WorkspacesRepository, type DbClient } from '@evt/db';
 import { sentinelAddress } from '@evt/config';
 import { createRedis } from '@evt/queue';
-import { AppProcess, freePort, sleep, waitForHealthy } from './processes';
+import { AppProcess, freePort, sleep, waitForHealthy, waitForPort } from './processes';
 
 /** How the apps reach a Redis deployment of several nodes, and how to tear it down. */
 export interface RedisTopology {
@@ -15,25 +14,6 @@ export interface RedisTopology {
   /** The address createRedis takes, for the harness's own reads (queue depths). */
   address: string;
   dispose(): Promise<void>;
-}
-
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await portOpen(port))) {
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
-    await sleep(25);
-  }
 }
 
 /** One command to one node (or sentinel), on a connection of its own that is closed afterwards. */
