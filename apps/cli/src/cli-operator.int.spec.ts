@@ -148,6 +148,12 @@ describe('evt for operators (real Postgres and Redis)', () => {
         stdout: '',
         stderr: `error: cannot reach Postgres at postgres://postgres@127.0.0.1:${port}/x (no answer within 1 s)\n`,
       });
+      // Migrations connect on their own (first to the server's postgres database, to create x if missing).
+      expect(await cli(['db', 'migrate', '--timeout', '1'], { env: { DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${port}/x` } })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `error: cannot reach Postgres at postgres://postgres@127.0.0.1:${port}/x (no answer within 1 s)\n`,
+      });
       expect(await cli(['queues', 'depth', '--timeout', '1'], { env: { REDIS_URL: `redis://127.0.0.1:${port}` } })).toEqual({
         code: 1,
         stdout: '',

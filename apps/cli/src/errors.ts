@@ -35,7 +35,8 @@ export interface Failure {
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
-const POSTGRES_CONNECT_TIMEOUT = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
+// pg's Pool and Client word a connect timeout differently (the Client: `timeout expired`, as migrations connect).
+const POSTGRES_CONNECT_TIMEOUT = /timeout exceeded when trying to connect|Connection terminated due to connection timeout|^timeout expired$/i;
 
 interface DriverError {
   name?: unknown;

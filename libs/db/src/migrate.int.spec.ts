@@ -182,7 +182,7 @@ describe('migrate (real Postgres)', () => {
     const before = scratch('unpartitioned');
     const folder = olderRelease(2);
     try {
-      expect(await migrate(before, folder)).toEqual(tags.slice(0, 2));
+      expect(await migrate(before, { folder })).toEqual(tags.slice(0, 2));
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

@@ -52,10 +52,20 @@ function adminUrl(databaseUrl: string): { adminUrl: string; database: string } {
   return { adminUrl: url.toString(), database };
 }
 
+/** How long migrations wait for Postgres to accept a connection: a server that never answers fails instead of hanging. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface MigrateOptions {
+  /** The migrations (default: the ones beside the bundle or in libs/db). */
+  folder?: string;
+  /** How long to wait for a connection (10 s by default). */
+  connectTimeoutMs?: number;
+}
+
 /** Creates the database named in `databaseUrl` when it does not exist yet. */
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
+export async function ensureDatabase(databaseUrl: string, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<void> {
   const { adminUrl: admin, database } = adminUrl(databaseUrl);
-  const client = new Client({ connectionString: admin });
+  const client = new Client({ connectionString: admin, connectionTimeoutMillis: connectTimeoutMs });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -87,10 +97,12 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
  * drizzle's migrator, under an advisory lock. A database made by the hand-written migrations is
  * adopted first. Returns the tags it applied.
  */
-export async function migrate(databaseUrl: string, folder = MIGRATIONS_FOLDER): Promise<string[]> {
+export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<string[]> {
+  const folder = options.folder ?? MIGRATIONS_FOLDER;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const migrations = listMigrations(folder);
-  await ensureDatabase(databaseUrl);
-  const client = new Client({ connectionString: databaseUrl, application_name: 'evt-migrate' });
+  await ensureDatabase(databaseUrl, connectTimeoutMs);
+  const client = new Client({ connectionString: databaseUrl, application_name: 'evt-migrate', connectionTimeoutMillis: connectTimeoutMs });
   client.on('error', () => undefined); // a lost connection fails the query in progress; no crash on top
   await client.connect();
   try {

@@ -27,7 +27,7 @@ export function registerDb(program: Command, ctx: CommandContext): void {
       .command('migrate')
       .description('apply the database migrations not applied yet (creates the database if missing)')
       .action(async () => {
-        const applied = await migrate(ctx.settings.databaseUrl);
+        const applied = await migrate(ctx.settings.databaseUrl, { connectTimeoutMs: ctx.connectTimeoutMs });
         ctx.print({ applied }, () => (applied.length > 0 ? `applied ${applied.join(', ')}` : 'database is up to date'));
       }),
     'DATABASE_URL',
