@@ -205,7 +205,17 @@ async function build(stages, context) {
       } else if (keyword === 'RUN') {
         await step(name, async () => {
           if (state.user !== 'root') throw new Error(`RUN as USER ${state.user} is not followed here`);
-          await mustExec('the command', 'sh', ['-c', args], { cwd: inStage('.'), env: runEnv(state.env, fsRoot), stream: true, timeoutMs: 900_000 });
+          const { output } = await mustExec('the command', 'sh', ['-c', args], {
+            cwd: inStage('.'),
+            env: runEnv(state.env, fsRoot),
+            stream: true,
+            timeoutMs: 900_000,
+          });
+          const skipped = /(\d+) packages? ha(?:ve|s) install scripts not yet covered by allowScripts/.exec(output);
+          if (skipped)
+            differ(
+              `${label}, line ${line}: this machine's npm skipped the install scripts of ${skipped[1]} packages (allowScripts); the image's npm may run them`,
+            );
           return 'exit 0';
         });
       }
@@ -306,6 +316,7 @@ function serviceEnv(service, image, home, overrides) {
 /** Runs a compose/Docker healthcheck test until it passes, within its start period and retries. */
 async function untilHealthy(test, { env, cwd, user, options }) {
   if (test[0] === 'NONE') throw new Error('the healthcheck is turned off');
+  differ('healthchecks: tried once a second until they pass, within their start period plus interval × retries (Docker tries each interval)');
   const argv = test[0] === 'CMD-SHELL' ? ['sh', '-c', test[1]] : test.slice(1);
   const timeout = durationMs(options.timeout, 30_000);
   const budget = durationMs(options.start_period ?? options['start-period'], 0) + durationMs(options.interval, 30_000) * Number(options.retries ?? 3);
