@@ -174,7 +174,8 @@ describe('the image and what stays out of it', () => {
 
   it('keeps secrets, dependencies and build output out of the build context and .env out of git', () => {
     const dockerignore = read('.dockerignore').split('\n');
-    for (const entry of ['.env', '.git', 'node_modules', 'dist', '.nx', 'tmp', 'coverage', 'bench-results', '*.log']) {
+    // `**/`: a .dockerignore pattern matches from the root only, so a nested apps/x/.env needs it.
+    for (const entry of ['**/.env', '**/.env.*', '!.env.example', '.git', '**/node_modules', 'dist', '.nx', 'tmp', 'coverage', 'bench-results', '**/*.log']) {
       expect([entry, dockerignore.includes(entry)]).toEqual([entry, true]);
     }
     expect(read('.gitignore').split('\n')).toEqual(expect.arrayContaining(['.env', '!.env.example']));
