@@ -10,6 +10,12 @@ export type RedisNode = IORedis;
 // Reconnect quickly and forever: Redis coming back (or a new primary) must be noticed within a second or two.
 const retryStrategy = (attempt: number) => Math.min(50 * attempt, 1000);
 
+// How long disconnect() waits for the server to close the socket before destroying it. ioredis's
+// 2 s default also applies to a socket that never connected (Redis away), whose close never comes:
+// a process that gave up on Redis then lingered 2 s after its last line. Everything we send is
+// answered before we disconnect, so there is nothing left to flush.
+const DISCONNECT_TIMEOUT_MS = 200;
+
 /**
  * A Redis connection for one role. Producers fail fast while Redis is away (no offline queue:
  * the gateway must answer 503 within a second, not wait); workers block and wait, as BullMQ requires.
@@ -24,6 +30,7 @@ export function createRedis(redisUrl: string, role: 'producer' | 'worker' | 'adm
     enableOfflineQueue: role !== 'producer',
     maxRetriesPerRequest: role === 'worker' ? null : role === 'producer' ? 0 : 1,
     connectTimeout: 2000,
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     retryStrategy,
   };
   const cluster = clusterOptions(redisUrl);
@@ -41,6 +48,7 @@ export function createRedis(redisUrl: string, role: 'producer' | 'worker' | 'adm
         scaleReads: 'master',
         redisOptions: {
           connectTimeout: 2000,
+          disconnectTimeout: DISCONNECT_TIMEOUT_MS,
           maxRetriesPerRequest: options.maxRetriesPerRequest,
           ...(cluster.username ? { username: cluster.username } : {}),
           ...(cluster.password ? { password: cluster.password } : {}),

@@ -74,6 +74,24 @@ describe('QueueProducers (real Redis)', () => {
     await dead.close();
   });
 
+  it('leaves nothing running once closed after Redis never answered (the process can exit at once)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const dead = new QueueProducers({
+      redisUrl: 'redis://127.0.0.1:1',
+      prefix,
+      timeoutMs: 800,
+      maxItemsPerJob: 10,
+      maxBytesPerJob: 1000,
+      maxPendingBytes: 1000,
+    });
+    await dead.waitUntilReady(300);
+    await dead.close();
+    // Until the sockets' disconnect timeout has passed (ioredis's own: it waits for a close that never comes).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(timers()).toBe(before);
+  });
+
   it('writes each queue its own jobs, records under `records` and lists under `lists`', async () => {
     const retl = new Queue(QUEUE_NAMES.retl, { connection, prefix });
     const record = {
