@@ -95,19 +95,26 @@ export function primaryNodeFor(redis: Redis, key: string): RedisNode | undefined
   return redis.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === primary);
 }
 
-/** Resolves once the connection is ready (a Cluster knows its nodes only then), or rejects after `timeoutMs`. */
+/**
+ * Resolves once the connection is ready (a Cluster knows its nodes only then), or rejects after
+ * `timeoutMs`: with the connection's last error when it had one (why it cannot connect), else with
+ * the timeout's.
+ */
 export async function whenReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
   if (isRedisReady(redis)) return;
   await new Promise<void>((resolve, reject) => {
+    // The last connection error (ECONNREFUSED, an unknown host…) says why better than the timeout.
+    let lastError: Error | undefined;
     const done = (error?: Error) => {
       clearTimeout(timer);
-      redis.off('ready', ready).off('end', ended);
+      redis.off('ready', ready).off('end', ended).off('error', failed);
       if (error) reject(error);
       else resolve();
     };
     const ready = () => done();
-    const ended = () => done(new Error('the Redis connection closed'));
-    const timer = setTimeout(() => done(new Error(`Redis not ready within ${timeoutMs} ms`)), timeoutMs);
-    redis.on('ready', ready).on('end', ended);
+    const ended = () => done(lastError ?? new Error('the Redis connection closed'));
+    const failed = (error: Error) => (lastError = error);
+    const timer = setTimeout(() => done(lastError ?? new Error(`Redis not ready within ${timeoutMs} ms`)), timeoutMs);
+    redis.on('ready', ready).on('end', ended).on('error', failed);
   });
 }

@@ -99,7 +99,7 @@ export interface TailSubscription {
 
 /**
  * Subscribes to the tail channel and hands each event to `onEvent`. Rejects if Redis cannot be
- * reached within `timeoutMs`, so a command does not hang on a Redis that is away.
+ * reached within `timeoutMs` (with why: whenReady), so a command does not hang on a Redis that is away.
  */
 export async function subscribeTail(options: {
   redisUrl: string;

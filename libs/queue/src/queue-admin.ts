@@ -64,19 +64,9 @@ export interface AdminConnectOptions {
   readyTimeoutMs?: number;
 }
 
-/** Waits until `connection` is ready, up to `timeoutMs`; rejects with its last connection error (or the timeout's) when it is not. */
+/** Waits until `connection` is ready, up to `timeoutMs` (whenReady: rejects with why it is not); unset: does not wait, the commands do. */
 async function readyWithin(connection: Redis, timeoutMs: number | undefined): Promise<void> {
-  if (timeoutMs === undefined) return;
-  let lastError: Error | undefined;
-  const remember = (error: Error) => (lastError = error);
-  connection.on('error', remember);
-  try {
-    await whenReady(connection, timeoutMs);
-  } catch (error) {
-    throw lastError ?? error;
-  } finally {
-    connection.off('error', remember);
-  }
+  if (timeoutMs !== undefined) await whenReady(connection, timeoutMs);
 }
 
 /** Resolves once Redis accepts a connection; rejects with why it does not (ECONNREFUSED…) after `readyTimeoutMs` (5 s by default). */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EventPartitionsRepository, type EventPartition } from '@evt/db';
-import { checkRedis, subscribeTail, type TailEvent } from '@evt/queue';
+import { subscribeTail, type TailEvent } from '@evt/queue';
 import { reads, yesOption } from '../options';
 import { table } from '../render';
 import { sourceIdOf, type CommandContext } from './context';
@@ -40,8 +40,6 @@ export function tailLine(event: TailEvent): string {
 async function tail(ctx: CommandContext, options: { source?: string; type?: string }): Promise<void> {
   const sourceId = await sourceIdOf(ctx, options.source);
   ctx.services = ['Redis'];
-  // Says why Redis cannot be reached (refused, unknown host…), where subscribing would say only that it timed out.
-  await checkRedis(ctx.settings.redisUrl, { readyTimeoutMs: ctx.connectTimeoutMs });
   const subscription = await subscribeTail({
     redisUrl: ctx.settings.redisUrl,
     prefix: ctx.settings.queuePrefix,
