@@ -40,10 +40,10 @@ const BORDERLESS = {
 };
 
 /**
- * A table with a header row and a row per item: `columns` are keys of the rows, or
+ * A table with a header row and a row per item (any object): `columns` are keys of the rows, or
  * `[key, header]`. `(none)` when there are no rows.
  */
-export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: ReadonlyArray<string | readonly [string, string]>): string {
+export function table(rows: readonly object[], columns: ReadonlyArray<string | readonly [string, string]>): string {
   if (rows.length === 0) return '(none)';
   const keys = columns.map((column) => (typeof column === 'string' ? column : column[0]));
   const output = new Table({
@@ -51,7 +51,7 @@ export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: Rea
     chars: BORDERLESS,
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
   });
-  for (const row of rows) output.push(keys.map((key) => cell(row[key])));
+  for (const row of rows) output.push(keys.map((key) => cell((row as Record<string, unknown>)[key])));
   return output
     .toString()
     .split('\n')

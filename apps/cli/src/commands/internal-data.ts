@@ -15,7 +15,7 @@ export function registerInternalData(program: Command, ctx: CommandContext): voi
       .option('--source <source>', 'of this source only (id or name)')
       .action(async (options: { source?: string }) => {
         const rows = await new InternalDataRepository(ctx.db().db).audiences(await sourceIdOf(ctx, options.source));
-        ctx.print(rows, () => table(rows as unknown as Array<Record<string, unknown>>, ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']));
+        ctx.print(rows, () => table(rows, ['sourceId', 'audienceId', 'members', 'removed', 'updatedAt']));
       }),
     'DATABASE_URL',
   );
@@ -30,7 +30,7 @@ export function registerInternalData(program: Command, ctx: CommandContext): voi
       .action(async (options: { source: string; audience: string; limit: number }) => {
         const source = await requireSource(ctx, options.source);
         const rows = await new InternalDataRepository(ctx.db().db).members(source.id, options.audience, options.limit);
-        ctx.print(rows, () => table(rows as unknown as Array<Record<string, unknown>>, ['member', 'messageId', 'updatedAt']));
+        ctx.print(rows, () => table(rows, ['member', 'messageId', 'updatedAt']));
       }),
     'DATABASE_URL',
   );
@@ -49,9 +49,7 @@ export function registerInternalData(program: Command, ctx: CommandContext): voi
           destinationId: options.destination,
           limit: options.limit,
         });
-        ctx.print(rows, () =>
-          table(rows as unknown as Array<Record<string, unknown>>, ['sourceId', 'destinationId', 'recordId', 'lastAction', 'deleted', 'fields', 'updatedAt']),
-        );
+        ctx.print(rows, () => table(rows, ['sourceId', 'destinationId', 'recordId', 'lastAction', 'deleted', 'fields', 'updatedAt']));
       }),
     'DATABASE_URL',
   );

@@ -63,7 +63,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
       .action(async () => {
         const { redisUrl, queuePrefix, eventsQueueShards } = ctx.settings;
         const depths = await readQueueDepths(redisUrl, queuePrefix, eventsQueueShards, { readyTimeoutMs: ctx.connectTimeoutMs });
-        ctx.print(depths, () => table(depths as unknown as Array<Record<string, unknown>>, ['queue', 'waiting', 'active', 'delayed', 'failed']));
+        ctx.print(depths, () => table(depths, ['queue', 'waiting', 'active', 'delayed', 'failed']));
       }),
     QUEUE_SETTINGS,
   );
@@ -77,7 +77,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
       .action(async (options: { queue?: string; limit: number }) => {
         const { redisUrl, queuePrefix } = ctx.settings;
         const jobs = await listFailedJobs(redisUrl, queuePrefix, { ...failedFilter(ctx, options.queue, []), limit: options.limit });
-        ctx.print(jobs, () => table(jobs as unknown as Array<Record<string, unknown>>, FAILED_COLUMNS));
+        ctx.print(jobs, () => table(jobs, FAILED_COLUMNS));
       }),
     QUEUE_SETTINGS,
   );
