@@ -26,11 +26,11 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { freePort } from '../../dev-services/src/probe.mjs';
 import { contextFiles } from './dockerignore.mjs';
 import { execForm, parseCopy, parseDockerfile, parseEnv, parseHealthcheck } from './dockerfile.mjs';
 
@@ -131,17 +131,6 @@ function startService(name, argv, { cwd, env, user }) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Compose's and Docker's durations (`10s`, `1m30s`, `500ms`) in milliseconds. */
 function durationMs(text, fallback) {
