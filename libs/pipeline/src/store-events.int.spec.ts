@@ -45,7 +45,7 @@ describe('storing a job of events (real Postgres)', () => {
 
   it('hands onStored the events a commit stored, once: none when the job runs again, and the new ones of a group', async () => {
     const seen: string[][] = [];
-    const deps: StoreEventsDeps = { store, logger, onStored: (rows) => seen.push(rows.map((row) => row.messageId)) };
+    const deps: StoreEventsDeps = { store, logger, onStored: (stored) => seen.push(stored().map((row) => row.messageId)) };
     // m-1 twice in one job (an SDK sent it twice): one row, shown once.
     const job: EventsJob = { events: [queued('m-1'), queued('m-2'), queued('m-1')], rejected: [] };
     expect(await processEventsJob(job, '1', deps)).toEqual({ stored: 2, duplicates: 1, rejected: 0 });

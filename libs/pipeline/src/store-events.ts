@@ -16,10 +16,11 @@ export interface StoreEventsDeps {
   store: EventStore;
   logger: Logger;
   /**
-   * Called once a commit is durable, with the events it stored (for `evt events tail`). Events a
-   * commit found stored before are left out when it can tell: see newRows.
+   * Called once a commit is durable, with what gives the events it stored (for `evt events tail`):
+   * worked out only if called, as most commits have nobody tailing. Events a commit found stored
+   * before are left out when it can tell: see newRows.
    */
-  onStored?: (rows: EventRow[]) => void;
+  onStored?: (stored: () => EventRow[]) => void;
 }
 
 export interface EventsOutcome {
@@ -48,15 +49,11 @@ function newRows(rows: EventRow[], inserted: number): EventRow[] {
   return distinctRows(rows);
 }
 
-/** Inserts the rows; how many were new, the rows stored, and the new ones that change profiles. */
-async function writeEvents(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; stored: EventRow[]; profileRows: EventRow[] }> {
+/** Inserts the rows; how many were new, and the new ones that change profiles. */
+async function writeEvents(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; profileRows: EventRow[] }> {
   const result = await uow.events.insert(rows);
   const keys = new Set(result.profileKeys.map((key) => `${key.sourceId}\u0000${key.messageId}`));
-  return {
-    inserted: result.inserted,
-    stored: newRows(rows, result.inserted),
-    profileRows: rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`)),
-  };
+  return { inserted: result.inserted, profileRows: rows.filter((row) => keys.delete(`${row.sourceId}\u0000${row.messageId}`)) };
 }
 
 /** Profiles follow only the events stored now, so a job run twice changes them once. */
@@ -68,10 +65,10 @@ async function writeProfiles(uow: UnitOfWork, stored: EventRow[]): Promise<void>
 }
 
 /** Events and the profiles they change, as one unit: a profile the database refuses refuses its event. */
-async function writeEventsWithProfiles(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; stored: EventRow[] }> {
+async function writeEventsWithProfiles(uow: UnitOfWork, rows: EventRow[]): Promise<{ inserted: number; rows: EventRow[] }> {
   const written = await writeEvents(uow, rows);
   await writeProfiles(uow, written.profileRows);
-  return { inserted: written.inserted, stored: written.stored };
+  return { inserted: written.inserted, rows };
 }
 
 /** The rejected_events row of an event the database refused, with the database's reason. */
@@ -129,7 +126,7 @@ export async function storeEventsJobs(jobs: Array<{ data: unknown; job: JobRef }
   if (deps.onStored && stored > 0) {
     // Committed already: a failing listener must not fail (and so retry) the jobs.
     try {
-      deps.onStored(outcome.written.flatMap((part) => part.stored));
+      deps.onStored(() => outcome.written.flatMap((part) => newRows(part.rows, part.inserted)));
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'onStored failed');
     }

@@ -17,7 +17,7 @@ export function toTailEvent(row: EventRow): TailEvent {
   };
 }
 
-/** The `onStored` of a processor of events: publishes the rows for the tail, without waiting, if anyone listens. */
-export function tailStored(publisher: EventTailPublisher): (rows: EventRow[]) => void {
-  return (rows) => void publisher.publish(() => rows.map(toTailEvent));
+/** The `onStored` of a processor of events: publishes the rows for the tail, without waiting, if anyone listens (they are worked out only then). */
+export function tailStored(publisher: EventTailPublisher): (stored: () => EventRow[]) => void {
+  return (stored) => void publisher.publish(() => stored().map(toTailEvent));
 }

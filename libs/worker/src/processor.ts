@@ -45,5 +45,5 @@ export interface WorkerContext {
   /** For processors that count their writes themselves (see JobResult). */
   readonly metrics: WorkerMetrics;
   /** A processor of events's `onStored`: the stored events go to `evt events tail` while anyone listens. */
-  readonly tail: (rows: EventRow[]) => void;
+  readonly tail: (stored: () => EventRow[]) => void;
 }
